@@ -1,0 +1,105 @@
+// Package dataplane is the engine's only door to the kernel: links,
+// addresses, routes, policy rules and gratuitous ARP. The engine's state
+// machines talk to the small interfaces below; netlink.go implements them on
+// a real kernel and fake.go in memory, printing its state as text so tests
+// can compare whole kernel states.
+package dataplane
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Proto is the routing protocol number stamped on every route and rule the
+// engine installs, so that it can find what it owns after a restart and never
+// touch anything else. 0xFA is unassigned in /etc/iproute2/rt_protos.
+const Proto = 250
+
+// Link is one network interface as the kernel reports it.
+type Link struct {
+	Name    string
+	Index   int
+	AdminUp bool // IFF_UP
+	Carrier bool // IFF_LOWER_UP / operstate
+	MTU     int
+	MAC     net.HardwareAddr
+	Stats   LinkStats
+}
+
+// LinkStats are the kernel's interface counters.
+type LinkStats struct {
+	RxPackets, TxPackets uint64
+	RxBytes, TxBytes     uint64
+	RxErrors, TxErrors   uint64
+	RxDropped, TxDropped uint64
+}
+
+// Addr is an IPv4/IPv6 address on a link. ValidLft 0 means forever; a
+// non-zero lifetime makes the kernel drop the address by itself unless it is
+// refreshed (used for system addresses, so that a killed daemon stops
+// answering for them).
+type Addr struct {
+	Link     string
+	Prefix   netip.Prefix
+	ValidLft time.Duration
+}
+
+// Route is a unicast route. Table 0 means the main table.
+type Route struct {
+	Dst      netip.Prefix
+	Gw       netip.Addr
+	Link     string
+	Table    int
+	Metric   int
+	Protocol int
+}
+
+// Rule is a policy routing rule "fwmark Mark lookup Table" at Priority.
+type Rule struct {
+	Priority int
+	Mark     uint32
+	Table    int
+}
+
+// Links reads and changes interfaces and their addresses.
+type Links interface {
+	Links() ([]Link, error)
+	Link(name string) (Link, error)
+	SetAdminUp(name string, up bool) error
+	SetMTU(name string, mtu int) error
+	SetMAC(name string, mac net.HardwareAddr) error
+	Addrs(name string) ([]Addr, error)
+	// AddrReplace adds the address or refreshes its lifetime.
+	AddrReplace(a Addr) error
+	AddrDel(a Addr) error
+	// WatchLinks calls fn for every link change until ctx ends. If the
+	// kernel subscription breaks it resubscribes and reports every link
+	// again, so fn sees the current state after any gap.
+	WatchLinks(ctx context.Context, fn func(Link)) error
+}
+
+// Routes reads and changes routes and rules. Only objects with Protocol
+// == Proto are returned by the list calls and removed by the delete calls.
+type Routes interface {
+	OwnedRoutes() ([]Route, error)
+	RouteReplace(r Route) error
+	RouteDel(r Route) error
+	OwnedRules() ([]Rule, error)
+	RuleAdd(r Rule) error
+	RuleDel(r Rule) error
+}
+
+// Neighbors announces addresses.
+type Neighbors interface {
+	// GratuitousARP sends one gratuitous ARP reply for ip from link's MAC.
+	GratuitousARP(link string, ip netip.Addr) error
+}
+
+// Dataplane is everything the engine needs from the kernel.
+type Dataplane interface {
+	Links
+	Routes
+	Neighbors
+}
