@@ -1,0 +1,65 @@
+package config
+
+import (
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strings"
+)
+
+// The enable password is stored only as a salted PBKDF2-SHA256 hash,
+// printed as one word ("fo1.SALT.KEY", URL-safe base64) so that
+// "enable password HASH encrypted" parses back like any other line.
+const (
+	hashPrefix = "fo1"
+	hashIter   = 100000
+	saltLen    = 12
+	keyLen     = 24
+)
+
+var b64 = base64.RawURLEncoding
+
+// HashPassword returns a new salted hash of pw.
+func HashPassword(pw string) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("failed to make a salt: %w", err)
+	}
+	key, err := pbkdf2.Key(sha256.New, pw, salt, hashIter, keyLen)
+	if err != nil {
+		return "", fmt.Errorf("failed to hash the password: %w", err)
+	}
+	return hashPrefix + "." + b64.EncodeToString(salt) + "." + b64.EncodeToString(key), nil
+}
+
+// ValidHash reports whether h has the form HashPassword produces.
+func ValidHash(h string) bool {
+	_, _, ok := splitHash(h)
+	return ok
+}
+
+func splitHash(h string) (salt, key []byte, ok bool) {
+	parts := strings.Split(h, ".")
+	if len(parts) != 3 || parts[0] != hashPrefix {
+		return nil, nil, false
+	}
+	salt, err1 := b64.DecodeString(parts[1])
+	key, err2 := b64.DecodeString(parts[2])
+	if err1 != nil || err2 != nil || len(salt) != saltLen || len(key) != keyLen {
+		return nil, nil, false
+	}
+	return salt, key, true
+}
+
+// CheckPassword compares pw with a stored hash in constant time.
+func CheckPassword(hash, pw string) bool {
+	salt, key, ok := splitHash(hash)
+	if !ok {
+		return false
+	}
+	got, err := pbkdf2.Key(sha256.New, pw, salt, hashIter, keyLen)
+	return err == nil && subtle.ConstantTimeCompare(got, key) == 1
+}
