@@ -1,0 +1,224 @@
+//go:build linux
+
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// UDP is the daemon's transport: one UDP socket per interface, each bound to
+// its device with SO_BINDTODEVICE, so a message is known to have crossed that
+// very link (an interface hello that arrived over another path must not
+// count as the link working), and a reply leaves through it whatever the
+// routing table says.
+type UDP struct {
+	port int
+	log  *slog.Logger
+	recv chan Packet
+
+	mu     sync.Mutex
+	conns  map[string]*udpConn
+	closed bool
+	wg     sync.WaitGroup // reader goroutines
+}
+
+type udpConn struct {
+	ifname string
+	conn   *net.UDPConn
+	done   chan struct{} // closed when the socket is being shut
+	exited chan struct{} // closed when the reader has returned
+}
+
+var _ Listener = (*UDP)(nil)
+
+// NewUDP returns a transport that sends to and listens on port (wire.Port in
+// the daemon) on the interfaces added with Listen. A nil log discards.
+func NewUDP(port int, log *slog.Logger) *UDP {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &UDP{
+		port:  port,
+		log:   log.With("transport", "udp", "port", port),
+		recv:  make(chan Packet, recvQueue),
+		conns: map[string]*udpConn{},
+	}
+}
+
+// Listen binds a socket on ifname. With a valid local address the socket is
+// bound to it with IP_FREEBIND, so it can be opened before the engine has
+// put the address on the interface. The zero local binds the wildcard
+// address on the device, which keeps working while the engine moves system
+// and standby addresses on a data interface, and also receives broadcasts.
+func (u *UDP) Listen(ifname string, local netip.Addr) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return fmt.Errorf("failed to listen on %s: %w", ifname, ErrClosed)
+	}
+	if _, ok := u.conns[ifname]; ok {
+		return fmt.Errorf("failed to listen on %s: %w", ifname, ErrAlreadyListening)
+	}
+	network, bind := "udp4", netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(u.port))
+	if local.IsValid() {
+		local = local.Unmap()
+		bind = netip.AddrPortFrom(local, uint16(u.port))
+		if local.Is6() {
+			network = "udp6"
+		}
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			// The device must be set before bind: two sockets on the same
+			// port on different devices only coexist if the kernel knows
+			// their devices when it checks for a conflict.
+			if serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifname); serr != nil {
+				serr = fmt.Errorf("failed to set SO_BINDTODEVICE %s: %w", ifname, serr)
+				return
+			}
+			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1); serr != nil {
+				serr = fmt.Errorf("failed to set SO_BROADCAST: %w", serr)
+				return
+			}
+			if local.IsValid() && local.Is4() {
+				if serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_FREEBIND, 1); serr != nil {
+					serr = fmt.Errorf("failed to set IP_FREEBIND: %w", serr)
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	pc, err := lc.ListenPacket(context.Background(), network, bind.String())
+	if err != nil {
+		return fmt.Errorf("failed to listen on %s %s: %w", ifname, bind, err)
+	}
+	c := &udpConn{ifname: ifname, conn: pc.(*net.UDPConn), done: make(chan struct{}), exited: make(chan struct{})}
+	u.conns[ifname] = c
+	u.wg.Add(1)
+	go u.read(c)
+	u.log.Debug("listening", "iface", ifname, "addr", bind)
+	return nil
+}
+
+// read moves datagrams from one socket to the Recv channel. When the
+// channel is full it waits, so the kernel's socket buffer absorbs (and
+// eventually drops) the excess, as it would without this goroutine.
+func (u *UDP) read(c *udpConn) {
+	defer u.wg.Done()
+	defer close(c.exited)
+	// Room for any UDP datagram, so an oversized one arrives whole and the
+	// decoder rejects it, instead of being silently cut to a valid length.
+	buf := make([]byte, 65536)
+	for {
+		n, src, err := c.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			select {
+			case <-c.done:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Transient errors (e.g. ENOBUFS) must not end the interface's
+			// messaging; the pause keeps a persistent error from spinning.
+			u.log.Warn("failed to receive", "iface", c.ifname, "err", err)
+			select {
+			case <-c.done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		p := Packet{Iface: c.ifname, Src: src.Addr().Unmap(), Data: append([]byte(nil), buf[:n]...)}
+		select {
+		case u.recv <- p:
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// Unlisten closes the socket of ifname and waits for its reader to stop.
+func (u *UDP) Unlisten(ifname string) error {
+	u.mu.Lock()
+	c, ok := u.conns[ifname]
+	if ok {
+		delete(u.conns, ifname)
+	}
+	u.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("failed to unlisten %s: %w", ifname, ErrNotListening)
+	}
+	err := c.shut()
+	u.log.Debug("stopped listening", "iface", ifname)
+	if err != nil {
+		return fmt.Errorf("failed to close socket on %s: %w", ifname, err)
+	}
+	return nil
+}
+
+func (c *udpConn) shut() error {
+	close(c.done)
+	err := c.conn.Close()
+	<-c.exited
+	return err
+}
+
+// Send sends b from ifname's socket to dst on the transport's port.
+func (u *UDP) Send(ifname string, dst netip.Addr, b []byte) error {
+	u.mu.Lock()
+	c, ok := u.conns[ifname]
+	closed := u.closed
+	u.mu.Unlock()
+	switch {
+	case closed:
+		return fmt.Errorf("failed to send on %s: %w", ifname, ErrClosed)
+	case !ok:
+		return fmt.Errorf("failed to send on %s: %w", ifname, ErrNotListening)
+	}
+	if _, err := c.conn.WriteToUDPAddrPort(b, netip.AddrPortFrom(dst, uint16(u.port))); err != nil {
+		return fmt.Errorf("failed to send to %s on %s: %w", dst, ifname, err)
+	}
+	return nil
+}
+
+// Recv returns the channel of packets from all interfaces.
+func (u *UDP) Recv() <-chan Packet { return u.recv }
+
+// Close closes every socket, waits for the readers and closes the Recv
+// channel. Closing twice is harmless.
+func (u *UDP) Close() error {
+	u.mu.Lock()
+	if u.closed {
+		u.mu.Unlock()
+		return nil
+	}
+	u.closed = true
+	conns := u.conns
+	u.conns = map[string]*udpConn{}
+	u.mu.Unlock()
+	var errs []error
+	for name, c := range conns {
+		if err := c.shut(); err != nil {
+			errs = append(errs, fmt.Errorf("failed to close socket on %s: %w", name, err))
+		}
+	}
+	u.wg.Wait()
+	close(u.recv)
+	return errors.Join(errs...)
+}

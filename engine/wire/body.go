@@ -1,0 +1,485 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+)
+
+// UnitState is the sender's failover state in a Hello.
+type UnitState uint8
+
+// Unit states (the `show failover` words of §4).
+const (
+	UnitUnknown     UnitState = 0
+	UnitNegotiation UnitState = 1
+	UnitSyncConfig  UnitState = 2
+	UnitStandby     UnitState = 3
+	UnitActive      UnitState = 4
+	UnitFailed      UnitState = 5
+	UnitDisabled    UnitState = 6 // `no failover`
+)
+
+// IfStatus is the health of one interface as its unit sees it.
+type IfStatus uint8
+
+// Interface status codes (the `show failover` words of §4).
+const (
+	IfUnknown  IfStatus = 0
+	IfNormal   IfStatus = 1
+	IfWaiting  IfStatus = 2
+	IfTesting  IfStatus = 3
+	IfFailed   IfStatus = 4
+	IfNoLink   IfStatus = 5
+	IfLinkDown IfStatus = 6
+)
+
+// Op is a Control operation.
+type Op uint8
+
+// Control operations.
+const (
+	OpBecomeActive  Op = 1 // the receiver should become active (`no failover active` on the sender)
+	OpBecomeStandby Op = 2 // the receiver should become standby (`failover active` on the sender)
+	OpAckReady      Op = 3 // the sender did what Token asked for and is ready
+	OpReset         Op = 4 // `failover reset`: clear the failed state
+	OpWriteMemory   Op = 5 // `write memory` on the active unit: save on the standby too
+)
+
+// HelloShuttingDown in Hello.Flags announces a clean shutdown, so the mate
+// can report "Other side powered off" and take over without waiting.
+const HelloShuttingDown uint8 = 0x01
+
+// IfEntry is one interface in a Hello.
+type IfEntry struct {
+	Name   string
+	Status IfStatus
+	Addr   netip.Addr       // IPv4; the zero Addr is sent as 0.0.0.0 and 0.0.0.0 decodes to the zero Addr
+	MAC    net.HardwareAddr // 6 bytes; nil is sent as zeros and zeros decode to nil
+}
+
+// Hello is the periodic message on the failover LAN link.
+type Hello struct {
+	State         UnitState
+	ActiveTime    uint32 // seconds
+	ConfigVersion uint64
+	PollMs        uint32
+	HoldMs        uint32
+	Flags         uint8
+	Interfaces    []IfEntry
+}
+
+// IfHello is the periodic message on each monitored data interface.
+type IfHello struct {
+	Name  string
+	State IfStatus
+}
+
+// ConfigLine is one configuration command replicated from the active unit.
+type ConfigLine struct {
+	Version uint64
+	Line    string
+}
+
+// BulkBegin starts a full configuration copy.
+type BulkBegin struct{ Version uint64 }
+
+// BulkLine is one line of a full configuration copy.
+type BulkLine struct{ Line string }
+
+// BulkEnd ends a full configuration copy; Count lets the receiver detect a
+// lost line and ask again instead of running an incomplete configuration.
+type BulkEnd struct {
+	Version uint64
+	Count   uint32
+}
+
+// Control is a request or acknowledgement between the units.
+type Control struct {
+	Op    Op
+	Token uint32
+}
+
+// ExecRequest asks the mate to run a show command (`failover exec mate`).
+type ExecRequest struct {
+	ID      uint32
+	Command string
+}
+
+// ExecReply carries (part of) the output of an ExecRequest.
+type ExecReply struct {
+	ID     uint32
+	Output string
+	More   bool
+}
+
+// StateUpdate is reserved for stateful failover.
+type StateUpdate struct {
+	Kind    uint8
+	Payload []byte // empty decodes to nil
+}
+
+// Type implementations.
+func (*Hello) Type() Type       { return TypeHello }
+func (*IfHello) Type() Type     { return TypeIfHello }
+func (*ConfigLine) Type() Type  { return TypeConfigLine }
+func (*BulkBegin) Type() Type   { return TypeBulkBegin }
+func (*BulkLine) Type() Type    { return TypeBulkLine }
+func (*BulkEnd) Type() Type     { return TypeBulkEnd }
+func (*Control) Type() Type     { return TypeControl }
+func (*ExecRequest) Type() Type { return TypeExecRequest }
+func (*ExecReply) Type() Type   { return TypeExecReply }
+func (*StateUpdate) Type() Type { return TypeStateUpdate }
+
+// SplitExecOutput cuts output into replies that each fit in one message, all
+// but the last with More set. Empty output gives one empty reply, so the
+// requester always learns that the command finished.
+func SplitExecOutput(id uint32, output string) []ExecReply {
+	const chunk = MaxText
+	var out []ExecReply
+	for {
+		if len(output) <= chunk {
+			return append(out, ExecReply{ID: id, Output: output})
+		}
+		out = append(out, ExecReply{ID: id, Output: output[:chunk], More: true})
+		output = output[chunk:]
+	}
+}
+
+// --- encoding helpers ---
+
+func appendName(b []byte, s string) ([]byte, error) {
+	if len(s) > MaxNameLen {
+		return b, fmt.Errorf("%w: interface name %q longer than %d bytes", ErrStringTooLong, s, MaxNameLen)
+	}
+	b = append(b, byte(len(s)))
+	return append(b, s...), nil
+}
+
+func appendText(b []byte, s string) ([]byte, error) {
+	if len(s) > MaxText {
+		return b, fmt.Errorf("%w: %d > %d bytes", ErrStringTooLong, len(s), MaxText)
+	}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+	return append(b, s...), nil
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// reader consumes a body; the first error sticks so decoders can read all
+// fields and check once.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) take(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if len(r.b) < n {
+		r.err = fmt.Errorf("%w: need %d bytes, have %d", ErrTruncated, n, len(r.b))
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) u8() uint8 {
+	if v := r.take(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (r *reader) u16() uint16 {
+	if v := r.take(2); v != nil {
+		return binary.BigEndian.Uint16(v)
+	}
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	if v := r.take(4); v != nil {
+		return binary.BigEndian.Uint32(v)
+	}
+	return 0
+}
+
+func (r *reader) u64() uint64 {
+	if v := r.take(8); v != nil {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (r *reader) bool() bool {
+	v := r.u8()
+	if r.err == nil && v > 1 {
+		r.err = fmt.Errorf("%w: bool byte %d", ErrMalformed, v)
+	}
+	return v == 1
+}
+
+func (r *reader) name() string {
+	n := int(r.u8())
+	if r.err == nil && n > MaxNameLen {
+		r.err = fmt.Errorf("%w: interface name of %d bytes", ErrStringTooLong, n)
+	}
+	return string(r.take(n))
+}
+
+func (r *reader) text() string { return string(r.bytes()) }
+
+func (r *reader) bytes() []byte {
+	n := int(r.u16())
+	if r.err == nil && n > MaxText {
+		r.err = fmt.Errorf("%w: %d > %d bytes", ErrStringTooLong, n, MaxText)
+	}
+	return r.take(n)
+}
+
+// done reports the sticky error, or ErrTrailing if bytes are left over.
+func (r *reader) done() error {
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.b) != 0 {
+		return fmt.Errorf("%w: %d bytes after the body", ErrTrailing, len(r.b))
+	}
+	return nil
+}
+
+// --- Hello ---
+
+// AppendBinary implements encoding.BinaryAppender.
+func (h *Hello) AppendBinary(b []byte) ([]byte, error) {
+	if len(h.Interfaces) > 255 {
+		return b, fmt.Errorf("%w: %d interfaces > 255", ErrTooLarge, len(h.Interfaces))
+	}
+	b = append(b, byte(h.State))
+	b = binary.BigEndian.AppendUint32(b, h.ActiveTime)
+	b = binary.BigEndian.AppendUint64(b, h.ConfigVersion)
+	b = binary.BigEndian.AppendUint32(b, h.PollMs)
+	b = binary.BigEndian.AppendUint32(b, h.HoldMs)
+	b = append(b, h.Flags, byte(len(h.Interfaces)))
+	for _, e := range h.Interfaces {
+		var err error
+		if b, err = appendName(b, e.Name); err != nil {
+			return b, err
+		}
+		b = append(b, byte(e.Status))
+		switch {
+		case !e.Addr.IsValid():
+			b = append(b, 0, 0, 0, 0)
+		case e.Addr.Unmap().Is4():
+			a := e.Addr.Unmap().As4()
+			b = append(b, a[:]...)
+		default:
+			return b, fmt.Errorf("%w: interface %s address %s is not IPv4", ErrMalformed, e.Name, e.Addr)
+		}
+		switch len(e.MAC) {
+		case 0:
+			b = append(b, 0, 0, 0, 0, 0, 0)
+		case 6:
+			b = append(b, e.MAC...)
+		default:
+			return b, fmt.Errorf("%w: interface %s MAC %s is not 6 bytes", ErrMalformed, e.Name, e.MAC)
+		}
+	}
+	return b, nil
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (h *Hello) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*h = Hello{
+		State:         UnitState(r.u8()),
+		ActiveTime:    r.u32(),
+		ConfigVersion: r.u64(),
+		PollMs:        r.u32(),
+		HoldMs:        r.u32(),
+		Flags:         r.u8(),
+	}
+	n := int(r.u8())
+	for i := 0; i < n && r.err == nil; i++ {
+		e := IfEntry{Name: r.name(), Status: IfStatus(r.u8())}
+		if a := r.take(4); a != nil {
+			if addr := netip.AddrFrom4([4]byte(a)); !addr.IsUnspecified() {
+				e.Addr = addr
+			}
+		}
+		if m := r.take(6); m != nil && [6]byte(m) != [6]byte{} {
+			e.MAC = net.HardwareAddr(append([]byte(nil), m...))
+		}
+		h.Interfaces = append(h.Interfaces, e)
+	}
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (h *Hello) MarshalBinary() ([]byte, error) { return h.AppendBinary(nil) }
+
+// --- IfHello ---
+
+// AppendBinary implements encoding.BinaryAppender.
+func (h *IfHello) AppendBinary(b []byte) ([]byte, error) {
+	b, err := appendName(b, h.Name)
+	return append(b, byte(h.State)), err
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (h *IfHello) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*h = IfHello{Name: r.name(), State: IfStatus(r.u8())}
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (h *IfHello) MarshalBinary() ([]byte, error) { return h.AppendBinary(nil) }
+
+// --- ConfigLine ---
+
+// AppendBinary implements encoding.BinaryAppender.
+func (c *ConfigLine) AppendBinary(b []byte) ([]byte, error) {
+	return appendText(binary.BigEndian.AppendUint64(b, c.Version), c.Line)
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (c *ConfigLine) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*c = ConfigLine{Version: r.u64(), Line: r.text()}
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (c *ConfigLine) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// --- BulkBegin ---
+
+// AppendBinary implements encoding.BinaryAppender.
+func (c *BulkBegin) AppendBinary(b []byte) ([]byte, error) {
+	return binary.BigEndian.AppendUint64(b, c.Version), nil
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (c *BulkBegin) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*c = BulkBegin{Version: r.u64()}
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (c *BulkBegin) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// --- BulkLine ---
+
+// AppendBinary implements encoding.BinaryAppender.
+func (c *BulkLine) AppendBinary(b []byte) ([]byte, error) { return appendText(b, c.Line) }
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (c *BulkLine) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*c = BulkLine{Line: r.text()}
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (c *BulkLine) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// --- BulkEnd ---
+
+// AppendBinary implements encoding.BinaryAppender.
+func (c *BulkEnd) AppendBinary(b []byte) ([]byte, error) {
+	b = binary.BigEndian.AppendUint64(b, c.Version)
+	return binary.BigEndian.AppendUint32(b, c.Count), nil
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (c *BulkEnd) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*c = BulkEnd{Version: r.u64(), Count: r.u32()}
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (c *BulkEnd) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// --- Control ---
+
+// AppendBinary implements encoding.BinaryAppender.
+func (c *Control) AppendBinary(b []byte) ([]byte, error) {
+	return binary.BigEndian.AppendUint32(append(b, byte(c.Op)), c.Token), nil
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (c *Control) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*c = Control{Op: Op(r.u8()), Token: r.u32()}
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (c *Control) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// --- ExecRequest ---
+
+// AppendBinary implements encoding.BinaryAppender.
+func (c *ExecRequest) AppendBinary(b []byte) ([]byte, error) {
+	return appendText(binary.BigEndian.AppendUint32(b, c.ID), c.Command)
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (c *ExecRequest) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*c = ExecRequest{ID: r.u32(), Command: r.text()}
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (c *ExecRequest) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// --- ExecReply ---
+
+// AppendBinary implements encoding.BinaryAppender.
+func (c *ExecReply) AppendBinary(b []byte) ([]byte, error) {
+	b, err := appendText(binary.BigEndian.AppendUint32(b, c.ID), c.Output)
+	return appendBool(b, c.More), err
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (c *ExecReply) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*c = ExecReply{ID: r.u32(), Output: r.text(), More: r.bool()}
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (c *ExecReply) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// --- StateUpdate ---
+
+// AppendBinary implements encoding.BinaryAppender.
+func (c *StateUpdate) AppendBinary(b []byte) ([]byte, error) {
+	return appendText(append(b, c.Kind), string(c.Payload))
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (c *StateUpdate) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*c = StateUpdate{Kind: r.u8()}
+	if p := r.bytes(); len(p) > 0 {
+		c.Payload = append([]byte(nil), p...)
+	}
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (c *StateUpdate) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
