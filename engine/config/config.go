@@ -29,16 +29,16 @@ type Config struct {
 
 // Interface is one Linux interface under the product's control.
 type Interface struct {
-	HW        string
-	Name      string // nameif; "" = not named
-	Security  int
-	Shutdown  bool
-	Addr      netip.Prefix // system (active unit) address; invalid = none
-	StandbyIP netip.Addr   // failover ip address; invalid = 0.0.0.0
-	MTU       int
-	NoMonitor bool
+	HW                    string
+	Name                  string // nameif; "" = not named
+	Security              int
+	Shutdown              bool
+	Addr                  netip.Prefix // system (active unit) address; invalid = none
+	StandbyIP             netip.Addr   // failover ip address; invalid = 0.0.0.0
+	MTU                   int
+	NoMonitor             bool
 	ActiveMAC, StandbyMAC [6]byte
-	HasMAC               bool
+	HasMAC                bool
 }
 
 // Alias is a "name" line.
@@ -64,23 +64,23 @@ type LogHost struct {
 
 // Failover is the unit-failover configuration.
 type Failover struct {
-	Enabled         bool
-	Timeout         int // reconnect timeout, seconds
-	Poll, Hold      time.Duration
-	PollMsec        bool // configured in milliseconds (rendering)
-	HoldMsec        bool
-	IfPoll, IfHold  time.Duration
-	IfPollMsec      bool
-	Unit            string // "", primary, secondary
-	LanIf           string
-	Key             string
-	LanEnable       bool
-	Link            string
-	Policy          int
-	PolicyPercent   bool
-	ReplicateHTTP   bool
-	Preempt         bool
-	PreemptDelay    int
+	Enabled        bool
+	Timeout        int // reconnect timeout, seconds
+	Poll, Hold     time.Duration
+	PollMsec       bool // configured in milliseconds (rendering)
+	HoldMsec       bool
+	IfPoll, IfHold time.Duration
+	IfPollMsec     bool
+	Unit           string // "", primary, secondary
+	LanIf          string
+	Key            string
+	LanEnable      bool
+	Link           string
+	Policy         int
+	PolicyPercent  bool
+	ReplicateHTTP  bool
+	Preempt        bool
+	PreemptDelay   int
 }
 
 // SLA is an "sla monitor" operation.
