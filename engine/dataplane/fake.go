@@ -1,0 +1,623 @@
+package dataplane
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"syscall"
+)
+
+// Fake is an in-memory Dataplane for testing state machines. It mirrors the
+// kernel rules the engine depends on: Carrier is only reported while the
+// link is admin up, taking a link down flushes the routes through it, routes
+// need an up link and an IPv4 gateway on a connected subnet, and only
+// Proto-owned routes and rules are listed or deleted. String prints the whole
+// state so tests can compare it with a golden text.
+//
+// WatchLinks subscribers are called on their WatchLinks goroutine, in order,
+// like the real subscription; Flush waits until they have caught up.
+type Fake struct {
+	mu       sync.Mutex
+	cond     *sync.Cond // signals queued events and finished deliveries
+	links    map[string]*fakeLink
+	nextIdx  int
+	addrs    map[fakeAddrKey]Addr
+	routes   []Route
+	rules    []fakeRule
+	garps    []GARP
+	fail     map[string][]error
+	watchers map[*fakeWatcher]struct{}
+}
+
+var _ Dataplane = (*Fake)(nil)
+
+// GARP is one gratuitous ARP the Fake was asked to send.
+type GARP struct {
+	Link string
+	IP   netip.Addr
+	MAC  net.HardwareAddr
+}
+
+type fakeLink struct {
+	Link
+	carrier bool // physical carrier, reported only while AdminUp
+}
+
+type fakeAddrKey struct {
+	link   string
+	prefix netip.Prefix
+}
+
+type fakeRule struct {
+	Rule
+	proto int
+}
+
+type fakeWatcher struct {
+	queue  []Link
+	busy   bool
+	closed bool
+}
+
+// fakeMethods are the names FailNext accepts: the Dataplane methods.
+var fakeMethods = []string{
+	"Links", "Link", "SetAdminUp", "SetMTU", "SetMAC", "Addrs", "AddrReplace", "AddrDel", "WatchLinks",
+	"OwnedRoutes", "RouteReplace", "RouteDel", "OwnedRules", "RuleAdd", "RuleDel",
+	"GratuitousARP",
+}
+
+// NewFake returns an empty Fake with no links.
+func NewFake() *Fake {
+	f := &Fake{
+		links:    map[string]*fakeLink{},
+		addrs:    map[fakeAddrKey]Addr{},
+		fail:     map[string][]error{},
+		watchers: map[*fakeWatcher]struct{}{},
+	}
+	f.cond = sync.NewCond(&f.mu)
+	return f
+}
+
+// AddLink adds an admin-up link with carrier and MTU 1500, like a cabled NIC
+// after boot. An empty mac gets a locally administered one derived from the
+// link's index.
+func (f *Fake) AddLink(name string, mac string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.links[name]; ok || name == "" {
+		return fmt.Errorf("failed to add link %q: %w", name, syscall.EEXIST)
+	}
+	f.nextIdx++
+	hw := net.HardwareAddr{0x02, 0, 0, 0, byte(f.nextIdx >> 8), byte(f.nextIdx)}
+	if mac != "" {
+		var err error
+		if hw, err = net.ParseMAC(mac); err != nil {
+			f.nextIdx--
+			return fmt.Errorf("failed to add link %q: %w", name, err)
+		}
+	}
+	l := &fakeLink{Link: Link{Name: name, Index: f.nextIdx, AdminUp: true, MTU: 1500, MAC: hw}, carrier: true}
+	f.links[name] = l
+	f.notifyLocked(l)
+	return nil
+}
+
+// DelLink removes a link with its addresses and routes. Subscribers see it
+// with AdminUp and Carrier false, as from the real WatchLinks.
+func (f *Fake) DelLink(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.links[name]
+	if !ok {
+		return fmt.Errorf("failed to delete link %q: %w", name, ErrNotFound)
+	}
+	delete(f.links, name)
+	for k := range f.addrs {
+		if k.link == name {
+			delete(f.addrs, k)
+		}
+	}
+	f.flushRoutesLocked(name)
+	l.AdminUp, l.carrier = false, false
+	f.notifyLocked(l)
+	return nil
+}
+
+// SetCarrier plugs or unplugs the cable and notifies subscribers.
+func (f *Fake) SetCarrier(name string, up bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.links[name]
+	if !ok {
+		return fmt.Errorf("failed to set carrier on %q: %w", name, ErrNotFound)
+	}
+	l.carrier = up
+	f.notifyLocked(l)
+	return nil
+}
+
+// SetStats sets a link's counters, for code that watches traffic.
+func (f *Fake) SetStats(name string, s LinkStats) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.links[name]
+	if !ok {
+		return fmt.Errorf("failed to set stats on %q: %w", name, ErrNotFound)
+	}
+	l.Stats = s
+	return nil
+}
+
+// FailNext makes the next call of method (a Dataplane method name, such as
+// "RouteReplace") return err without changing anything. Calls queue up: two
+// FailNext calls fail the next two calls.
+func (f *Fake) FailNext(method string, err error) error {
+	if !slices.Contains(fakeMethods, method) {
+		return fmt.Errorf("failed to inject error: %q is not a Dataplane method", method)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail[method] = append(f.fail[method], err)
+	return nil
+}
+
+// failLocked pops the error injected for method, if any.
+func (f *Fake) failLocked(method string) error {
+	q := f.fail[method]
+	if len(q) == 0 {
+		return nil
+	}
+	f.fail[method] = q[1:]
+	return q[0]
+}
+
+// AddForeignRoute installs a route as another routing daemon would, with
+// r.Protocol as given, to check that the engine leaves it alone. It is not
+// subject to link checks.
+func (f *Fake) AddForeignRoute(r Route) error {
+	if r.Protocol == Proto {
+		return fmt.Errorf("failed to add foreign route %s: protocol %d is the engine's own", r.Dst, Proto)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r.Dst = r.Dst.Masked()
+	f.routes = append(f.routes, r)
+	return nil
+}
+
+// AddForeignRule installs a rule with protocol proto (not Proto), to check
+// that the engine leaves it alone.
+func (f *Fake) AddForeignRule(r Rule, proto int) error {
+	if proto == Proto {
+		return fmt.Errorf("failed to add foreign rule: protocol %d is the engine's own", Proto)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = append(f.rules, fakeRule{Rule: r, proto: proto})
+	return nil
+}
+
+// GARPs returns the gratuitous ARPs sent so far, oldest first.
+func (f *Fake) GARPs() []GARP {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]GARP, len(f.garps))
+	for i, g := range f.garps {
+		g.MAC = slices.Clone(g.MAC)
+		out[i] = g
+	}
+	return out
+}
+
+// Flush waits until every WatchLinks subscriber has been called for every
+// link change made so far. It must not be called from a subscriber.
+func (f *Fake) Flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.pendingLocked() {
+		f.cond.Wait()
+	}
+}
+
+func (f *Fake) pendingLocked() bool {
+	for w := range f.watchers {
+		if len(w.queue) > 0 || w.busy {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *fakeLink) view() Link {
+	out := l.Link
+	out.Carrier = l.AdminUp && l.carrier
+	out.MAC = slices.Clone(l.MAC)
+	return out
+}
+
+func (f *Fake) notifyLocked(l *fakeLink) {
+	v := l.view()
+	for w := range f.watchers {
+		w.queue = append(w.queue, v)
+	}
+	f.cond.Broadcast()
+}
+
+func (f *Fake) linkLocked(name string) (*fakeLink, error) {
+	l, ok := f.links[name]
+	if !ok {
+		return nil, fmt.Errorf("failed to find link %q: %w", name, ErrNotFound)
+	}
+	return l, nil
+}
+
+func (f *Fake) Links() ([]Link, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("Links"); err != nil {
+		return nil, err
+	}
+	return f.sortedLinksLocked(), nil
+}
+
+func (f *Fake) sortedLinksLocked() []Link {
+	out := make([]Link, 0, len(f.links))
+	for _, l := range f.links {
+		out = append(out, l.view())
+	}
+	slices.SortFunc(out, func(a, b Link) int { return a.Index - b.Index })
+	return out
+}
+
+func (f *Fake) Link(name string) (Link, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("Link"); err != nil {
+		return Link{}, err
+	}
+	l, err := f.linkLocked(name)
+	if err != nil {
+		return Link{}, err
+	}
+	return l.view(), nil
+}
+
+func (f *Fake) SetAdminUp(name string, up bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("SetAdminUp"); err != nil {
+		return err
+	}
+	l, err := f.linkLocked(name)
+	if err != nil {
+		return err
+	}
+	if l.AdminUp == up {
+		return nil
+	}
+	l.AdminUp = up
+	if !up {
+		f.flushRoutesLocked(name)
+	}
+	f.notifyLocked(l)
+	return nil
+}
+
+// flushRoutesLocked drops every route through link, whoever owns it, as the
+// kernel does when a link goes down.
+func (f *Fake) flushRoutesLocked(link string) {
+	f.routes = slices.DeleteFunc(f.routes, func(r Route) bool { return r.Link == link })
+}
+
+func (f *Fake) SetMTU(name string, mtu int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("SetMTU"); err != nil {
+		return err
+	}
+	l, err := f.linkLocked(name)
+	if err != nil {
+		return err
+	}
+	if mtu < 68 || mtu > 65535 {
+		return fmt.Errorf("failed to set link %q mtu %d: %w", name, mtu, syscall.EINVAL)
+	}
+	if l.MTU != mtu {
+		l.MTU = mtu
+		f.notifyLocked(l)
+	}
+	return nil
+}
+
+func (f *Fake) SetMAC(name string, mac net.HardwareAddr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("SetMAC"); err != nil {
+		return err
+	}
+	l, err := f.linkLocked(name)
+	if err != nil {
+		return err
+	}
+	if len(mac) != 6 || mac[0]&1 != 0 {
+		return fmt.Errorf("failed to set link %q mac %s: %w", name, mac, syscall.EADDRNOTAVAIL)
+	}
+	if !slices.Equal(l.MAC, mac) {
+		l.MAC = slices.Clone(mac)
+		f.notifyLocked(l)
+	}
+	return nil
+}
+
+func (f *Fake) Addrs(name string) ([]Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("Addrs"); err != nil {
+		return nil, err
+	}
+	if _, err := f.linkLocked(name); err != nil {
+		return nil, err
+	}
+	var out []Addr
+	for k, a := range f.addrs {
+		if k.link == name {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, compareAddr)
+	return out, nil
+}
+
+// AddrReplace stores the lifetime as given; the Fake never expires
+// addresses, so tests check the refresh by reading ValidLft back.
+func (f *Fake) AddrReplace(a Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("AddrReplace"); err != nil {
+		return err
+	}
+	if _, err := f.linkLocked(a.Link); err != nil {
+		return err
+	}
+	if !a.Prefix.IsValid() {
+		return fmt.Errorf("failed to replace address %v on %q: %w", a.Prefix, a.Link, syscall.EINVAL)
+	}
+	if a.ValidLft < 0 {
+		a.ValidLft = 0
+	}
+	a.Prefix = netip.PrefixFrom(a.Prefix.Addr().Unmap(), a.Prefix.Bits())
+	f.addrs[fakeAddrKey{a.Link, a.Prefix}] = a
+	return nil
+}
+
+func (f *Fake) AddrDel(a Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("AddrDel"); err != nil {
+		return err
+	}
+	k := fakeAddrKey{a.Link, netip.PrefixFrom(a.Prefix.Addr().Unmap(), a.Prefix.Bits())}
+	if _, ok := f.addrs[k]; !ok {
+		return fmt.Errorf("failed to delete address %s on %q: %w", a.Prefix, a.Link, ErrNotFound)
+	}
+	delete(f.addrs, k)
+	return nil
+}
+
+// WatchLinks reports every link, then every change, until ctx ends.
+func (f *Fake) WatchLinks(ctx context.Context, fn func(Link)) error {
+	f.mu.Lock()
+	if err := f.failLocked("WatchLinks"); err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	w := &fakeWatcher{queue: f.sortedLinksLocked()}
+	f.watchers[w] = struct{}{}
+	f.mu.Unlock()
+
+	stop := context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		w.closed = true
+		f.cond.Broadcast()
+		f.mu.Unlock()
+	})
+	defer stop()
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for {
+		for len(w.queue) == 0 && !w.closed {
+			f.cond.Wait()
+		}
+		if w.closed {
+			delete(f.watchers, w)
+			f.cond.Broadcast() // Flush may be waiting on this watcher
+			return nil
+		}
+		l := w.queue[0]
+		w.queue = w.queue[1:]
+		w.busy = true
+		f.mu.Unlock()
+		fn(l)
+		f.mu.Lock()
+		w.busy = false
+		f.cond.Broadcast()
+	}
+}
+
+func (f *Fake) OwnedRoutes() ([]Route, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("OwnedRoutes"); err != nil {
+		return nil, err
+	}
+	var out []Route
+	for _, r := range f.routes {
+		if r.Protocol == Proto {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, compareRoute)
+	return out, nil
+}
+
+// sameSlot says whether the kernel would replace a with b: same
+// destination, table and metric (the key of an IPv4 FIB entry).
+func sameSlot(a, b Route) bool {
+	return a.Dst == b.Dst && a.Table == b.Table && a.Metric == b.Metric
+}
+
+func (f *Fake) RouteReplace(r Route) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("RouteReplace"); err != nil {
+		return err
+	}
+	if err := f.checkRouteLocked(r); err != nil {
+		return fmt.Errorf("failed to replace route %s: %w", r.Dst, err)
+	}
+	r.Dst = r.Dst.Masked()
+	r.Gw = r.Gw.Unmap()
+	r.Protocol = Proto
+	for i, old := range f.routes {
+		if sameSlot(old, r) {
+			f.routes[i] = r
+			return nil
+		}
+	}
+	f.routes = append(f.routes, r)
+	return nil
+}
+
+// checkRouteLocked applies the kernel's nexthop checks.
+func (f *Fake) checkRouteLocked(r Route) error {
+	if !r.Dst.IsValid() {
+		return syscall.EINVAL
+	}
+	if !r.Gw.IsValid() && r.Link == "" {
+		return fmt.Errorf("no gateway or link: %w", syscall.EINVAL)
+	}
+	if r.Gw.IsValid() && r.Gw.Unmap().Is4() != r.Dst.Addr().Unmap().Is4() {
+		return fmt.Errorf("gateway %s is another family: %w", r.Gw, syscall.EINVAL)
+	}
+	if r.Link != "" {
+		l, err := f.linkLocked(r.Link)
+		if err != nil {
+			return err
+		}
+		if !l.AdminUp {
+			return fmt.Errorf("link %q is down: %w", r.Link, syscall.ENETDOWN)
+		}
+	}
+	if r.Gw.IsValid() && r.Gw.Unmap().Is4() && !f.connectedLocked(r.Gw.Unmap(), r.Link) {
+		return fmt.Errorf("gateway %s is not on a connected subnet: %w", r.Gw, syscall.ENETUNREACH)
+	}
+	return nil
+}
+
+// connectedLocked says whether gw is inside an address's subnet on an up
+// link (on link, if given).
+func (f *Fake) connectedLocked(gw netip.Addr, link string) bool {
+	for k := range f.addrs {
+		if link != "" && k.link != link {
+			continue
+		}
+		if l := f.links[k.link]; l != nil && l.AdminUp && k.prefix.Contains(gw) {
+			return true
+		}
+	}
+	return false
+}
+
+// RouteDel deletes the first owned route matching r's destination and table,
+// and r's metric, gateway and link where given, as the kernel matches.
+func (f *Fake) RouteDel(r Route) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("RouteDel"); err != nil {
+		return err
+	}
+	dst := r.Dst.Masked()
+	for i, old := range f.routes {
+		if old.Protocol != Proto || old.Dst != dst || old.Table != r.Table ||
+			(r.Metric != 0 && old.Metric != r.Metric) ||
+			(r.Gw.IsValid() && old.Gw != r.Gw.Unmap()) ||
+			(r.Link != "" && old.Link != r.Link) {
+			continue
+		}
+		f.routes = slices.Delete(f.routes, i, i+1)
+		return nil
+	}
+	return fmt.Errorf("failed to delete route %s: %w", r.Dst, ErrNotFound)
+}
+
+func (f *Fake) OwnedRules() ([]Rule, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("OwnedRules"); err != nil {
+		return nil, err
+	}
+	var out []Rule
+	for _, r := range f.rules {
+		if r.proto == Proto {
+			out = append(out, r.Rule)
+		}
+	}
+	slices.SortFunc(out, compareRule)
+	return out, nil
+}
+
+// RuleAdd is idempotent like the Netlink one. Priority 0 is stored as 0
+// here; the kernel would pick a free priority instead.
+func (f *Fake) RuleAdd(r Rule) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("RuleAdd"); err != nil {
+		return err
+	}
+	for _, old := range f.rules {
+		if old.proto == Proto && old.Rule == r {
+			return nil
+		}
+	}
+	f.rules = append(f.rules, fakeRule{Rule: r, proto: Proto})
+	return nil
+}
+
+func (f *Fake) RuleDel(r Rule) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("RuleDel"); err != nil {
+		return err
+	}
+	for i, old := range f.rules {
+		if old.proto == Proto && old.Rule == r {
+			f.rules = slices.Delete(f.rules, i, i+1)
+			return nil
+		}
+	}
+	return fmt.Errorf("failed to delete rule %+v: %w", r, ErrNotFound)
+}
+
+func (f *Fake) GratuitousARP(link string, ip netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("GratuitousARP"); err != nil {
+		return err
+	}
+	l, err := f.linkLocked(link)
+	if err != nil {
+		return err
+	}
+	if !ip.Unmap().Is4() {
+		return fmt.Errorf("failed to send gratuitous ARP for %s: not an IPv4 address", ip)
+	}
+	if !l.AdminUp {
+		return fmt.Errorf("failed to send gratuitous ARP on %q: %w", link, syscall.ENETDOWN)
+	}
+	f.garps = append(f.garps, GARP{Link: link, IP: ip.Unmap(), MAC: slices.Clone(l.MAC)})
+	return nil
+}
