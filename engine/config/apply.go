@@ -39,16 +39,23 @@ func Apply(c *Config, inv *grammar.Invocation, x *Ctx) (*Config, error) {
 		return nil, fmt.Errorf("command %s is not a configuration command", inv.Decl.ID)
 	}
 	n := c.Clone()
+	x.Obj = ObjFor(x.Mode, x.Obj, inv.Mode)
 	x.NextMode, x.NextObj = inv.Mode, x.Obj
-	if inv.Mode != x.Mode {
-		// Matched in a parent mode: the session moves there and leaves
-		// the sub-mode's object behind.
-		x.NextObj = ""
-	}
 	if err := h(n, inv, x); err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+// ObjFor is the sub-mode object in force for a command that matched in
+// mode m while the session is in cur with obj: a command matched in a
+// parent mode leaves the sub-mode's object behind, except that the echo
+// sub-mode's parent edits the same SLA.
+func ObjFor(cur grammar.Mode, obj string, m grammar.Mode) string {
+	if m == cur || (cur == grammar.ModeSLAEcho && m == grammar.ModeSLA) {
+		return obj
+	}
+	return ""
 }
 
 var errf = fmt.Errorf

@@ -1,0 +1,97 @@
+// Command failoverd is the engine: uplink failover and PIX-style unit
+// failover for one Linux box, driven through its control socket.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"failover/engine"
+	"failover/engine/api"
+	"failover/engine/dataplane"
+	"failover/engine/probe"
+	"failover/shell"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "failoverd: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfgPath := flag.String("config", "/etc/failover/startup-config", "startup-config path")
+	sock := flag.String("socket", api.DefaultSocket, "control socket path")
+	console := flag.Bool("console", false, "run an operator session on stdin/stdout")
+	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
+	flag.Parse()
+
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("failed to parse --log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+
+	dp, err := dataplane.NewNetlink(log)
+	if err != nil {
+		return err
+	}
+	defer dp.Close()
+	e, err := engine.New(engine.Options{
+		Log: log, ConfigPath: *cfgPath, DP: dp, Prober: probe.NewICMP(log),
+		NewUplink: newUplink, NewUnit: newUnit,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ln, err := engine.Listen(*sock)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(*sock)
+	loopDone := make(chan error, 1)
+	go func() { loopDone <- e.Run(ctx) }()
+	go func() {
+		if err := e.Serve(ctx, ln); err != nil {
+			log.Error("control socket failed", "err", err)
+		}
+	}()
+	log.Info("failoverd started", "config", *cfgPath, "socket", *sock)
+	if *console {
+		go runConsole(e, stop)
+	}
+	return <-loopDone
+}
+
+// runConsole is the router's console port: a session on the daemon's own
+// stdin/stdout. Ending it does not stop the daemon unless stdin is closed.
+func runConsole(e *engine.Engine, stop func()) {
+	b := localBackend{e.NewSession(true)}
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		for {
+			t, err := shell.NewTerminal(b, os.Stdin, os.Stdout)
+			if err != nil {
+				return
+			}
+			if err := t.Run(); err != nil {
+				return
+			}
+			b = localBackend{e.NewSession(true)}
+		}
+	}
+	shell.RunScript(b, os.Stdin, os.Stdout, os.Stderr)
+}
+
+type localBackend struct{ s *engine.Session }
+
+func (l localBackend) Do(req api.Request) (api.Reply, error) { return l.s.Handle(req), nil }

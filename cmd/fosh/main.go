@@ -1,0 +1,72 @@
+// Command fosh is the operator shell: interactive with line editing on a
+// terminal, a script reader otherwise, and usable as an SSH login shell.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"failover/engine/api"
+	"failover/shell"
+)
+
+type lines []string
+
+func (l *lines) String() string     { return strings.Join(*l, "; ") }
+func (l *lines) Set(s string) error { *l = append(*l, s); return nil }
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	var cmds lines
+	sock := flag.String("socket", envOr("FOSH_SOCKET", api.DefaultSocket), "failoverd control socket")
+	flag.Var(&cmds, "c", "run this line and exit (repeatable)")
+	flag.Parse()
+	interactive := len(cmds) == 0 && term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd()))
+	c, err := api.Dial(*sock, interactive)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fosh: %v\n", err)
+		return 2
+	}
+	defer c.Close()
+	if interactive {
+		t, err := shell.NewTerminal(c, os.Stdin, os.Stdout)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "fosh: %v\n", err)
+			return 2
+		}
+		if err := t.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "fosh: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	in := os.Stdin
+	var failed int
+	if len(cmds) > 0 {
+		failed, err = shell.RunScript(c, strings.NewReader(strings.Join(cmds, "\n")+"\n"), os.Stdout, os.Stderr)
+	} else {
+		failed, err = shell.RunScript(c, in, os.Stdout, os.Stderr)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fosh: %v\n", err)
+		return 2
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

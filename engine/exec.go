@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"failover/engine/api"
+	"failover/engine/config"
+	"failover/engine/probe"
+	"failover/grammar"
+)
+
+// execBlocking runs the EXEC commands that wait on the network (ping,
+// failover exec mate) in the session's goroutine, so the event loop never
+// waits for a packet. ok is false for every other command.
+func (s *Session) execBlocking(line string) (api.Reply, bool) {
+	var inv *grammar.Invocation
+	var bad api.Reply
+	var parsed bool
+	s.e.do(func() { inv, bad, parsed = s.parse(line) })
+	if !parsed {
+		return bad, false
+	}
+	switch inv.Decl.ID {
+	case "ping":
+		return s.ping(inv), true
+	case "failover-exec":
+		if s.e.unit == nil {
+			return api.Reply{Err: "ERROR: failover is not available"}, true
+		}
+		ch := make(chan api.Reply, 1)
+		s.e.do(func() {
+			s.e.unit.ExecMate(inv.Str("command"), func(out string, err error) {
+				if err != nil {
+					ch <- api.Reply{Err: "ERROR: " + err.Error()}
+					return
+				}
+				ch <- api.Reply{Output: out}
+			})
+		})
+		select {
+		case r := <-ch:
+			return r, true
+		case <-time.After(10 * time.Second):
+			return api.Reply{Err: "ERROR: no reply from the mate"}, true
+		}
+	}
+	return api.Reply{}, false
+}
+
+// ping prints PIX 6.3's ping output: three echoes, one line each.
+func (s *Session) ping(inv *grammar.Invocation) api.Reply {
+	if s.e.prober == nil {
+		return api.Reply{Err: "ERROR: ping is not available"}
+	}
+	host := inv.Str("host")
+	var b strings.Builder
+	for i := 0; i < 3; i++ {
+		res := s.e.prober.Probe(context.Background(), probe.Spec{Target: host, NumPackets: 1, Timeout: time.Second, Threshold: time.Second, Size: 28})
+		if res.OK {
+			fmt.Fprintf(&b, "        %s response received -- %dms\n", host, res.RTT.Milliseconds())
+		} else {
+			fmt.Fprintf(&b, "        %s NO response received -- 1000ms\n", host)
+		}
+	}
+	return api.Reply{Output: b.String()}
+}
+
+// execCommand runs an EXEC command (loop only).
+func (s *Session) execCommand(inv *grammar.Invocation) api.Reply {
+	e := s.e
+	switch inv.Decl.ID {
+	case "enable":
+		if s.priv {
+			return api.Reply{}
+		}
+		if e.cfg.EnableHash == "" {
+			s.priv = true
+			return api.Reply{}
+		}
+		s.pendingPw = true
+		return api.Reply{NeedPassword: true}
+	case "disable":
+		s.priv, s.mode, s.obj = false, grammar.ModeExec, ""
+	case "configure":
+		s.mode, s.obj = grammar.ModeConfig, ""
+	case "exit", "quit":
+		switch {
+		case s.mode == grammar.ModeExec:
+			return api.Reply{Exit: true}
+		default:
+			s.mode = s.mode.Parent()
+			if s.mode == grammar.ModeExec || s.mode == grammar.ModeConfig {
+				s.obj = ""
+			}
+		}
+	case "end":
+		s.mode, s.obj = grammar.ModeExec, ""
+	case "terminal-pager":
+		s.termPager = inv.Int("lines")
+	case "terminal-length":
+		s.termPager = inv.Int("lines")
+	case "terminal-width":
+		s.width = inv.Int("columns")
+	case "show-running", "write-terminal":
+		sect := ""
+		for _, w := range []string{"failover", "route", "sla", "track", "interface", "logging"} {
+			if inv.Words[w] && inv.Decl.ID == "show-running" {
+				sect = w
+			}
+		}
+		text := config.Text(config.Render(e.cfg, config.RenderOpts{Section: sect}))
+		if sect == "" {
+			text = ": Saved\n:\n" + text + ": end\n"
+		}
+		return api.Reply{Output: text}
+	case "show-startup":
+		b, err := os.ReadFile(e.path)
+		if err != nil {
+			if os.IsNotExist(err) || e.path == "" {
+				return api.Reply{Output: "No Configuration\n"}
+			}
+			return api.Reply{Err: "ERROR: " + err.Error()}
+		}
+		return api.Reply{Output: maskKey(string(b))}
+	case "write-memory", "copy-run-start":
+		return s.writeMemory()
+	case "write-erase":
+		if err := writeAtomic(e.path, ""); err != nil {
+			return api.Reply{Err: "ERROR: " + err.Error()}
+		}
+		return api.Reply{Output: "[OK]\n"}
+	case "write-standby":
+		return s.unitAction(func() error { return e.unit.WriteStandby() })
+	case "failover-active":
+		if inv.Negated {
+			return s.unitAction(func() error { return e.unit.NoFailoverActive() })
+		}
+		return s.unitAction(func() error { return e.unit.FailoverActive() })
+	case "failover-reset":
+		return s.unitAction(func() error { return e.unit.Reset() })
+	case "show-failover":
+		if e.unit == nil {
+			return api.Reply{Output: "Failover Off\nCable status: Normal\nReconnect timeout " + grammar.FormatHMS(e.cfg.Failover.Timeout) + "\n"}
+		}
+		if inv.Words["history"] {
+			return api.Reply{Output: e.unit.ShowHistory()}
+		}
+		return api.Reply{Output: e.unit.ShowFailover()}
+	case "show-version":
+		return api.Reply{Output: e.showVersion()}
+	case "show-interface":
+		return e.showInterface(inv.Str("interface_name"))
+	case "show-ip-address":
+		return api.Reply{Output: e.showIPAddress()}
+	case "show-curpriv":
+		return api.Reply{Output: s.showCurpriv()}
+	case "show-history":
+		return api.Reply{Output: joinLines(s.history)}
+	case "show-logging":
+		return api.Reply{Output: e.logs.show(e.cfg)}
+	case "clear-logging":
+		e.logs.clear()
+	case "show-route":
+		if e.uplink == nil {
+			return api.Reply{Err: "ERROR: route tracking is not available"}
+		}
+		return api.Reply{Output: e.uplink.ShowRoute(e.cfg)}
+	case "show-track":
+		if e.uplink == nil {
+			return api.Reply{Err: "ERROR: route tracking is not available"}
+		}
+		id := inv.Int("track_id")
+		if id != 0 && e.cfg.Tracks[id] == nil {
+			return api.Reply{Err: fmt.Sprintf("ERROR: track %d does not exist", id)}
+		}
+		return api.Reply{Output: e.uplink.ShowTrack(id)}
+	case "show-sla-config", "show-sla-oper":
+		if e.uplink == nil {
+			return api.Reply{Err: "ERROR: route tracking is not available"}
+		}
+		id := inv.Int("sla_id")
+		if id != 0 && e.cfg.SLAs[id] == nil {
+			return api.Reply{Err: fmt.Sprintf("ERROR: sla monitor %d does not exist", id)}
+		}
+		if inv.Decl.ID == "show-sla-config" {
+			return api.Reply{Output: e.uplink.ShowSLAConfig(e.cfg, id)}
+		}
+		return api.Reply{Output: e.uplink.ShowSLAOper(id)}
+	default:
+		return api.Reply{Err: fmt.Sprintf("ERROR: command %s is not implemented", inv.Decl.ID)}
+	}
+	return api.Reply{}
+}
+
+func (s *Session) unitAction(f func() error) api.Reply {
+	if s.e.unit == nil {
+		return api.Reply{Err: "ERROR: failover is not available"}
+	}
+	if err := f(); err != nil {
+		return api.Reply{Err: "ERROR: " + err.Error()}
+	}
+	return api.Reply{}
+}
+
+func (s *Session) writeMemory() api.Reply {
+	e := s.e
+	if err := e.WriteMemory(); err != nil {
+		return api.Reply{Err: "ERROR: " + err.Error()}
+	}
+	if e.unit != nil {
+		e.unit.ConfigReplicate("") // an empty line asks the mate to save too
+	}
+	return api.Reply{Output: "Building configuration...\n[OK]\n"}
+}
+
+// maskKey hides the failover key when the startup-config is displayed.
+func maskKey(text string) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		for _, p := range []string{"failover lan key ", "failover key "} {
+			if strings.HasPrefix(l, p) {
+				lines[i] = p + config.MaskedKey
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,314 @@
+package engine
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"failover/engine/api"
+	"failover/engine/config"
+	"failover/grammar"
+)
+
+// Session is one operator session: its mode, privilege and terminal
+// settings live here, in the engine, so a client cannot claim a privilege
+// it was not given.
+type Session struct {
+	e           *Engine
+	id          int
+	interactive bool
+	priv        bool
+	mode        grammar.Mode
+	obj         string
+	history     []string
+	termPager   int // -1: use the configuration's pager lines
+	width       int
+	pendingPw   bool
+	badPw       int
+}
+
+// NewSession starts a session in user EXEC.
+func (e *Engine) NewSession(interactive bool) *Session {
+	var s *Session
+	e.do(func() { s = e.newSessionOnLoop(interactive) })
+	return s
+}
+
+func (e *Engine) newSessionOnLoop(interactive bool) *Session {
+	e.sessions++
+	return &Session{e: e, id: e.sessions, interactive: interactive, mode: grammar.ModeExec, termPager: -1, width: 80}
+}
+
+// Handle answers one request; it is the whole session API.
+func (s *Session) Handle(req api.Request) api.Reply {
+	switch req.Op {
+	case api.OpHello:
+		s.interactive = req.Interactive
+		return s.reply(api.Reply{})
+	case api.OpExec:
+		return s.Exec(req.Line)
+	case api.OpHelp:
+		return s.Help(req.Line)
+	case api.OpComplete:
+		return s.Complete(req.Line)
+	case api.OpEnable:
+		return s.Enable(req.Password)
+	case api.OpPrompt:
+		return s.reply(api.Reply{})
+	}
+	return s.reply(api.Reply{Err: fmt.Sprintf("ERROR: unknown request %q", req.Op)})
+}
+
+func (s *Session) reply(r api.Reply) api.Reply {
+	s.e.do(func() {
+		r.Prompt = s.prompt()
+		r.Pager = s.pager()
+	})
+	return r
+}
+
+func (s *Session) pager() int {
+	if s.termPager >= 0 {
+		return s.termPager
+	}
+	return s.e.cfg.PagerLines
+}
+
+// prompt builds "HOST[/pri/act][(config)]# " (loop only).
+func (s *Session) prompt() string {
+	c := s.e.cfg
+	var b strings.Builder
+	b.WriteString(c.Hostname)
+	if len(c.Prompt) > 0 && s.e.unit != nil {
+		prio, state := s.e.unit.PromptTags()
+		for _, w := range c.Prompt[1:] {
+			switch {
+			case w == "priority" && prio != "":
+				b.WriteString("/" + prio)
+			case w == "state" && state != "":
+				b.WriteString("/" + state)
+			}
+		}
+	}
+	b.WriteString(s.mode.PromptTag())
+	if s.priv {
+		b.WriteString("# ")
+	} else {
+		b.WriteString("> ")
+	}
+	return b.String()
+}
+
+// checkLine refuses input that no terminal produces: invalid UTF-8,
+// control characters, overlong lines.
+func checkLine(line string) string {
+	if len(line) > api.MaxLine {
+		return fmt.Sprintf("ERROR: line too long (%d characters, at most %d)", len(line), api.MaxLine)
+	}
+	if !utf8.ValidString(line) {
+		return "ERROR: input is not valid UTF-8"
+	}
+	for _, r := range line {
+		if r != '\t' && unicode.IsControl(r) {
+			return "ERROR: control characters are not allowed in commands"
+		}
+	}
+	return ""
+}
+
+// Exec runs one line.
+func (s *Session) Exec(line string) api.Reply {
+	if msg := checkLine(line); msg != "" {
+		return s.reply(api.Reply{Err: msg})
+	}
+	line = strings.TrimRight(line, " \t\r")
+	if config.IsComment(line) {
+		return s.reply(api.Reply{})
+	}
+	s.e.do(func() {
+		s.history = append(s.history, strings.TrimSpace(line))
+		if len(s.history) > 100 {
+			s.history = s.history[1:]
+		}
+	})
+	// Commands that wait on the network run off the event loop.
+	if r, ok := s.execBlocking(line); ok {
+		return s.reply(r)
+	}
+	var r api.Reply
+	s.e.do(func() { r = s.execOnLoop(line) })
+	return s.reply(r)
+}
+
+func (s *Session) parse(line string) (*grammar.Invocation, api.Reply, bool) {
+	x := &config.Ctx{Mode: s.mode, Obj: s.obj}
+	inv, err := config.Parse(x, line)
+	if err == nil {
+		if inv.Decl.Priv && !s.priv {
+			return nil, api.Reply{Err: "ERROR: % Command requires privileged mode: use \"enable\" first"}, false
+		}
+		return inv, api.Reply{}, true
+	}
+	if perr, ok := err.(*grammar.Error); ok {
+		if s.mode == grammar.ModeExec && perr.Kind == grammar.ErrInvalid {
+			if _, cerr := config.Parse(&config.Ctx{Mode: grammar.ModeConfig}, line); cerr == nil {
+				return nil, api.Reply{Err: "ERROR: % Command requires configuration mode: use \"configure terminal\" first"}, false
+			}
+		}
+		r := api.Reply{Err: perr.Error()}
+		if perr.Kind == grammar.ErrInvalid {
+			r.CaretAt(perr.Offset)
+		}
+		return nil, r, false
+	}
+	return nil, api.Reply{Err: err.Error()}, false
+}
+
+// execOnLoop runs a parsed command with the engine's state (loop only).
+func (s *Session) execOnLoop(line string) api.Reply {
+	inv, bad, ok := s.parse(line)
+	if !ok {
+		return bad
+	}
+	if config.IsConfigCommand(inv.Decl.ID) {
+		return s.configure(inv, line)
+	}
+	return s.execCommand(inv)
+}
+
+// configure applies a configuration command; on the active unit it is
+// replicated to the standby with the lines that enter its sub-mode.
+func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
+	e := s.e
+	if e.unit != nil {
+		if refuse, warn := e.unit.RefuseConfig(); refuse {
+			return api.Reply{Err: warn}
+		}
+	}
+	ctxLines := config.ContextLines(e.cfg, inv.Mode, config.ObjFor(s.mode, s.obj, inv.Mode))
+	x := &config.Ctx{Mode: s.mode, Obj: s.obj}
+	n, err := config.Apply(e.cfg, inv, x)
+	if err != nil {
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "ERROR") {
+			msg = "ERROR: " + msg
+		}
+		return api.Reply{Err: msg}
+	}
+	e.cfg = n
+	s.mode, s.obj = x.NextMode, x.NextObj
+	e.configChanged()
+	if e.unit != nil {
+		e.unit.ConfigReplicate(strings.Join(append(ctxLines, strings.TrimSpace(line)), "\n"))
+	}
+	return api.Reply{Output: joinLines(x.Warnings)}
+}
+
+func joinLines(l []string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	return strings.Join(l, "\n") + "\n"
+}
+
+// Help answers "?".
+func (s *Session) Help(line string) api.Reply {
+	if msg := checkLine(line); msg != "" {
+		return s.reply(api.Reply{Err: msg})
+	}
+	g, _ := grammar.Product()
+	items, usage, err := g.Help(s.mode, line)
+	switch {
+	case err != nil:
+		r := api.Reply{Err: err.Error()}
+		if err.Kind == grammar.ErrInvalid {
+			r.CaretAt(err.Offset)
+		}
+		return s.reply(r)
+	case usage != "":
+		return s.reply(api.Reply{Output: usage + "\n"})
+	}
+	if !s.priv {
+		items = s.hidePriv(g, line, items)
+	}
+	return s.reply(api.Reply{Output: joinLines(grammar.FormatHelp(items))})
+}
+
+// hidePriv drops privileged EXEC commands from help in user EXEC, where
+// they cannot run.
+func (s *Session) hidePriv(g *grammar.Grammar, line string, items []grammar.HelpItem) []grammar.HelpItem {
+	if strings.TrimSpace(line) != "" {
+		return items
+	}
+	priv := map[string]bool{}
+	open := map[string]bool{}
+	for _, d := range g.Decls() {
+		first := strings.Fields(d.Syntax)[0]
+		for _, m := range d.Modes {
+			if m == grammar.ModeExec {
+				if d.Priv {
+					priv[first] = true
+				} else {
+					open[first] = true
+				}
+			}
+		}
+	}
+	var out []grammar.HelpItem
+	for _, it := range items {
+		if priv[it.Word] && !open[it.Word] {
+			continue
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// Complete answers Tab.
+func (s *Session) Complete(line string) api.Reply {
+	if msg := checkLine(line); msg != "" {
+		return s.reply(api.Reply{})
+	}
+	g, _ := grammar.Product()
+	var names []string
+	s.e.do(func() { names = s.e.cfg.IfNames() })
+	words := g.Complete(s.mode, line, func() []string { return names })
+	return s.reply(api.Reply{Completions: words})
+}
+
+// Enable checks the password answered to "Password:".
+func (s *Session) Enable(pw string) api.Reply {
+	var hash string
+	var pending bool
+	s.e.do(func() { hash, pending = s.e.cfg.EnableHash, s.pendingPw })
+	if !pending {
+		return s.reply(api.Reply{Err: "ERROR: no password was asked for"})
+	}
+	ok := hash == "" || config.CheckPassword(hash, pw) // hashing runs off the loop
+	var r api.Reply
+	s.e.do(func() {
+		s.pendingPw = false
+		if ok {
+			s.priv, s.badPw = true, 0
+			return
+		}
+		s.badPw++
+		r.Err = "Invalid password"
+		if s.badPw >= 3 {
+			r.Err = "% Bad passwords"
+			s.badPw = 0
+		}
+	})
+	return s.reply(r)
+}
+
+// Priv reports the session's privilege (for tests).
+func (s *Session) Priv() bool {
+	var p bool
+	s.e.do(func() { p = s.priv })
+	return p
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"failover/engine/api"
+	"failover/engine/config"
+	"failover/engine/dataplane"
+	"failover/grammar"
+)
+
+func (e *Engine) showVersion() string {
+	up := e.clk.Now().Sub(e.started).Round(time.Second)
+	var b strings.Builder
+	fmt.Fprintf(&b, "failover Version %s (PIX 6.3 command dialect)\n\n", Version)
+	fmt.Fprintf(&b, "Compiled with %s for %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(&b, "%s up %s\n\n", e.cfg.Hostname, formatUptime(up))
+	fmt.Fprintf(&b, "Hardware:   Linux\n")
+	for i, f := range e.cfg.Interfaces {
+		l, ok := e.links[f.HW]
+		mac := "unknown"
+		if ok && len(l.MAC) == 6 {
+			mac = grammar.FormatMAC([6]byte(l.MAC))
+		}
+		fmt.Fprintf(&b, "%d: %s: address is %s\n", i, f.HW, mac)
+	}
+	return b.String()
+}
+
+func formatUptime(d time.Duration) string {
+	days := int(d.Hours()) / 24
+	h := int(d.Hours()) % 24
+	m := int(d.Minutes()) % 60
+	s := int(d.Seconds()) % 60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%d days %d hours", days, h)
+	case h > 0:
+		return fmt.Sprintf("%d hours %d mins", h, m)
+	}
+	return fmt.Sprintf("%d mins %d secs", m, s)
+}
+
+// showInterface prints PIX 6.3's interface status block for one or every
+// configured interface.
+func (e *Engine) showInterface(which string) api.Reply {
+	var b strings.Builder
+	found := false
+	for _, f := range e.cfg.Interfaces {
+		if which != "" && f.HW != which && f.Name != which {
+			continue
+		}
+		found = true
+		l, present := e.links[f.HW]
+		name := f.Name
+		if name == "" {
+			name = "unassigned"
+		}
+		state, proto := "up", "up"
+		switch {
+		case !present:
+			state, proto = "missing", "down"
+		case f.Shutdown || !l.AdminUp:
+			state, proto = "administratively down", "down"
+		case !l.Carrier:
+			proto = "down"
+		}
+		fmt.Fprintf(&b, "interface %s \"%s\" is %s, line protocol is %s\n", f.HW, name, state, proto)
+		mac := "unknown"
+		if len(l.MAC) == 6 {
+			mac = grammar.FormatMAC([6]byte(l.MAC))
+		}
+		fmt.Fprintf(&b, "  Hardware is Linux address is %s\n", mac)
+		if a := e.currentAddr(f); a.IsValid() {
+			fmt.Fprintf(&b, "  IP address %s, subnet mask %s\n", a.Addr(), grammar.MaskString(a.Bits()))
+		} else {
+			fmt.Fprintf(&b, "  IP address unassigned\n")
+		}
+		fmt.Fprintf(&b, "  MTU %d bytes, BW unknown\n", f.MTU)
+		st := l.Stats
+		fmt.Fprintf(&b, "        %d packets input, %d bytes, %d no buffer\n", st.RxPackets, st.RxBytes, st.RxDropped)
+		fmt.Fprintf(&b, "        %d input errors\n", st.RxErrors)
+		fmt.Fprintf(&b, "        %d packets output, %d bytes, %d underruns\n", st.TxPackets, st.TxBytes, st.TxDropped)
+		fmt.Fprintf(&b, "        %d output errors\n", st.TxErrors)
+	}
+	if !found {
+		if which == "" {
+			return api.Reply{Output: "No interfaces configured\n"}
+		}
+		return api.Reply{Err: fmt.Sprintf("ERROR: interface %s not found", which)}
+	}
+	return api.Reply{Output: b.String()}
+}
+
+// showIPAddress prints the system and current address tables; on the
+// standby unit the current addresses are the failover (standby) ones.
+func (e *Engine) showIPAddress() string {
+	var b strings.Builder
+	b.WriteString("System IP Addresses:\n")
+	for _, f := range e.cfg.NamedInterfaces() {
+		if f.Addr.IsValid() {
+			fmt.Fprintf(&b, "        ip address %s %s %s\n", f.Name, f.Addr.Addr(), grammar.MaskString(f.Addr.Bits()))
+		}
+	}
+	b.WriteString("Current IP Addresses:\n")
+	for _, f := range e.cfg.NamedInterfaces() {
+		if a := e.currentAddr(f); a.IsValid() {
+			fmt.Fprintf(&b, "        ip address %s %s %s\n", f.Name, a.Addr(), grammar.MaskString(a.Bits()))
+		}
+	}
+	return b.String()
+}
+
+// currentAddr is the address this unit holds on f now.
+func (e *Engine) currentAddr(f *config.Interface) netipPrefix {
+	for _, a := range e.desiredAddrs() {
+		if a.Link == f.HW {
+			return a.Prefix
+		}
+	}
+	return netipPrefix{}
+}
+
+func (s *Session) showCurpriv() string {
+	lvl, modes := 1, "P_UNPR"
+	if s.priv {
+		lvl, modes = 15, "P_PRIV"
+	}
+	if s.mode.IsConfig() {
+		modes += " P_CONF"
+	}
+	return fmt.Sprintf("Current privilege level : %d\nCurrent Mode/s : %s\n", lvl, modes)
+}
+
+var _ = dataplane.Proto

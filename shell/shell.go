@@ -1,0 +1,46 @@
+// Package shell is the operator's side of a session: line editing, instant
+// "?" help, Tab completion, the pager, output filters and script mode. It
+// holds no device state: every line goes to the engine through a Backend.
+package shell
+
+import (
+	"fmt"
+	"strings"
+
+	"failover/engine/api"
+	"failover/grammar"
+)
+
+// Backend carries requests to the engine (a socket client, or an
+// in-process session for the daemon's console).
+type Backend interface {
+	Do(req api.Request) (api.Reply, error)
+}
+
+// run sends one line, splitting off output filters first (they are the
+// shell's business: the engine sees only the command).
+func run(b Backend, line string) (api.Reply, []grammar.Filter, error) {
+	cmd, filters, perr := grammar.SplitPipe(line)
+	if perr != nil {
+		r := api.Reply{Err: perr.Error()}
+		if perr.Kind == grammar.ErrInvalid {
+			r.CaretAt(perr.Offset)
+		}
+		return r, nil, nil
+	}
+	rep, err := b.Do(api.Request{Op: api.OpExec, Line: cmd})
+	return rep, filters, err
+}
+
+// errorLines renders a failed reply under prefix+line (the caret counts the
+// prefix, which is the prompt on a terminal).
+func errorLines(prefix, line string, rep api.Reply, echo bool) []string {
+	off, ok := rep.CaretOffset()
+	if !ok {
+		return strings.Split(strings.TrimRight(rep.Err, "\n"), "\n")
+	}
+	e := &grammar.Error{Kind: grammar.ErrInvalid, Offset: off}
+	return e.Lines(prefix, line, echo)
+}
+
+func errPrefix(n int) string { return fmt.Sprintf("fosh: line %d: ", n) }
