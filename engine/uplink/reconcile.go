@@ -3,10 +3,18 @@ package uplink
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"failover/engine/dataplane"
 )
+
+// slotKey is a table and destination: the main table holds one route per
+// destination.
+type slotKey struct {
+	table int
+	dst   netip.Prefix
+}
 
 // RetryInterval is how soon a failed reconcile is tried again.
 const RetryInterval = time.Second
@@ -43,6 +51,7 @@ func (m *Manager) reconcileOnce() error {
 	}
 	want := map[dataplane.Route]bool{}
 	ok := map[dataplane.Route]bool{}
+	failed := map[slotKey]bool{} // whose replace failed
 	for _, r := range wantRoutes {
 		want[r] = true
 		if have[r] {
@@ -51,12 +60,15 @@ func (m *Manager) reconcileOnce() error {
 		}
 		if err := m.o.DP.RouteReplace(r); err != nil {
 			errs = append(errs, fmt.Errorf("failed to install route %s via %s table %d: %w", r.Dst, r.Gw, r.Table, err))
+			failed[slotKey{r.Table, r.Dst}] = true
 			continue
 		}
 		ok[r] = true
 	}
 	for _, r := range owned {
-		if want[r] || !managedRoute(r) {
+		// When the replacement failed, the old route stays until the
+		// retry rather than leaving the destination with no route.
+		if want[r] || !managedRoute(r) || failed[slotKey{r.Table, r.Dst}] {
 			continue
 		}
 		// A replace above may already have overwritten this slot.
