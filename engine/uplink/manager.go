@@ -15,9 +15,9 @@ import (
 
 // Options are the Manager's dependencies.
 type Options struct {
-	Log    *slog.Logger
-	Clock  clock.Clock
-	DP     interface {
+	Log   *slog.Logger
+	Clock clock.Clock
+	DP    interface {
 		dataplane.Links
 		dataplane.Routes
 	}
