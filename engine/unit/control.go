@@ -1,0 +1,234 @@
+package unit
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"failover/engine/clock"
+	"failover/engine/wire"
+)
+
+var errStopped = errors.New("failover unit stopped")
+
+// switchover is a planned role change in progress.
+type switchover struct {
+	token    uint32
+	deadline time.Time
+	kind     int    // swGiving, swAsking, swTook
+	reason   string // for the history when we step down
+}
+
+const (
+	swGiving = iota // we are active, told the mate to take over, wait for its ack
+	swAsking        // we are standby and asked the active mate to hand over
+	swTook          // we just took over; the old active may still say Active
+)
+
+// NoFailoverActive makes this active unit standby: the mate takes the
+// addresses first, and we give them up when it says it is ready.
+func (u *Unit) NoFailoverActive() error {
+	if !u.enabled {
+		return errors.New("failed to switch over: failover is not enabled")
+	}
+	if u.state != Active {
+		return nil
+	}
+	v := u.look()
+	if !v.lanFresh || v.conflict || v.ms != wire.UnitStandby {
+		return errors.New("failed to switch over: no standby unit is ready")
+	}
+	u.handOver("Set by the config command")
+	return nil
+}
+
+// FailoverActive makes this unit active: through the mate when it is the
+// active one, at once when there is no active mate.
+func (u *Unit) FailoverActive() error {
+	if !u.enabled {
+		return errors.New("failed to switch over: failover is not enabled")
+	}
+	switch u.state {
+	case Active:
+		return nil
+	case Failed:
+		return errors.New("failed to switch over: this unit has failed; use failover reset first")
+	}
+	v := u.look()
+	if v.lanFresh && v.ms == wire.UnitActive {
+		if v.conflict {
+			return errors.New("failed to switch over: mate has the same unit role")
+		}
+		u.askActive("Set by the config command")
+		return nil
+	}
+	u.setState(Active, "Set by the config command")
+	return nil
+}
+
+// askActive asks the active mate to hand over to us.
+func (u *Unit) askActive(reason string) {
+	u.nextToken++
+	u.switchover = &switchover{token: u.nextToken, deadline: u.o.Clock.Now().Add(u.hold()), kind: swAsking, reason: reason}
+	u.sendLAN(&wire.Control{Op: wire.OpBecomeStandby, Token: u.nextToken})
+}
+
+// handOver tells the standby mate to become active; we step down on its ack.
+func (u *Unit) handOver(reason string) {
+	u.nextToken++
+	u.switchover = &switchover{token: u.nextToken, deadline: u.o.Clock.Now().Add(u.hold()), kind: swGiving, reason: reason}
+	u.sendLAN(&wire.Control{Op: wire.OpBecomeActive, Token: u.nextToken})
+}
+
+func (u *Unit) switchoverAbort() { u.switchover = nil }
+
+func (u *Unit) expireSwitchover(now time.Time) {
+	if s := u.switchover; s != nil && !now.Before(s.deadline) {
+		if s.kind != swTook {
+			u.log.Warn("planned switchover timed out: no answer from the mate")
+		}
+		u.switchover = nil
+	}
+}
+
+// Reset clears a failed state on this unit and on the mate.
+func (u *Unit) Reset() error {
+	if !u.enabled {
+		return errors.New("failed to reset failover: failover is not enabled")
+	}
+	u.clearFailures()
+	if u.mate.heard {
+		u.sendLAN(&wire.Control{Op: wire.OpReset})
+	}
+	if u.state == Failed {
+		u.setState(Negotiation, "Set by the config command")
+	}
+	u.evaluate()
+	return nil
+}
+
+func (u *Unit) clearFailures() {
+	now := u.o.Clock.Now()
+	for _, f := range u.ifs {
+		f.failed, f.testing, f.passed = false, false, false
+		f.nextTest = now.Add(u.ifHold())
+	}
+}
+
+func (u *Unit) handleControl(c *wire.Control) {
+	if !u.mate.heard || u.mate.role == u.role {
+		return
+	}
+	switch c.Op {
+	case wire.OpBecomeStandby:
+		if u.state == Active && (u.switchover == nil || u.switchover.kind != swGiving) {
+			u.handOver("Other unit wants me Standby")
+		}
+	case wire.OpBecomeActive:
+		if u.state != Standby && u.state != SyncConfig {
+			return
+		}
+		if u.policyExceeded(u.failedCount()) {
+			u.log.Warn("refusing to become active: own interfaces failed")
+			return
+		}
+		reason := "Other unit wants me Active"
+		if s := u.switchover; s != nil && s.kind == swAsking {
+			reason = s.reason
+		}
+		u.setState(Active, reason)
+		// The old active still says Active until it has our ack: that is
+		// not a split brain.
+		u.switchover = &switchover{kind: swTook, deadline: u.o.Clock.Now().Add(u.hold())}
+		u.sendLAN(&wire.Control{Op: wire.OpAckReady, Token: c.Token})
+	case wire.OpAckReady:
+		if s := u.switchover; s != nil && s.kind == swGiving && s.token == c.Token && u.state == Active {
+			u.switchover = nil
+			u.setState(Standby, s.reason)
+		}
+	case wire.OpReset:
+		u.clearFailures()
+		if u.state == Failed {
+			u.setState(Negotiation, "Set by the mate's failover reset")
+		}
+	case wire.OpWriteMemory:
+		if u.state == Standby || u.state == SyncConfig {
+			if err := u.o.Hooks.WriteMemory(); err != nil {
+				u.log.Warn("failed to write memory for the mate", "err", err)
+			}
+		}
+	}
+}
+
+// execReq is a `failover exec mate` waiting for its output.
+type execReq struct {
+	out   strings.Builder
+	done  func(string, error)
+	timer clock.Timer
+}
+
+func (e *execReq) finish(out string, err error) {
+	if e.timer != nil {
+		e.timer.Stop()
+	}
+	if e.done != nil {
+		e.done(out, err)
+		e.done = nil
+	}
+}
+
+// ExecMate runs a show command on the mate; done is called once, on the
+// event loop, with its output or an error (mate not heard, timeout).
+func (u *Unit) ExecMate(cmd string, done func(out string, err error)) {
+	if !u.enabled || u.stopped {
+		done("", errors.New("failed to run on mate: failover is not enabled"))
+		return
+	}
+	if !u.look().lanFresh {
+		done("", errors.New("failed to run on mate: mate not detected"))
+		return
+	}
+	u.nextExec++
+	id := u.nextExec
+	e := &execReq{done: done}
+	u.execs[id] = e
+	if !u.sendLAN(&wire.ExecRequest{ID: id, Command: cmd}) {
+		delete(u.execs, id)
+		e.finish("", errors.New("failed to run on mate: send failed"))
+		return
+	}
+	wait := max(u.hold(), 5*time.Second)
+	e.timer = u.o.Clock.AfterFunc(wait, func() {
+		u.o.Post(func() {
+			if u.execs[id] == e {
+				delete(u.execs, id)
+				e.finish("", fmt.Errorf("failed to run on mate: no answer within %v", wait))
+			}
+		})
+	})
+}
+
+func (u *Unit) handleExecRequest(r *wire.ExecRequest) {
+	if !u.mate.heard {
+		return
+	}
+	out := u.o.Hooks.ExecShow(r.Command)
+	for _, rep := range wire.SplitExecOutput(r.ID, out) {
+		if !u.sendLAN(&rep) {
+			return
+		}
+	}
+}
+
+func (u *Unit) handleExecReply(r *wire.ExecReply) {
+	e := u.execs[r.ID]
+	if e == nil {
+		return
+	}
+	e.out.WriteString(r.Output)
+	if !r.More {
+		delete(u.execs, r.ID)
+		e.finish(e.out.String(), nil)
+	}
+}

@@ -1,0 +1,147 @@
+package unit
+
+import (
+	"time"
+
+	"failover/engine/wire"
+)
+
+// startTimers starts the one periodic tick that sends hellos, interface
+// hellos and re-evaluates the state. A generation number makes a tick that
+// was already posted before a restart harmless.
+func (u *Unit) startTimers() {
+	u.tickEvery = min(u.fo.Poll, u.fo.IfPoll) / 5
+	u.tickEvery = max(5*time.Millisecond, min(u.tickEvery, time.Second))
+	now := u.o.Clock.Now()
+	u.nextHello = now.Add(u.fo.Poll)
+	u.nextIfHello = now
+	u.scheduleTick()
+}
+
+func (u *Unit) scheduleTick() {
+	u.tickGen++
+	gen := u.tickGen
+	u.tick = u.o.Clock.AfterFunc(u.tickEvery, func() {
+		u.o.Post(func() { u.onTick(gen) })
+	})
+}
+
+func (u *Unit) stopTimers() {
+	u.tickGen++
+	if u.tick != nil {
+		u.tick.Stop()
+		u.tick = nil
+	}
+	u.garpGen++
+}
+
+func (u *Unit) onTick(gen int) {
+	if gen != u.tickGen || u.stopped || !u.enabled {
+		return
+	}
+	now := u.o.Clock.Now()
+	if !now.Before(u.nextHello) {
+		u.sendHello(0)
+	}
+	if !now.Before(u.nextIfHello) {
+		u.sendIfHellos()
+		u.nextIfHello = now.Add(u.fo.IfPoll)
+	}
+	u.evaluate()
+	if u.state == Active && !now.Before(u.nextRefresh) {
+		// Refresh the lifetime of the system addresses, so that they
+		// expire by themselves only if this daemon dies.
+		u.reconcile(false)
+	}
+	u.expireSwitchover(now)
+	u.scheduleTick()
+}
+
+// sendHello announces our state on the LAN link.
+func (u *Unit) sendHello(flags uint8) {
+	lan := u.lanIf()
+	if lan == nil || !u.listening[lan.cfg.HW] {
+		return
+	}
+	h := &wire.Hello{
+		State:         u.state.wireState(),
+		ActiveTime:    uint32(min(u.activeTime()/time.Second, 1<<32-1)),
+		ConfigVersion: u.cfgVersion,
+		PollMs:        uint32(u.fo.Poll / time.Millisecond),
+		HoldMs:        uint32(u.fo.Hold / time.Millisecond),
+		Flags:         flags,
+	}
+	for _, f := range u.ifs {
+		h.Interfaces = append(h.Interfaces, wire.IfEntry{
+			Name:   f.cfg.Name,
+			Status: u.ifStatus(f),
+			Addr:   u.heldAddr(f, u.state).Addr(),
+			// The burned-in MAC, not the current one: the mate needs the
+			// primary's own MAC to take it over (SPEC §5 Takeover).
+			MAC: f.ownMAC,
+		})
+	}
+	u.send(lan.cfg.HW, broadcast, h)
+	u.nextHello = u.o.Clock.Now().Add(u.fo.Poll)
+}
+
+// sendIfHellos sends one interface hello on every monitored interface,
+// to the address the mate announced there (or broadcast before we know).
+func (u *Unit) sendIfHellos() {
+	for _, f := range u.ifs {
+		if !f.monitored || !u.listening[f.cfg.HW] {
+			continue
+		}
+		dst := u.mateAddr(f)
+		if !dst.IsValid() {
+			dst = broadcast
+		}
+		u.send(f.cfg.HW, dst, &wire.IfHello{Name: f.cfg.Name, State: u.ifStatus(f)})
+	}
+}
+
+// handleHello takes a hello that arrived on the LAN link.
+func (u *Unit) handleHello(m *wire.Message, h *wire.Hello) {
+	now := u.o.Clock.Now()
+	newBoot := !u.mate.heard || m.BootID != u.mate.boot
+	prevState := u.mate.hello.State
+	if newBoot {
+		u.mate.firstLAN = now
+		prevState = wire.UnitUnknown
+		u.mate.mismatch = 0
+	}
+	u.mate.heard = true
+	u.mate.boot, u.mate.role, u.mate.hello = m.BootID, m.Role, *h
+	u.mate.lastLAN = now
+	u.mate.shutdown = h.Flags&wire.HelloShuttingDown != 0
+	if lan := u.lanIf(); lan != nil {
+		lan.heard, lan.lastHeard = true, now
+	}
+	if u.mate.shutdown {
+		// A clean shutdown: do not wait for the hold time, and do not
+		// count interface hellos it sent before going.
+		u.mate.lastLAN = time.Time{}
+		for _, f := range u.ifs {
+			f.lastHeard = time.Time{}
+		}
+	}
+	if m.Role != u.role {
+		u.conflictLogged = false
+	}
+	u.onMateHello(prevState)
+	if newBoot && !u.mate.shutdown {
+		// Answer a newcomer at once so negotiation does not wait a poll.
+		u.sendHello(0)
+	}
+	u.evaluate()
+}
+
+// handleIfHello records that the mate was heard on a data interface.
+func (u *Unit) handleIfHello(hw string) {
+	f := u.ifByHW(hw)
+	if f == nil || f.lan {
+		return
+	}
+	f.heard, f.lastHeard = true, u.o.Clock.Now()
+	u.evaluate()
+}

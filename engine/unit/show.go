@@ -1,0 +1,150 @@
+package unit
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"failover/engine/wire"
+)
+
+// ShowFailover renders `show failover` in the seed's layout (SPEC §4):
+// eight spaces before This host/Other host, sixteen before the lines
+// under them, no trailing spaces, every line ending in a newline.
+func (u *Unit) ShowFailover() string {
+	var b strings.Builder
+	if !u.enabled {
+		fmt.Fprintf(&b, "Failover Off\nCable status: Normal\nReconnect timeout %s\n", hms(u.fo.Timeout))
+		return b.String()
+	}
+	v := u.look()
+	b.WriteString("Failover On\n")
+	fmt.Fprintf(&b, "Cable status: %s\n", u.cableStatus(v))
+	fmt.Fprintf(&b, "Reconnect timeout %s\n", hms(u.fo.Timeout))
+	fmt.Fprintf(&b, "%s\n", u.pollLine())
+	if !u.lastFailover.IsZero() {
+		fmt.Fprintf(&b, "Last Failover at: %s\n", u.lastFailover.UTC().Format("15:04:05 MST Jan 2 2006"))
+	}
+	if v.conflict {
+		fmt.Fprintf(&b, "Unit role conflict: both units are configured as %s\n", roleWord(u.role))
+	}
+
+	fmt.Fprintf(&b, "        This host: %s - %s\n", roleWord(u.role), u.state)
+	fmt.Fprintf(&b, "                Active time: %d (sec)\n", int64(u.activeTime()/time.Second))
+	for _, f := range u.ifs {
+		word := ifStatusWord(u.ifStatus(f))
+		if !f.lan && !f.stateLink && !f.monitored && word == "Normal" {
+			word = "Normal (Not-Monitored)"
+		}
+		fmt.Fprintf(&b, "                Interface %s (%s): %s\n", f.cfg.Name, addrText(u.heldAddr(f, u.state).Addr()), word)
+	}
+
+	mateRole, mateState := otherRole(u.role), "Not Detected"
+	if u.mate.heard {
+		mateRole = u.mate.role
+	}
+	if v.lanFresh || (u.mate.heard && v.dataHeard) {
+		mateState = mateStateWord(u.mate.hello.State)
+	}
+	fmt.Fprintf(&b, "        Other host: %s - %s\n", roleWord(mateRole), mateState)
+	fmt.Fprintf(&b, "                Active time: %d (sec)\n", u.mate.hello.ActiveTime)
+	for _, f := range u.ifs {
+		addr, status := netip.Addr{}, wire.IfUnknown
+		for _, e := range u.mate.hello.Interfaces {
+			if e.Name == f.cfg.Name {
+				addr = e.Addr
+				if v.lanFresh {
+					status = e.Status
+				}
+			}
+		}
+		if !v.lanFresh && !f.lan && f.heard && v.now.Sub(f.lastHeard) < u.ifHold() {
+			// The LAN link is down but the mate still talks here.
+			status = wire.IfNormal
+		}
+		fmt.Fprintf(&b, "                Interface %s (%s): %s\n", f.cfg.Name, addrText(addr), ifStatusWord(status))
+	}
+
+	b.WriteString("\nStateful Failover Logical Update Statistics\n")
+	if u.fo.Link == "" {
+		b.WriteString("        Link : Unconfigured.\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "        Link : %s\n", u.fo.Link)
+	fmt.Fprintf(&b, "        %-16s%-11s%-11s%-11s%s\n", "Stateful Obj", "xmit", "xerr", "rcv", "rerr")
+	s := &u.stats
+	for _, r := range []struct {
+		name string
+		c    counter
+	}{
+		{"General", s.general}, {"sys cmd", s.sysCmd}, {"up time", s.upTime}, {"xlate", s.xlate},
+		{"tcp conn", s.tcpConn}, {"udp conn", s.udpConn}, {"ARP tbl", s.arp}, {"RIP Tbl", s.rip},
+	} {
+		fmt.Fprintf(&b, "        %-16s%-11d%-11d%-11d%d\n", r.name, r.c.xmit, r.c.xerr, r.c.rcv, r.c.rerr)
+	}
+	b.WriteString("\n        Logical Update Queue Information\n")
+	fmt.Fprintf(&b, "                        %-8s%-8s%s\n", "Cur", "Max", "Total")
+	recvCur := 0
+	if u.o.Transport != nil {
+		recvCur = len(u.o.Transport.Recv())
+	}
+	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Recv Q:", recvCur, s.recvMax, s.recvTotal)
+	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Xmit Q:", 0, s.xmitMax, s.xmitTotal)
+	return b.String()
+}
+
+// cableStatus maps the failover LAN link to the PIX words.
+func (u *Unit) cableStatus(v view) string {
+	lan := u.lanIf()
+	switch {
+	case lan == nil || !lan.adminUp || !lan.carrier:
+		return "My side not connected"
+	case u.mate.heard && u.mate.shutdown:
+		return "Other side powered off"
+	case v.lanFresh:
+		return "Normal"
+	}
+	return "Other side is not connected"
+}
+
+func (u *Unit) pollLine() string {
+	p, h := u.fo.Poll, u.fo.Hold
+	switch {
+	case u.fo.PollMsec:
+		return fmt.Sprintf("Poll frequency %d milliseconds, holdtime %d milliseconds", p.Milliseconds(), h.Milliseconds())
+	case h == 3*p:
+		return fmt.Sprintf("Poll frequency %d seconds", int64(p/time.Second))
+	case u.fo.HoldMsec:
+		return fmt.Sprintf("Poll frequency %d seconds, holdtime %d milliseconds", int64(p/time.Second), h.Milliseconds())
+	}
+	return fmt.Sprintf("Poll frequency %d seconds, holdtime %d seconds", int64(p/time.Second), int64(h/time.Second))
+}
+
+// hms renders seconds as PIX's h:mm:ss.
+func hms(sec int) string {
+	sec = max(sec, 0)
+	return fmt.Sprintf("%d:%02d:%02d", sec/3600, sec/60%60, sec%60)
+}
+
+func addrText(a netip.Addr) string {
+	if !a.IsValid() {
+		return "0.0.0.0"
+	}
+	return a.String()
+}
+
+// ShowHistory renders `show failover history` as ASA does.
+func (u *Unit) ShowHistory() string {
+	const rule = "=========================================================================="
+	var b strings.Builder
+	b.WriteString(rule + "\n")
+	fmt.Fprintf(&b, "%-27s%-27s%s\n", "From State", "To State", "Reason")
+	b.WriteString(rule + "\n")
+	for _, h := range u.history {
+		fmt.Fprintf(&b, "%s\n", h.at.UTC().Format("15:04:05 MST Jan 2 2006"))
+		fmt.Fprintf(&b, "%-27s%-27s%s\n\n", h.from, h.to, h.reason)
+	}
+	b.WriteString(rule + "\n")
+	return b.String()
+}

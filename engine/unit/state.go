@@ -1,0 +1,110 @@
+package unit
+
+import (
+	"fmt"
+
+	"failover/engine/wire"
+)
+
+// State is this unit's failover state. The String forms are the words
+// `show failover` prints after "Primary - " (SPEC §4).
+type State int
+
+// States, in the order a joining unit normally passes through them.
+const (
+	Disabled    State = iota // `no failover`: no failover behaviour at all
+	Negotiation              // looking for the mate; holds no data addresses
+	SyncConfig               // mate is active; receiving the bulk configuration
+	Standby                  // holds the standby addresses, ready to take over
+	Active                   // holds the system addresses and answers
+	Failed                   // own interfaces failed; holds the standby addresses
+)
+
+var stateNames = [...]string{
+	Disabled:    "Disabled",
+	Negotiation: "Negotiation",
+	SyncConfig:  "Sync Config",
+	Standby:     "Standby",
+	Active:      "Active",
+	Failed:      "Failed",
+}
+
+func (s State) String() string {
+	if s >= 0 && int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// wireState is the code a hello carries for s.
+func (s State) wireState() wire.UnitState {
+	switch s {
+	case Negotiation:
+		return wire.UnitNegotiation
+	case SyncConfig:
+		return wire.UnitSyncConfig
+	case Standby:
+		return wire.UnitStandby
+	case Active:
+		return wire.UnitActive
+	case Failed:
+		return wire.UnitFailed
+	case Disabled:
+		return wire.UnitDisabled
+	}
+	return wire.UnitUnknown
+}
+
+// mateStateWord is how `show failover` names a state the mate announced.
+// An unknown code from a newer mate is shown as such rather than guessed.
+func mateStateWord(s wire.UnitState) string {
+	switch s {
+	case wire.UnitNegotiation:
+		return "Negotiation"
+	case wire.UnitSyncConfig:
+		return "Sync Config"
+	case wire.UnitStandby:
+		return "Standby"
+	case wire.UnitActive:
+		return "Active"
+	case wire.UnitFailed:
+		return "Failed"
+	case wire.UnitDisabled:
+		return "Disabled"
+	}
+	return "Unknown"
+}
+
+// ifStatusWord is the `show failover` word for an interface status.
+func ifStatusWord(s wire.IfStatus) string {
+	switch s {
+	case wire.IfNormal:
+		return "Normal"
+	case wire.IfWaiting:
+		return "Waiting"
+	case wire.IfTesting:
+		return "Testing"
+	case wire.IfFailed:
+		return "Failed"
+	case wire.IfNoLink:
+		return "No Link"
+	case wire.IfLinkDown:
+		return "Link Down"
+	}
+	return "Unknown"
+}
+
+// roleWord is "Primary" or "Secondary".
+func roleWord(r wire.Role) string {
+	if r == wire.RoleSecondary {
+		return "Secondary"
+	}
+	return "Primary"
+}
+
+func otherRole(r wire.Role) wire.Role {
+	if r == wire.RoleSecondary {
+		return wire.RolePrimary
+	}
+	return wire.RoleSecondary
+}

@@ -1,0 +1,161 @@
+package unit
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"time"
+
+	"failover/engine/dataplane"
+	"failover/engine/wire"
+)
+
+// Gratuitous ARP series, as keepalived sends them: one burst is easily
+// lost to a switch port that is still coming up, so several are spaced.
+const (
+	garpCount    = 5
+	garpInterval = 500 * time.Millisecond
+)
+
+// addrLifetime is the valid lifetime of system addresses: a few hold
+// times, so a killed daemon's unit stops answering for them by itself. It
+// never goes below 10 s because the kernel counts lifetimes in seconds.
+func (u *Unit) addrLifetime() time.Duration {
+	return max(3*u.hold(), 10*time.Second)
+}
+
+// heldAddr is the address f carries on this unit in state s; the zero
+// Prefix means none.
+func (u *Unit) heldAddr(f *ifc, s State) netip.Prefix {
+	if !u.enabled {
+		return netip.Prefix{}
+	}
+	if f.lan || f.stateLink {
+		return lanAddr(f.cfg, u.role)
+	}
+	switch s {
+	case Active:
+		return f.cfg.Addr
+	case Standby, SyncConfig, Failed:
+		if f.cfg.StandbyIP.IsValid() && f.cfg.Addr.IsValid() {
+			return netip.PrefixFrom(f.cfg.StandbyIP, f.cfg.Addr.Bits())
+		}
+	}
+	return netip.Prefix{}
+}
+
+// DesiredAddrs lists the addresses this unit must hold now. With failover
+// disabled it is empty: the engine owns the addresses itself then.
+func (u *Unit) DesiredAddrs() []dataplane.Addr {
+	if !u.enabled {
+		return nil
+	}
+	var out []dataplane.Addr
+	for _, f := range u.ifs {
+		p := u.heldAddr(f, u.state)
+		if !p.IsValid() {
+			continue
+		}
+		a := dataplane.Addr{Link: f.cfg.HW, Prefix: p}
+		if u.state == Active && !f.lan && !f.stateLink {
+			a.ValidLft = u.addrLifetime()
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// reconcile sets the MACs, has the engine apply DesiredAddrs, and with
+// announce starts a gratuitous ARP series for the data addresses now held.
+func (u *Unit) reconcile(announce bool) {
+	u.applyMACs()
+	u.desired = u.DesiredAddrs()
+	u.o.Hooks.Reconcile()
+	u.nextRefresh = u.o.Clock.Now().Add(u.addrLifetime() / 3)
+	if announce {
+		u.announce()
+	}
+}
+
+// announce sends garpCount gratuitous ARPs for every data address held,
+// garpInterval apart. A newer series (another role change) cancels it.
+func (u *Unit) announce() {
+	u.garpGen++
+	gen := u.garpGen
+	var targets []dataplane.Addr
+	for _, a := range u.desired {
+		if f := u.ifByHW(a.Link); f != nil && !f.lan && !f.stateLink && a.Prefix.Addr().Is4() {
+			targets = append(targets, a)
+		}
+	}
+	if len(targets) == 0 || u.o.DP == nil {
+		return
+	}
+	var round func(i int)
+	round = func(i int) {
+		if gen != u.garpGen || u.stopped {
+			return
+		}
+		for _, a := range targets {
+			if err := u.o.DP.GratuitousARP(a.Link, a.Prefix.Addr()); err != nil {
+				u.log.Debug("failed to send gratuitous ARP", "link", a.Link, "ip", a.Prefix.Addr(), "err", err)
+			}
+		}
+		if i+1 < garpCount {
+			u.o.Clock.AfterFunc(garpInterval, func() { u.o.Post(func() { round(i + 1) }) })
+		}
+	}
+	round(0)
+}
+
+// applyMACs gives every data interface the MAC of the role: the virtual
+// MACs when configured, else the active unit uses the primary's burned-in
+// MAC and the standby the secondary's, so that a switchover needs no ARP
+// change at all on neighbours that missed the gratuitous ARPs.
+func (u *Unit) applyMACs() {
+	if u.o.DP == nil {
+		return
+	}
+	for _, f := range u.ifs {
+		if f.lan || f.stateLink {
+			continue
+		}
+		want := u.wantMAC(f)
+		if len(want) != 6 {
+			continue
+		}
+		l, err := u.o.DP.Link(f.cfg.HW)
+		if err != nil || bytes.Equal(l.MAC, want) {
+			continue
+		}
+		if err := u.o.DP.SetMAC(f.cfg.HW, want); err != nil {
+			u.log.Warn("failed to set MAC", "link", f.cfg.HW, "mac", want, "err", err)
+		}
+	}
+}
+
+func (u *Unit) wantMAC(f *ifc) net.HardwareAddr {
+	active := u.state == Active
+	if !u.enabled {
+		return f.ownMAC
+	}
+	if f.cfg.HasMAC {
+		if active {
+			return net.HardwareAddr(f.cfg.ActiveMAC[:])
+		}
+		return net.HardwareAddr(f.cfg.StandbyMAC[:])
+	}
+	var mateMAC net.HardwareAddr
+	if u.mate.heard && u.mate.role != u.role {
+		for _, e := range u.mate.hello.Interfaces {
+			if e.Name == f.cfg.Name {
+				mateMAC = e.MAC
+			}
+		}
+	}
+	primaryWanted := active == (u.role == wire.RolePrimary)
+	if primaryWanted || mateMAC == nil {
+		return f.ownMAC
+	}
+	return mateMAC
+}

@@ -1,0 +1,95 @@
+package unit
+
+import (
+	"fmt"
+	"time"
+)
+
+// histEntry is one line of `show failover history`.
+type histEntry struct {
+	at       time.Time
+	from, to string
+	reason   string
+}
+
+// maxHistory bounds the history like ASA's ring of state changes.
+const maxHistory = 64
+
+// setState is the one place where the state changes: it logs "A -> B",
+// records the history, keeps the active-time account, sends the syslog
+// messages, moves the addresses and tells the mate at once.
+func (u *Unit) setState(to State, reason string) {
+	from := u.state
+	if from == to {
+		return
+	}
+	now := u.o.Clock.Now()
+	u.log.Info(fmt.Sprintf("%s -> %s", from, to), "reason", reason)
+	u.record(from.String(), to.String(), reason)
+	if from == Active {
+		u.activeAccum += now.Sub(u.activeSince)
+	}
+	if to == Active {
+		u.activeSince = now
+		if from != Disabled && from != Negotiation {
+			u.lastFailover = now
+		}
+	}
+	u.state, u.stateSince = to, now
+	if to != Active {
+		u.switchoverAbort()
+	}
+	u.preemptAt = time.Time{}
+
+	switch {
+	case to == Active:
+		u.syslog(1, 104001, "Switching to ACTIVE - "+reason)
+	case to == Failed:
+		u.syslog(1, 104003, "Switching to FAILED.")
+	case from == Failed:
+		u.syslog(1, 104004, "Switching to OK.")
+		if to == Standby || to == SyncConfig {
+			u.syslog(1, 104002, "Switching to STNDBY - "+reason)
+		}
+	case (to == Standby || to == SyncConfig) && from != SyncConfig:
+		u.syslog(1, 104002, "Switching to STNDBY - "+reason)
+	}
+	if to != SyncConfig {
+		u.bulk = nil
+	}
+
+	serving := to == Active || to == Disabled
+	u.reconcile(true)
+	if serving != u.serving {
+		u.serving = serving
+		u.o.Hooks.ActiveChanged(serving)
+	}
+	if u.enabled && !u.stopped {
+		u.sendHello(0)
+	}
+}
+
+// record appends a history entry.
+func (u *Unit) record(from, to, reason string) {
+	if len(u.history) == maxHistory {
+		u.history = append(u.history[:0], u.history[1:]...)
+	}
+	u.history = append(u.history, histEntry{at: u.o.Clock.Now(), from: from, to: to, reason: reason})
+}
+
+// syslog sends a PIX message with this unit's role prefix, e.g.
+// "%PIX-1-104001: (Primary) Switching to ACTIVE - HELLO not heard from mate".
+func (u *Unit) syslog(level, id int, text string) {
+	msg := fmt.Sprintf("%%PIX-%d-%d: (%s) %s", level, id, roleWord(u.role), text)
+	u.log.Info("syslog", "msg", msg)
+	u.o.Syslog(msg)
+}
+
+// activeTime is the total time this unit has been active.
+func (u *Unit) activeTime() time.Duration {
+	d := u.activeAccum
+	if u.state == Active {
+		d += u.o.Clock.Now().Sub(u.activeSince)
+	}
+	return d
+}

@@ -1,0 +1,386 @@
+package unit
+
+import (
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"time"
+
+	"failover/engine/clock"
+	"failover/engine/config"
+	"failover/engine/dataplane"
+	"failover/engine/transport"
+	"failover/engine/wire"
+)
+
+// Hooks are what the unit asks of the engine. They are called on the
+// engine event loop (from inside Unit methods or Posted functions).
+type Hooks interface {
+	RunningConfig() string // whole config without unit-local lines, for Sync Config
+	ApplyReplicated(line string) error
+	ReplaceConfig(text string) error // bulk sync on the standby
+	WriteMemory() error
+	ExecShow(cmd string) string // for "failover exec mate"
+	ActiveChanged(active bool)  // true while this unit serves traffic (Active, or failover Disabled)
+	Console(msg string)         // console messages such as "Beginning configuration replication: Sending to mate."
+	// Reconcile makes the kernel match DesiredAddrs now, before returning,
+	// so that gratuitous ARPs sent afterwards announce addresses really held.
+	Reconcile()
+}
+
+// Options wires a Unit to the engine.
+type Options struct {
+	Log   *slog.Logger
+	Clock clock.Clock
+	DP    interface {
+		dataplane.Links
+		dataplane.Neighbors
+	}
+	Transport transport.Listener
+	// Post runs f on the engine event loop. Received packets and timers
+	// come back through it, so the Unit itself needs no locks.
+	Post   func(func())
+	Syslog func(msg string)
+	Hooks  Hooks
+
+	// manualRecv leaves the Recv channel to the test, which drains it
+	// itself; that makes the two-unit tests deterministic.
+	manualRecv bool
+}
+
+// Unit is one side of an active/standby failover pair. All methods must be
+// called on the engine event loop.
+type Unit struct {
+	o   Options
+	log *slog.Logger
+
+	cfg     *config.Config
+	fo      config.Failover
+	enabled bool
+	role    wire.Role
+
+	codec  *wire.Codec
+	sender *wire.Sender
+	recv   *wire.Receiver
+
+	state        State
+	stateSince   time.Time
+	activeSince  time.Time     // valid while Active
+	activeAccum  time.Duration // time spent active before activeSince
+	lastFailover time.Time
+	history      []histEntry
+
+	ifs       []*ifc // named interfaces, LAN first
+	listening map[string]bool
+
+	mate mateInfo
+
+	cfgVersion uint64
+	bulk       *bulkRx   // bulk configuration being received
+	lastBulkTx time.Time // when a bulk copy was last sent
+
+	switchover *switchover
+	nextToken  uint32
+	execs      map[uint32]*execReq
+	nextExec   uint32
+
+	stats stats
+
+	tick           clock.Timer
+	tickGen        int
+	tickEvery      time.Duration
+	nextHello      time.Time
+	nextIfHello    time.Time
+	nextRefresh    time.Time
+	garpGen        int
+	preemptAt      time.Time
+	conflictLogged bool
+	splitBrain     bool // both were active; re-announce when the mate yields
+
+	desired []dataplane.Addr // what the last Reconcile applied
+	serving bool             // last value given to ActiveChanged
+	stopped bool
+	done    chan struct{}
+}
+
+// ifc is one named interface as the unit sees it.
+type ifc struct {
+	cfg       config.Interface
+	lan       bool // the failover LAN interface: addresses never move
+	stateLink bool // a separate stateful failover link: also unit-local
+	monitored bool
+	adminUp   bool
+	carrier   bool
+	ownMAC    net.HardwareAddr // burned-in MAC, recorded before we ever change it
+
+	heard     bool      // mate heard on it since failover was enabled
+	lastHeard time.Time // last IfHello (or LAN Hello) from the mate
+	testing   bool
+	testEnd   time.Time
+	rx0       uint64
+	failed    bool
+	passed    bool // last test passed while the mate is still not heard here
+	nextTest  time.Time
+}
+
+// mateInfo is what we know of the other unit.
+type mateInfo struct {
+	heard    bool // heard on the LAN link since failover was enabled
+	boot     wire.BootID
+	role     wire.Role
+	hello    wire.Hello
+	lastLAN  time.Time
+	firstLAN time.Time
+	shutdown bool // announced a clean shutdown
+	mismatch int  // consecutive hellos from a standby with another config version
+}
+
+// New returns a unit in state Disabled. Nothing is sent until Apply
+// enables failover.
+func New(o Options) *Unit {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Post == nil {
+		o.Post = func(f func()) { f() }
+	}
+	if o.Syslog == nil {
+		o.Syslog = func(string) {}
+	}
+	if o.Hooks == nil {
+		o.Hooks = nopHooks{}
+	}
+	boot := wire.NewBootID()
+	u := &Unit{
+		o:         o,
+		log:       o.Log.With("component", "unit"),
+		cfg:       config.New(),
+		role:      wire.RolePrimary,
+		codec:     wire.NewCodec(nil),
+		listening: map[string]bool{},
+		execs:     map[uint32]*execReq{},
+		state:     Disabled,
+		serving:   true,
+		done:      make(chan struct{}),
+	}
+	u.fo = u.cfg.Failover
+	u.stateSince = o.Clock.Now()
+	u.sender = wire.NewSender(u.codec, u.role, boot)
+	u.recv = wire.NewReceiver(u.codec, boot)
+	if o.Transport != nil && !o.manualRecv {
+		go u.recvLoop(o.Transport.Recv())
+	}
+	return u
+}
+
+// State returns the current state.
+func (u *Unit) State() State { return u.state }
+
+// PromptTags gives the ASA `prompt hostname priority state` words.
+func (u *Unit) PromptTags() (prio, state string) {
+	prio = "pri"
+	if u.role == wire.RoleSecondary {
+		prio = "sec"
+	}
+	state = "stby"
+	if u.state == Active || u.state == Disabled {
+		state = "act"
+	}
+	return prio, state
+}
+
+// Apply takes a new configuration. It is cheap and idempotent: the engine
+// calls it after every accepted change, replicated ones included.
+func (u *Unit) Apply(c *config.Config) {
+	if u.stopped || c == nil {
+		return
+	}
+	old := u.fo
+	u.cfg = c.Clone()
+	u.fo = u.cfg.Failover
+	if u.fo.Poll <= 0 {
+		u.fo.Poll = config.DefaultPoll
+	}
+	if u.fo.Hold < u.fo.Poll {
+		u.fo.Hold = 3 * u.fo.Poll
+	}
+	if u.fo.IfPoll <= 0 {
+		u.fo.IfPoll = config.DefaultIfPoll
+	}
+	if u.fo.IfHold < u.fo.IfPoll {
+		u.fo.IfHold = 5 * u.fo.IfPoll
+	}
+	if u.fo.Policy <= 0 {
+		u.fo.Policy = 1
+	}
+	u.codec.SetKey([]byte(u.fo.Key))
+	role := wire.RolePrimary
+	if u.fo.Unit == "secondary" {
+		role = wire.RoleSecondary
+	}
+	if role != u.role {
+		// The role is stamped on every message: a new sender keeps the
+		// boot id and sequence, so the mate's replay window is not upset.
+		u.role = role
+		u.sender = wire.NewSender(u.codec, role, u.sender.BootID())
+	}
+	u.rebuildIfs()
+
+	switch {
+	case !u.fo.Enabled && u.enabled:
+		u.enabled = false
+		u.syslog(1, 105001, "Disabling failover.")
+		u.stopTimers()
+		u.syncListens()
+		u.setState(Disabled, "Set by the config command")
+	case u.fo.Enabled && !u.enabled:
+		u.enabled = true
+		u.mate = mateInfo{}
+		u.syslog(1, 105002, "Enabling failover.")
+		u.syncListens()
+		u.setState(Negotiation, "Set by the config command")
+		u.startTimers()
+	case u.fo.Enabled:
+		u.syncListens()
+		if old.Poll != u.fo.Poll || old.IfPoll != u.fo.IfPoll || old.Hold != u.fo.Hold {
+			u.stopTimers()
+			u.startTimers()
+		}
+		if old.Unit != u.fo.Unit && u.state != Negotiation {
+			u.setState(Negotiation, "Unit role changed")
+		}
+	}
+	if !slices.Equal(u.DesiredAddrs(), u.desired) {
+		u.reconcile(false)
+	}
+	if u.enabled {
+		u.evaluate()
+	}
+}
+
+// rebuildIfs refreshes the interface table from the configuration, keeping
+// what was learned at run time (carrier, MACs, mate heard) for interfaces
+// that stay.
+func (u *Unit) rebuildIfs() {
+	prev := map[string]*ifc{}
+	for _, f := range u.ifs {
+		prev[f.cfg.HW] = f
+	}
+	var lan *ifc
+	var rest []*ifc
+	for _, ci := range u.cfg.NamedInterfaces() {
+		f := prev[ci.HW]
+		if f == nil {
+			f = &ifc{}
+			if u.o.DP == nil {
+				u.log.Warn("no dataplane: link state unknown", "link", ci.HW)
+			} else if l, err := u.o.DP.Link(ci.HW); err == nil {
+				f.adminUp, f.carrier = l.AdminUp, l.Carrier
+				f.ownMAC = slices.Clone(l.MAC)
+			} else {
+				u.log.Warn("failed to read link", "link", ci.HW, "err", err)
+			}
+		}
+		f.cfg = *ci
+		f.lan = u.fo.LanIf != "" && ci.Name == u.fo.LanIf
+		f.stateLink = !f.lan && u.fo.Link != "" && ci.Name == u.fo.Link
+		f.monitored = !f.lan && !f.stateLink && !ci.NoMonitor && ci.Addr.IsValid()
+		if f.lan {
+			lan = f
+		} else {
+			rest = append(rest, f)
+		}
+	}
+	u.ifs = rest
+	if lan != nil {
+		u.ifs = append([]*ifc{lan}, rest...)
+	}
+}
+
+// lanIf returns the failover LAN interface, or nil when none is configured.
+func (u *Unit) lanIf() *ifc {
+	if len(u.ifs) > 0 && u.ifs[0].lan {
+		return u.ifs[0]
+	}
+	return nil
+}
+
+func (u *Unit) ifByHW(hw string) *ifc {
+	for _, f := range u.ifs {
+		if f.cfg.HW == hw {
+			return f
+		}
+	}
+	return nil
+}
+
+// LinkChanged tells the unit about a kernel link event. Carrier loss on a
+// monitored interface is acted on at once.
+func (u *Unit) LinkChanged(l dataplane.Link) {
+	f := u.ifByHW(l.Name)
+	if f == nil || u.stopped {
+		return
+	}
+	f.adminUp, f.carrier = l.AdminUp, l.Carrier
+	if f.ownMAC == nil && len(l.MAC) == 6 {
+		f.ownMAC = slices.Clone(l.MAC)
+	}
+	if u.enabled {
+		u.evaluate()
+	}
+}
+
+// Stop announces a clean shutdown to the mate (so it takes over at once
+// and shows "Other side powered off") and stops every timer and socket.
+func (u *Unit) Stop() {
+	if u.stopped {
+		return
+	}
+	if u.enabled {
+		u.sendHello(wire.HelloShuttingDown)
+	}
+	u.stopped = true
+	u.stopTimers()
+	for name := range u.listening {
+		if err := u.o.Transport.Unlisten(name); err != nil {
+			u.log.Debug("failed to unlisten", "iface", name, "err", err)
+		}
+	}
+	clear(u.listening)
+	for id, e := range u.execs {
+		delete(u.execs, id)
+		e.finish("", errStopped)
+	}
+	close(u.done)
+}
+
+// hold and friends are the timers in force.
+func (u *Unit) hold() time.Duration   { return u.fo.Hold }
+func (u *Unit) ifHold() time.Duration { return u.fo.IfHold }
+
+// lanAddr is the address the LAN interface (or a stateful link) of a unit
+// with role r holds: primary = system address, secondary = standby.
+func lanAddr(ci config.Interface, r wire.Role) netip.Prefix {
+	if r == wire.RolePrimary {
+		return ci.Addr
+	}
+	if ci.StandbyIP.IsValid() && ci.Addr.IsValid() {
+		return netip.PrefixFrom(ci.StandbyIP, ci.Addr.Bits())
+	}
+	return netip.Prefix{}
+}
+
+type nopHooks struct{}
+
+func (nopHooks) RunningConfig() string        { return "" }
+func (nopHooks) ApplyReplicated(string) error { return nil }
+func (nopHooks) ReplaceConfig(string) error   { return nil }
+func (nopHooks) WriteMemory() error           { return nil }
+func (nopHooks) ExecShow(string) string       { return "" }
+func (nopHooks) ActiveChanged(bool)           {}
+func (nopHooks) Console(string)               {}
+func (nopHooks) Reconcile()                   {}
