@@ -1,0 +1,50 @@
+# failover: failoverd (daemon) and fosh (shell).
+GO        ?= go
+BIN       := bin
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+FUZZTIME  ?= 15s
+LAB       := examples/lab/lab.sh
+
+.PHONY: all build test test-short lint fuzz lab lab-down bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/failoverd ./cmd/fosh
+
+# The whole suite: unit tests, then the network-namespace end-to-end tests
+# (they need root; every test makes and removes its own namespaces).
+test: build
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+# Short runs of every fuzz target.
+fuzz:
+	$(GO) test -run XXX -fuzz '^FuzzTokenize$$' -fuzztime $(FUZZTIME) ./grammar
+	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./grammar
+	$(GO) test -run XXX -fuzz '^FuzzApplyLines$$' -fuzztime $(FUZZTIME) ./engine/config
+	$(GO) test -run XXX -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./engine/wire
+
+# The lab: a failover pair and two ISPs in network namespaces; opens the
+# primary's shell. "make lab-down" removes it.
+lab: build
+	$(LAB) up
+	$(LAB) shell primary
+
+lab-down:
+	$(LAB) down
+
+bench: build
+	$(GO) test -run XXX -bench . -benchtime 1x -timeout 60m ./bench/... 2>/dev/null || \
+	  echo "see BENCHMARKS.md for the benchmark commands"
+
+clean:
+	rm -rf $(BIN)
