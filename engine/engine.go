@@ -51,6 +51,8 @@ type Unit interface {
 	ShowFailover() string
 	ShowHistory() string
 	PromptTags() (prio, state string)
+	// WriteMemory asks the mate to save its configuration too.
+	WriteMemory() error
 	Stop()
 }
 
@@ -175,12 +177,14 @@ func (e *Engine) Run(ctx context.Context) error {
 		}()
 		e.readLinks()
 	}
+	// The configuration goes in first: the uplink tracker reconciles the
+	// kernel against it at Start, and must not see an empty one.
+	e.configChanged()
 	if e.uplink != nil {
 		if err := e.uplink.Start(); err != nil {
 			e.log.Error("failed to start uplink tracking", "err", err)
 		}
 	}
-	e.configChanged()
 	refresh := time.NewTicker(time.Second)
 	defer refresh.Stop()
 	for {

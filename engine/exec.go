@@ -211,8 +211,10 @@ func (s *Session) writeMemory() api.Reply {
 	if err := e.WriteMemory(); err != nil {
 		return api.Reply{Err: "ERROR: " + err.Error()}
 	}
-	if e.unit != nil {
-		e.unit.ConfigReplicate("") // an empty line asks the mate to save too
+	if e.unit != nil && e.cfg.Failover.Enabled {
+		if err := e.unit.WriteMemory(); err != nil {
+			return api.Reply{Output: "Building configuration...\n[OK]\n", Err: "WARNING: mate not saved: " + err.Error()}
+		}
 	}
 	return api.Reply{Output: "Building configuration...\n[OK]\n"}
 }
