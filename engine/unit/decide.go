@@ -11,6 +11,7 @@ import (
 type view struct {
 	now       time.Time
 	lanFresh  bool           // mate heard on the LAN link within the hold time
+	lanRecent bool           // and its last hello is at most 1.5 polls old: its news is current
 	dataHeard bool           // mate heard on a data interface within the interface hold time
 	ms        wire.UnitState // mate's state (meaningful when lanFresh)
 	conflict  bool           // mate has our role
@@ -23,6 +24,7 @@ func (u *Unit) look() view {
 	now := u.o.Clock.Now()
 	v := view{now: now}
 	v.lanFresh = u.mate.heard && !u.mate.shutdown && now.Sub(u.mate.lastLAN) < u.hold()
+	v.lanRecent = v.lanFresh && now.Sub(u.mate.lastLAN) <= u.fo.Poll*3/2+u.tickEvery
 	for _, f := range u.ifs {
 		if f.monitored && f.heard && now.Sub(f.lastHeard) < u.ifHold() {
 			v.dataHeard = true
@@ -109,7 +111,9 @@ func (u *Unit) step(v view) {
 		switch {
 		case mateLost:
 			u.setState(Active, lostReason)
-		case v.unhealthy:
+		case u.policyExceeded(u.noLinkCount()) || (v.unhealthy && v.lanRecent && v.mateBad < v.myBad):
+			// No carrier is certain; a failed test only counts when the
+			// mate's current report shows its side working.
 			u.setState(Failed, "Interface check")
 		case !v.lanFresh || v.conflict:
 		case v.ms == wire.UnitFailed:
@@ -131,7 +135,7 @@ func (u *Unit) step(v view) {
 			// learned its MAC during the split comes back to us.
 			u.splitBrain = false
 			u.announce()
-		case v.unhealthy && v.lanFresh && !v.conflict && v.ms == wire.UnitStandby &&
+		case v.unhealthy && v.lanRecent && !v.conflict && v.ms == wire.UnitStandby &&
 			v.mateBad < v.myBad && !u.policyExceeded(v.mateBad):
 			u.setState(Failed, "Interface check")
 		}

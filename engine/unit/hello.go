@@ -104,6 +104,16 @@ func (u *Unit) sendIfHellos() {
 func (u *Unit) handleHello(m *wire.Message, h *wire.Hello) {
 	now := u.o.Clock.Now()
 	newBoot := !u.mate.heard || m.BootID != u.mate.boot
+	if !newBoot && m.Seq <= u.mate.helloSeq {
+		// The replay window accepts a late message it never saw, such as a
+		// hello sent before we listened; a hello older than the last one
+		// must still not turn the mate's state back.
+		u.stats.general.rcv--
+		u.stats.sysCmd.rcv--
+		u.stats.general.rerr++
+		return
+	}
+	u.mate.helloSeq = m.Seq
 	prevState := u.mate.hello.State
 	if newBoot {
 		u.mate.firstLAN = now

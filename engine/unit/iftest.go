@@ -17,7 +17,10 @@ func (u *Unit) testDuration() time.Duration {
 // at all means this side of the interface is the broken one.
 func (u *Unit) updateIfs() {
 	now := u.o.Clock.Now()
-	lanFresh := u.mate.heard && !u.mate.shutdown && now.Sub(u.mate.lastLAN) < u.hold()
+	// Tests compare with the mate, so they only run while its hellos are
+	// current: when the LAN link goes quiet too, the mate is the question,
+	// not our interfaces.
+	lanRecent := u.mate.heard && !u.mate.shutdown && now.Sub(u.mate.lastLAN) <= u.fo.Poll*3/2+u.tickEvery
 	for _, f := range u.ifs {
 		if !f.monitored {
 			continue
@@ -30,7 +33,7 @@ func (u *Unit) updateIfs() {
 			f.testing, f.failed, f.passed = false, false, false
 			continue
 		}
-		canTest := lanFresh && u.state != Negotiation && u.heldAddr(f, u.state).IsValid() &&
+		canTest := lanRecent && u.state != Negotiation && u.heldAddr(f, u.state).IsValid() &&
 			(f.heard || now.Sub(u.mate.firstLAN) >= u.ifHold())
 		if !canTest {
 			// Without a mate there is nothing to compare with.
@@ -114,6 +117,17 @@ func (u *Unit) failedCount() int {
 	n := 0
 	for _, f := range u.ifs {
 		if f.monitored && f.adminUp && (!f.carrier || f.failed) {
+			n++
+		}
+	}
+	return n
+}
+
+// noLinkCount counts monitored interfaces without carrier.
+func (u *Unit) noLinkCount() int {
+	n := 0
+	for _, f := range u.ifs {
+		if f.monitored && f.adminUp && !f.carrier {
 			n++
 		}
 	}

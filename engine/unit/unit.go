@@ -128,6 +128,7 @@ type ifc struct {
 type mateInfo struct {
 	heard    bool // heard on the LAN link since failover was enabled
 	boot     wire.BootID
+	helloSeq uint64 // sequence number of the newest hello
 	role     wire.Role
 	hello    wire.Hello
 	lastLAN  time.Time

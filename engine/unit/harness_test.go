@@ -1,0 +1,265 @@
+package unit
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"failover/engine/clock"
+	"failover/engine/config"
+	"failover/engine/dataplane"
+	"failover/engine/transport"
+)
+
+// Link names are the same on both boxes, as in the lab.
+const (
+	hwFO  = "eth-fo"
+	hwOut = "eth-out"
+	hwIn  = "eth-in"
+)
+
+var allLinks = []string{hwFO, hwOut, hwIn}
+
+// events is a log shared by both units' hooks, to check ordering across
+// units (who took the addresses first).
+type events struct{ list []string }
+
+func (e *events) add(s string) { e.list = append(e.list, s) }
+
+func (e *events) index(s string) int { return slices.Index(e.list, s) }
+
+// fakeHooks plays the engine for one unit.
+type fakeHooks struct {
+	name     string
+	dp       *dataplane.Fake
+	u        *Unit
+	ev       *events
+	running  string
+	applied  []string
+	replaced []string
+	console  []string
+	writes   int
+	serving  []bool
+}
+
+func (h *fakeHooks) RunningConfig() string { return h.running }
+func (h *fakeHooks) ApplyReplicated(line string) error {
+	h.applied = append(h.applied, line)
+	return nil
+}
+func (h *fakeHooks) ReplaceConfig(text string) error {
+	h.replaced = append(h.replaced, text)
+	return nil
+}
+func (h *fakeHooks) WriteMemory() error         { h.writes++; return nil }
+func (h *fakeHooks) ExecShow(cmd string) string { return h.name + " ran " + cmd + "\n" }
+func (h *fakeHooks) ActiveChanged(active bool) {
+	h.serving = append(h.serving, active)
+	h.ev.add(h.name + " serving " + map[bool]string{true: "on", false: "off"}[active])
+}
+func (h *fakeHooks) Console(msg string) { h.console = append(h.console, msg) }
+
+// Reconcile applies DesiredAddrs to the fake kernel, as the engine does.
+func (h *fakeHooks) Reconcile() {
+	want := map[dataplane.Addr]bool{}
+	for _, a := range h.u.DesiredAddrs() {
+		if err := h.dp.AddrReplace(a); err != nil {
+			panic(err)
+		}
+		a.ValidLft = 0
+		want[a] = true
+	}
+	for _, l := range allLinks {
+		have, _ := h.dp.Addrs(l)
+		for _, a := range have {
+			a.ValidLft = 0
+			if !want[a] {
+				_ = h.dp.AddrDel(a)
+			}
+		}
+	}
+	h.ev.add(h.name + " reconcile " + h.u.State().String())
+}
+
+// node is one unit under test with its fake kernel.
+type node struct {
+	name   string
+	u      *Unit
+	ep     *transport.MemEndpoint
+	dp     *dataplane.Fake
+	hooks  *fakeHooks
+	syslog []string
+	cfg    *config.Config
+}
+
+type pair struct {
+	t     *testing.T
+	net   *transport.MemNetwork
+	clk   *clock.Fake
+	ev    *events
+	nodes []*node
+}
+
+func newPair(t *testing.T) *pair {
+	return &pair{t: t, net: transport.NewMemNetwork(), clk: clock.NewFake(), ev: &events{}}
+}
+
+// testConfig is a pair's configuration; unit is "primary" or "secondary".
+func testConfig(unit string) *config.Config {
+	c := config.New()
+	mk := func(hw, name, sys, stby string) *config.Interface {
+		return &config.Interface{HW: hw, Name: name, Security: 100, MTU: 1500,
+			Addr: netip.MustParsePrefix(sys), StandbyIP: netip.MustParseAddr(stby)}
+	}
+	c.Interfaces = []*config.Interface{
+		mk(hwOut, "outside", "198.51.100.1/24", "198.51.100.2"),
+		mk(hwIn, "inside", "203.0.113.1/24", "203.0.113.2"),
+		mk(hwFO, "failover", "192.0.2.1/30", "192.0.2.2"),
+	}
+	c.Failover.Enabled = true
+	c.Failover.Unit = unit
+	c.Failover.LanIf = "failover"
+	c.Failover.Link = "failover"
+	return c
+}
+
+// add starts a unit called name ("A", "B") with cfg. macBase makes the
+// burned-in MACs of the two boxes differ.
+func (p *pair) add(name string, cfg *config.Config) *node {
+	p.t.Helper()
+	n := &node{name: name, cfg: cfg}
+	for _, old := range p.nodes {
+		if old.name == name {
+			n.dp = old.dp // a restarted unit keeps its box
+		}
+	}
+	if n.dp == nil {
+		n.dp = dataplane.NewFake()
+		for i, l := range allLinks {
+			mac := "02:00:00:0" + strings.ToLower(name[:1]) + ":00:0" + string(rune('1'+i))
+			if err := n.dp.AddLink(l, mac); err != nil {
+				p.t.Fatal(err)
+			}
+		}
+	}
+	n.ep = p.net.Endpoint(name)
+	n.hooks = &fakeHooks{name: name, dp: n.dp, ev: p.ev, running: "hostname pix-" + name + "\nfailover poll 15\n"}
+	n.u = New(Options{
+		Clock: p.clk, DP: n.dp, Transport: n.ep,
+		Post:       func(f func()) { f() },
+		Syslog:     func(m string) { n.syslog = append(n.syslog, m) },
+		Hooks:      n.hooks,
+		manualRecv: true,
+	})
+	n.hooks.u = n.u
+	p.nodes = slices.DeleteFunc(p.nodes, func(o *node) bool { return o.name == name })
+	p.nodes = append(p.nodes, n)
+	n.u.Apply(cfg)
+	p.settle()
+	return n
+}
+
+// stop stops a unit cleanly and unplugs it from the network.
+func (p *pair) stop(n *node) {
+	n.u.Stop()
+	p.settle()
+	_ = n.ep.Close()
+	p.nodes = slices.DeleteFunc(p.nodes, func(o *node) bool { return o == n })
+}
+
+// settle delivers every queued packet, until nobody has anything to say.
+func (p *pair) settle() {
+	for range 10000 {
+		progressed := false
+		for _, n := range p.nodes {
+			ch := n.ep.Recv()
+			for more := true; more; {
+				select {
+				case pk, ok := <-ch:
+					if !ok {
+						more = false
+						break
+					}
+					n.u.handlePacket(pk, len(ch))
+					progressed = true
+				default:
+					more = false
+				}
+			}
+		}
+		if !progressed {
+			return
+		}
+	}
+	p.t.Fatal("network never settled")
+}
+
+// run advances the clock by d in small steps, delivering as it goes.
+func (p *pair) run(d time.Duration) {
+	const step = 100 * time.Millisecond
+	for d > 0 {
+		s := min(step, d)
+		p.clk.Advance(s)
+		p.settle()
+		d -= s
+	}
+}
+
+// until runs until cond holds or limit passes, and returns the time taken.
+func (p *pair) until(limit time.Duration, cond func() bool) (time.Duration, bool) {
+	start := p.clk.Now()
+	for !cond() {
+		if p.clk.Now().Sub(start) >= limit {
+			return limit, false
+		}
+		p.run(100 * time.Millisecond)
+	}
+	return p.clk.Now().Sub(start), true
+}
+
+func (n *node) addrs(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, l := range allLinks {
+		as, err := n.dp.Addrs(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			out = append(out, l+" "+a.Prefix.String())
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (n *node) logged(id string) bool {
+	for _, m := range n.syslog {
+		if strings.Contains(m, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// bootstrap starts a primary and a secondary together and waits for them
+// to settle as active/standby.
+func bootstrap(t *testing.T) (*pair, *node, *node) {
+	t.Helper()
+	p := newPair(t)
+	a := p.add("A", testConfig("primary"))
+	b := p.add("B", testConfig("secondary"))
+	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
+		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
+	}
+	return p, a, b
+}
+
+func wantState(t *testing.T, n *node, s State) {
+	t.Helper()
+	if got := n.u.State(); got != s {
+		t.Fatalf("%s: state %s, want %s\nhistory:\n%s", n.name, got, s, n.u.ShowHistory())
+	}
+}

@@ -1,0 +1,155 @@
+package unit
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s\n--- got ---\n%s\n--- want ---\n%s", name, path, got, want)
+	}
+}
+
+// checkLayout enforces the SPEC §4 layout rules on any `show failover`.
+func checkLayout(t *testing.T, out string) {
+	t.Helper()
+	if !strings.HasSuffix(out, "\n") {
+		t.Error("output does not end with a newline")
+	}
+	for i, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if strings.TrimRight(l, " \t") != l {
+			t.Errorf("line %d has trailing spaces: %q", i+1, l)
+		}
+		switch {
+		case strings.Contains(l, "This host:"), strings.Contains(l, "Other host:"):
+			if !strings.HasPrefix(l, "        ") || strings.HasPrefix(l, "         ") {
+				t.Errorf("line %d: want 8 spaces: %q", i+1, l)
+			}
+		case strings.Contains(l, "Active time:"), strings.Contains(l, "Interface "):
+			if !strings.HasPrefix(l, strings.Repeat(" ", 16)) || strings.HasPrefix(l, strings.Repeat(" ", 17)) {
+				t.Errorf("line %d: want 16 spaces: %q", i+1, l)
+			}
+		}
+	}
+}
+
+func TestShowFailoverOff(t *testing.T) {
+	u := New(Options{})
+	got := u.ShowFailover()
+	const want = "Failover Off\nCable status: Normal\nReconnect timeout 0:00:00\n"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	golden(t, "show_failover_off", got)
+	// Configured but disabled: still the three lines.
+	c := testConfig("primary")
+	c.Failover.Enabled = false
+	c.Failover.Timeout = 3725
+	u.Apply(c)
+	if got := u.ShowFailover(); got != "Failover Off\nCable status: Normal\nReconnect timeout 1:02:05\n" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestShowFailoverAlone(t *testing.T) {
+	p := newPair(t)
+	a := p.add("A", testConfig("primary"))
+	p.run(10 * time.Second)
+	out := a.u.ShowFailover()
+	checkLayout(t, out)
+	golden(t, "show_failover_alone", out)
+	// Nothing about a mate may be invented: no mate address, no counters received.
+	for _, bad := range []string{"192.0.2.2", "198.51.100.2", "203.0.113.2"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("alone unit shows the mate's address %s:\n%s", bad, out)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^        General         \d+ +0          0          0$`).MatchString(out) {
+		t.Errorf("alone unit shows received messages:\n%s", out)
+	}
+}
+
+func TestShowFailoverPair(t *testing.T) {
+	p, a, b := bootstrap(t)
+	p.run(386 * time.Second)
+	outA, outB := a.u.ShowFailover(), b.u.ShowFailover()
+	checkLayout(t, outA)
+	checkLayout(t, outB)
+	golden(t, "show_failover_active", outA)
+	golden(t, "show_failover_standby", outB)
+	// The seed's shape, line by line, with our values.
+	shape := regexp.MustCompile(`^Failover On
+Cable status: Normal
+Reconnect timeout 0:00:00
+Poll frequency 15 seconds
+        This host: Primary - Active
+                Active time: \d+ \(sec\)
+                Interface failover \(192\.0\.2\.1\): Normal
+                Interface outside \(198\.51\.100\.1\): Normal
+                Interface inside \(203\.0\.113\.1\): Normal
+        Other host: Secondary - Standby
+                Active time: 0 \(sec\)
+                Interface failover \(192\.0\.2\.2\): Normal
+                Interface outside \(198\.51\.100\.2\): Normal
+                Interface inside \(203\.0\.113\.2\): Normal
+
+Stateful Failover Logical Update Statistics
+        Link : failover
+        Stateful Obj    xmit       xerr       rcv        rerr
+        General         \d+ +\d+ +\d+ +\d+
+        sys cmd         \d+ +\d+ +\d+ +\d+
+        up time         0          0          0          0
+        xlate           0          0          0          0
+        tcp conn        0          0          0          0
+        udp conn        0          0          0          0
+        ARP tbl         0          0          0          0
+        RIP Tbl         0          0          0          0
+
+        Logical Update Queue Information
+                        Cur     Max     Total
+        Recv Q:         0       \d+ +\d+
+        Xmit Q:         0       \d+ +\d+
+$`)
+	if !shape.MatchString(outA) {
+		t.Errorf("active show failover does not have the seed's shape:\n%s", outA)
+	}
+	if !strings.Contains(outA, "Active time: 386 (sec)") {
+		t.Errorf("active time:\n%s", outA)
+	}
+}
+
+func TestShowFailoverUnconfiguredLinkAndHistory(t *testing.T) {
+	p := newPair(t)
+	c := testConfig("primary")
+	c.Failover.Link = ""
+	c.Failover.Poll, c.Failover.Hold, c.Failover.PollMsec, c.Failover.HoldMsec = 200*time.Millisecond, 800*time.Millisecond, true, true
+	a := p.add("A", c)
+	p.run(2 * time.Second)
+	out := a.u.ShowFailover()
+	if !strings.HasSuffix(out, "\nStateful Failover Logical Update Statistics\n        Link : Unconfigured.\n") {
+		t.Errorf("unconfigured link:\n%s", out)
+	}
+	if !strings.Contains(out, "\nPoll frequency 200 milliseconds, holdtime 800 milliseconds\n") {
+		t.Errorf("poll line:\n%s", out)
+	}
+	golden(t, "show_failover_history", a.u.ShowHistory())
+}
