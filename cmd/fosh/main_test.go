@@ -284,6 +284,7 @@ func setupScript(env *testscript.Env) error {
 	})
 	env.Values[daemonKey{}] = d
 	env.Setenv("NS", ns)
+	env.Setenv("FAILOVERD", failoverdBin)
 	env.Setenv("SOCK", d.sock)
 	// A script that forgets --socket must never reach a daemon on the host.
 	env.Setenv("FOSH_SOCKET", d.sock)
