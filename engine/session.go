@@ -182,7 +182,8 @@ func (s *Session) execOnLoop(line string) api.Reply {
 // replicated to the standby with the lines that enter its sub-mode.
 func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
 	e := s.e
-	if e.unit != nil {
+	local := unitLocal[inv.Decl.ID]
+	if e.unit != nil && !local {
 		if refuse, warn := e.unit.RefuseConfig(); refuse {
 			return api.Reply{Err: warn}
 		}
@@ -200,7 +201,7 @@ func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
 	e.cfg = n
 	s.mode, s.obj = x.NextMode, x.NextObj
 	e.configChanged()
-	if e.unit != nil {
+	if e.unit != nil && !local {
 		e.unit.ConfigReplicate(strings.Join(append(ctxLines, strings.TrimSpace(line)), "\n"))
 	}
 	return api.Reply{Output: joinLines(x.Warnings)}
@@ -312,3 +313,11 @@ func (s *Session) Priv() bool {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// unitLocal are the commands each unit keeps for itself: they are accepted
+// on the standby (that is how a unit is bootstrapped or taken out of
+// failover) and never replicated.
+var unitLocal = map[string]bool{
+	"failover": true, "failover-lan-unit": true, "failover-lan-interface": true,
+	"failover-lan-key": true, "failover-key": true,
+}

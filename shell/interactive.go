@@ -21,6 +21,13 @@ type Terminal struct {
 	out   io.Writer
 	ctrlZ atomic.Bool
 	pager int
+	// moreKey, while non-zero, makes the next key end the line: it is how
+	// the pager reads one key through readline, which owns the terminal.
+	moreMode atomic.Bool
+	moreKey  atomic.Int32
+	// prompt is the prompt on screen now; the "?" handler reprints it
+	// above the help, as a device does.
+	prompt atomic.Value
 }
 
 // NewTerminal prepares line editing on in/out (normally the process's
@@ -57,9 +64,19 @@ func NewTerminal(b Backend, in *os.File, out *os.File) (*Terminal, error) {
 // SIGTSTP to the process group, which suspends an SSH login shell; we
 // swallow it and end the current line as an interrupt.
 func (t *Terminal) filterRune(r rune) (rune, bool) {
-	if r == readline.CharCtrlZ {
+	// The filter runs on readline's key loop, the goroutine that prints
+	// InterruptPrompt right after, so setting it here is race-free.
+	if t.moreMode.Load() {
+		t.moreKey.Store(int32(r))
+		return readline.CharEnter, true
+	}
+	switch r {
+	case readline.CharCtrlZ:
 		t.ctrlZ.Store(true)
+		t.rl.Config.InterruptPrompt = "^Z"
 		return readline.CharInterrupt, true
+	case readline.CharInterrupt:
+		t.rl.Config.InterruptPrompt = "^C"
 	}
 	return r, true
 }
@@ -77,14 +94,16 @@ func (t *Terminal) onKey(line []rune, pos int, key rune) ([]rune, int, bool) {
 	case err != nil:
 		msg = err.Error() + "\n"
 	case rep.Failed():
-		msg = strings.Join(errorLines(rep.Prompt, before, rep, false), "\n") + "\n"
+		p, _ := t.prompt.Load().(string)
+		msg = strings.Join(errorLines(p, before, rep, false), "\n") + "\n"
 	default:
 		msg = rep.Output
 	}
 	newLine := append(append([]rune{}, line[:pos-1]...), line[pos:]...)
 	// Written through readline's stdout: it clears the edit line, prints,
 	// and redraws prompt and line below.
-	fmt.Fprintf(t.rl.Stdout(), "%s%s\n%s", t.rl.Config.Prompt, string(line), msg)
+	prompt, _ := t.prompt.Load().(string)
+	fmt.Fprintf(t.rl.Stdout(), "%s%s\n%s", prompt, string(line), msg)
 	return newLine, pos - 1, true
 }
 
@@ -128,6 +147,7 @@ func (t *Terminal) Run() error {
 	t.pager = rep.Pager
 	for {
 		t.rl.SetPrompt(prompt)
+		t.prompt.Store(prompt)
 		line, err := t.rl.Readline()
 		switch {
 		case errors.Is(err, readline.ErrInterrupt):
@@ -135,7 +155,6 @@ func (t *Terminal) Run() error {
 				continue // Ctrl-C abandons the line
 			}
 			line = "end"
-			fmt.Fprintln(t.out)
 		case errors.Is(err, io.EOF):
 			return nil
 		case err != nil:

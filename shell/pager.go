@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 
-	"golang.org/x/term"
 )
 
 const more = "<--- More --->"
@@ -27,7 +26,7 @@ func (t *Terminal) page(text string) {
 	budget := t.pager - 1
 	for i := 0; i < len(lines); i++ {
 		if budget == 0 {
-			key := t.moreKey()
+			key := t.readMoreKey()
 			switch key {
 			case 'q', 'Q', 3:
 				return
@@ -42,17 +41,19 @@ func (t *Terminal) page(text string) {
 	}
 }
 
-// moreKey shows the More prompt and reads one key in raw mode.
-func (t *Terminal) moreKey() byte {
-	fmt.Fprint(t.out, more)
-	defer fmt.Fprint(t.out, "\r"+strings.Repeat(" ", len(more))+"\r")
-	fd := int(t.in.Fd())
-	if old, err := term.MakeRaw(fd); err == nil {
-		defer term.Restore(fd, old)
-	}
-	var b [1]byte
-	if n, err := t.in.Read(b[:]); n == 0 || err != nil {
+// readMoreKey shows the More prompt and reads one key. readline keeps reading
+// the terminal in the background, so the key is taken through it (the
+// rune filter ends the line on any key) rather than from stdin directly.
+func (t *Terminal) readMoreKey() byte {
+	t.moreKey.Store('q')
+	t.moreMode.Store(true)
+	t.rl.SetPrompt(more)
+	_, err := t.rl.Readline()
+	t.moreMode.Store(false)
+	// Erase the More line: readline moved below it on its Enter.
+	fmt.Fprint(t.out, "\033[A\r"+strings.Repeat(" ", len(more))+"\r")
+	if err != nil {
 		return 'q'
 	}
-	return b[0]
+	return byte(t.moreKey.Load())
 }
