@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"errors"
 	"net/netip"
 
 	"failover/engine/transport"
@@ -125,6 +126,11 @@ func (u *Unit) handlePacket(p transport.Packet, queued int) {
 	}
 	u.stats.recvQueued(queued)
 	m, err := u.recv.Decode(p.Data)
+	if errors.Is(err, wire.ErrReflected) {
+		// Our own broadcast hello, looped back by the kernel to our own
+		// socket: not a message from anyone, so not counted as rejected.
+		return
+	}
 	if err != nil {
 		u.stats.count(false, false, true)
 		u.log.Debug("rejected failover message", "iface", p.Iface, "src", p.Src, "err", err)

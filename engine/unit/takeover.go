@@ -17,11 +17,14 @@ const (
 	garpInterval = 500 * time.Millisecond
 )
 
-// addrLifetime is the valid lifetime of system addresses: a few hold
-// times, so a killed daemon's unit stops answering for them by itself. It
-// never goes below 10 s because the kernel counts lifetimes in seconds.
+// addrLifetime is the valid lifetime of system addresses, so that a killed
+// daemon's unit stops answering for them by itself.
 func (u *Unit) addrLifetime() time.Duration {
-	return max(3*u.hold(), 10*time.Second)
+	// The kernel counts lifetimes in whole seconds and the engine refreshes
+	// them every second, so 2 s is the floor; above it the lifetime follows
+	// the hold time, so a box whose daemon died stops answering for the
+	// system addresses about when its mate takes them over.
+	return max(2*time.Second, u.hold().Round(time.Second))
 }
 
 // heldAddr is the address f carries on this unit in state s; the zero
