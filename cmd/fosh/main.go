@@ -28,6 +28,11 @@ func run() int {
 	sock := flag.String("socket", envOr("FOSH_SOCKET", api.DefaultSocket), "failoverd control socket")
 	flag.Var(&cmds, "c", "run this line and exit (repeatable)")
 	flag.Parse()
+	// Under sshd's ForceCommand the command the user asked for ("ssh box
+	// 'show failover'") arrives here rather than as -c.
+	if oc := os.Getenv("SSH_ORIGINAL_COMMAND"); len(cmds) == 0 && oc != "" {
+		cmds = append(cmds, oc)
+	}
 	interactive := len(cmds) == 0 && term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd()))
 	c, err := api.Dial(*sock, interactive)
 	if err != nil {
