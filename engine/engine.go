@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"failover/engine/clock"
@@ -89,8 +88,6 @@ type Engine struct {
 	owned    map[string]dataplane.Addr // addresses this engine put on links
 	links    map[string]dataplane.Link
 	sessions int
-
-	saveMu sync.Mutex
 }
 
 // New builds an engine and loads the startup-config. Lines of the

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -312,7 +311,6 @@ func (s *Session) Priv() bool {
 	return p
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // unitLocal are the commands each unit keeps for itself: they are accepted
 // on the standby (that is how a unit is bootstrapped or taken out of

@@ -27,7 +27,6 @@ type renderer struct {
 	g     *grammar.Grammar
 	lines []string
 	opts  RenderOpts
-	sect  string
 }
 
 func (r *renderer) add(section, id string, values map[string]string, words ...string) {
