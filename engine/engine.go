@@ -309,6 +309,7 @@ func writeAtomic(path, text string) error {
 // ExecShow runs a show command for the mate ("failover exec mate").
 func (e *Engine) ExecShow(cmd string) string {
 	s := e.newSessionOnLoop(true)
+	s.priv = true // the mate's operator is already privileged, as on ASA
 	if !strings.HasPrefix(strings.TrimSpace(cmd), "sh") {
 		return "ERROR: only show commands can be run on the mate\n"
 	}
