@@ -28,14 +28,20 @@ type Terminal struct {
 	// prompt is the prompt on screen now; the "?" handler reprints it
 	// above the help, as a device does.
 	prompt atomic.Value
+	// stdin is readline's reader of in, closed to end the session.
+	stdin io.Closer
 }
 
 // NewTerminal prepares line editing on in/out (normally the process's
 // stdin/stdout, which must be a terminal).
 func NewTerminal(b Backend, in *os.File, out *os.File) (*Terminal, error) {
-	t := &Terminal{b: b, in: in, out: out}
+	// Cancelable: readline's Close waits for its reader, which would
+	// otherwise sit in a read on the terminal, so "exit" hung until the
+	// next key was pressed. readline does not close it itself.
+	stdin := readline.NewCancelableStdin(in)
+	t := &Terminal{b: b, in: in, out: out, stdin: stdin}
 	cfg := &readline.Config{
-		Stdin:  in,
+		Stdin:  stdin,
 		Stdout: out,
 		Stderr: out,
 		// readline disables Tab completion when the terminal reports a
@@ -138,7 +144,10 @@ func (c completer) Do(line []rune, pos int) ([][]rune, int) {
 
 // Run reads and runs lines until the session ends.
 func (t *Terminal) Run() error {
-	defer t.rl.Close()
+	defer func() {
+		t.stdin.Close()
+		t.rl.Close()
+	}()
 	rep, err := t.b.Do(api.Request{Op: api.OpPrompt})
 	if err != nil {
 		return err

@@ -34,6 +34,7 @@ func RunScript(b Backend, r io.Reader, stdout, stderr io.Writer) (int, error) {
 		if err != nil {
 			return failed + 1, err
 		}
+		at := n // the line reported on failure, not the password's
 		if rep.NeedPassword {
 			// The script's next line answers "Password:".
 			pw, _ := next()
@@ -49,7 +50,7 @@ func RunScript(b Backend, r io.Reader, stdout, stderr io.Writer) (int, error) {
 		io.WriteString(stdout, out)
 		if rep.Failed() {
 			failed++
-			prefix := errPrefix(n)
+			prefix := errPrefix(at)
 			if _, caret := rep.CaretOffset(); !caret {
 				fmt.Fprintf(stderr, "%s%s\n", prefix, strings.TrimSpace(line))
 			}
