@@ -106,6 +106,10 @@ func benchFailover(b *testing.B, c benchCase) {
 		rs = p.Replies()
 		backRoute = append(backRoute, ms(tBack.Sub(t1)))
 		backLost = append(backLost, float64(Lost(rs)))
+		for _, m := range missing(rs) {
+			b.Logf("%s run %d: back: icmp_seq %d unanswered; previous reply %v after the restore, route back %v after the restore",
+				c.name, run+1, m.Seq, m.At.Sub(t1).Round(time.Millisecond), tBack.Sub(t1).Round(time.Millisecond))
+		}
 		b.Logf("%s run %d: route %.0f ms, first reply via ISP2 %.0f ms, lost %.0f; back: route %.0f ms, lost %.0f",
 			c.name, run+1, route[run], reply[run], lost[run], backRoute[run], backLost[run])
 	}
@@ -154,4 +158,27 @@ func firstReplyAfterLoss(rs []Reply, t0 time.Time) (Reply, bool) {
 		}
 	}
 	return Reply{}, false
+}
+
+// missing lists the unanswered sequence numbers (up to the last answered),
+// each with the arrival time of the reply before it.
+func missing(rs []Reply) []Reply {
+	at := map[int]time.Time{}
+	last := 0
+	for _, r := range rs {
+		at[r.Seq] = r.At
+		if r.Seq > last {
+			last = r.Seq
+		}
+	}
+	var m []Reply
+	var prev time.Time
+	for s := 1; s <= last; s++ {
+		if t, ok := at[s]; ok {
+			prev = t
+			continue
+		}
+		m = append(m, Reply{Seq: s, At: prev})
+	}
+	return m
 }
