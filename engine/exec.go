@@ -13,6 +13,9 @@ import (
 	"failover/grammar"
 )
 
+// blocking are the EXEC commands that wait on the network.
+var blocking = map[string]bool{"ping": true, "failover-exec": true}
+
 // execBlocking runs the EXEC commands that wait on the network (ping,
 // failover exec mate) in the session's goroutine, so the event loop never
 // waits for a packet. ok is false for every other command.
@@ -21,7 +24,7 @@ func (s *Session) execBlocking(line string) (api.Reply, bool) {
 	var bad api.Reply
 	var parsed bool
 	s.e.do(func() { inv, bad, parsed = s.parse(line) })
-	if !parsed {
+	if !parsed || !blocking[inv.Decl.ID] {
 		return bad, false
 	}
 	switch inv.Decl.ID {
@@ -124,6 +127,9 @@ func (s *Session) execCommand(inv *grammar.Invocation) api.Reply {
 				return api.Reply{Output: "No Configuration\n"}
 			}
 			return api.Reply{Err: "ERROR: " + err.Error()}
+		}
+		if strings.TrimSpace(string(b)) == "" {
+			return api.Reply{Output: "No Configuration\n"} // after write erase
 		}
 		return api.Reply{Output: maskKey(string(b))}
 	case "write-memory", "copy-run-start":

@@ -42,7 +42,10 @@ func (b *logBuffer) add(now time.Time, msg string, c *config.Config) {
 	if !c.Logging.On {
 		return
 	}
-	stamped := now.UTC().Format("Jan 02 2006 15:04:05") + ": " + msg
+	stamped := msg
+	if c.Logging.Timestamp {
+		stamped = now.UTC().Format("Jan 02 2006 15:04:05") + ": " + msg
+	}
 	if c.Logging.Buffered >= lvl {
 		b.entries = append(b.entries, stamped)
 		if len(b.entries) > logBufferSize {
@@ -110,7 +113,11 @@ func (b *logBuffer) show(c *config.Config) string {
 		on = "enabled"
 	}
 	fmt.Fprintf(&s, "Syslog logging: %s\n", on)
-	fmt.Fprintf(&s, "    Facility: 20\n    Timestamp logging: enabled\n    Standby logging: disabled\n")
+	ts := "disabled"
+	if c.Logging.Timestamp {
+		ts = "enabled"
+	}
+	fmt.Fprintf(&s, "    Facility: 20\n    Timestamp logging: %s\n    Standby logging: disabled\n", ts)
 	fmt.Fprintf(&s, "    Console logging: %s\n", lvl(c.Logging.Console, "console"))
 	fmt.Fprintf(&s, "    Monitor logging: disabled\n")
 	fmt.Fprintf(&s, "    Buffer logging: %s\n", lvl(c.Logging.Buffered, "buffer"))

@@ -106,7 +106,9 @@ func checkLine(line string) string {
 	if len(line) > api.MaxLine {
 		return fmt.Sprintf("ERROR: line too long (%d characters, at most %d)", len(line), api.MaxLine)
 	}
-	if !utf8.ValidString(line) {
+	// JSON carries invalid UTF-8 from a client as U+FFFD, so that is
+	// refused too: no terminal sends it as a character of a command.
+	if !utf8.ValidString(line) || strings.ContainsRune(line, utf8.RuneError) {
 		return "ERROR: input is not valid UTF-8"
 	}
 	for _, r := range line {

@@ -73,6 +73,7 @@ func init() {
 		"pager":                  setPager,
 		"logging-on":             func(c *Config, inv *grammar.Invocation, _ *Ctx) error { c.Logging.On = !inv.Negated; return nil },
 		"logging-host":           setLoggingHost,
+		"logging-timestamp":      func(c *Config, inv *grammar.Invocation, _ *Ctx) error { c.Logging.Timestamp = !inv.Negated; return nil },
 		"logging-trap":           func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Trap, inv) },
 		"logging-buffered":       func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Buffered, inv) },
 		"logging-console":        func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Console, inv) },
@@ -167,17 +168,33 @@ func setInterface(c *Config, inv *grammar.Invocation, x *Ctx) error {
 		return err
 	}
 	f := c.ensureIf(hw)
+	speed := ""
+	for _, w := range Speeds {
+		if inv.Words[w] {
+			speed = w
+		}
+	}
 	switch {
 	case inv.Words["shutdown"]:
 		f.Shutdown = true
-	case inv.Words["auto"]:
+	case speed != "":
+		// PIX speed and duplex words are kept for the running-config; the
+		// kernel driver negotiates the link itself.
 		f.Shutdown = false
+		if speed != "auto" {
+			f.Speed = speed
+		} else {
+			f.Speed = ""
+		}
 	default:
 		// ASA form: "interface HW" opens the interface sub-mode.
 		x.NextMode, x.NextObj = grammar.ModeIf, hw
 	}
 	return nil
 }
+
+// Speeds are the PIX 6.3 speed/duplex words of the interface command.
+var Speeds = []string{"auto", "10baset", "10full", "100basetx", "100full", "1000auto", "1000full"}
 
 func validHW(hw string) error {
 	if len(hw) > 15 || strings.ContainsAny(hw, "/ ") {

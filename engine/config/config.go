@@ -33,6 +33,7 @@ type Interface struct {
 	Name                  string // nameif; "" = not named
 	Security              int
 	Shutdown              bool
+	Speed                 string       // PIX speed/duplex keyword, kept and shown; "" = auto
 	Addr                  netip.Prefix // system (active unit) address; invalid = none
 	StandbyIP             netip.Addr   // failover ip address; invalid = 0.0.0.0
 	MTU                   int
@@ -49,11 +50,12 @@ type Alias struct {
 
 // Logging is the syslog configuration. Levels are 0-7, -1 = off.
 type Logging struct {
-	On       bool
-	Trap     int
-	Buffered int
-	Console  int
-	Hosts    []LogHost
+	On        bool
+	Timestamp bool
+	Trap      int
+	Buffered  int
+	Console   int
+	Hosts     []LogHost
 }
 
 // LogHost is a "logging host" target.

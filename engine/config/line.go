@@ -61,6 +61,9 @@ func Parse(x *Ctx, line string) (*grammar.Invocation, error) {
 			words = toks[1:]
 			first = words[0].Text
 		}
+		if strings.HasPrefix(first, "Cryptochecksum:") {
+			return nil, &UnsupportedError{Command: "Cryptochecksum"}
+		}
 		if Unsupported[first] || (first == "ip" && len(words) > 1 && unsupportedIP[words[1].Text]) {
 			return nil, &UnsupportedError{Command: strings.Join(tokTexts(words, 2), " ")}
 		}

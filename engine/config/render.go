@@ -64,6 +64,9 @@ func Render(c *Config, opts RenderOpts) []string {
 
 	for _, f := range c.Interfaces {
 		w := "auto"
+		if f.Speed != "" {
+			w = f.Speed
+		}
 		if f.Shutdown {
 			w = "shutdown"
 		}
@@ -109,6 +112,9 @@ func renderLogging(r *renderer, c *Config) {
 	if l.On {
 		r.add("logging", "logging-on", nil)
 	}
+	if l.Timestamp {
+		r.add("logging", "logging-timestamp", nil)
+	}
 	for _, x := range []struct {
 		id  string
 		lvl int
@@ -144,11 +150,6 @@ func renderFailover(r *renderer, c *Config, local func(string) bool) {
 		}
 		r.add("failover", "failover-ip", kv{"if_name": f.Name, "ip_address": ip})
 	}
-	for _, f := range c.NamedInterfaces() {
-		if f.HasMAC {
-			r.add("failover", "failover-mac", kv{"if_name": f.Name, "active_mac": grammar.FormatMAC(f.ActiveMAC), "standby_mac": grammar.FormatMAC(f.StandbyMAC)})
-		}
-	}
 	if !r.opts.SkipUnitLocal {
 		if fo.Unit != "" {
 			r.add("failover", "failover-lan-unit", nil, fo.Unit)
@@ -162,6 +163,11 @@ func renderFailover(r *renderer, c *Config, local func(string) bool) {
 				k = fo.Key
 			}
 			r.add("failover", "failover-lan-key", kv{"secret": k})
+		}
+	}
+	for _, f := range c.NamedInterfaces() {
+		if f.HasMAC {
+			r.add("failover", "failover-mac", kv{"if_name": f.Name, "active_mac": grammar.FormatMAC(f.ActiveMAC), "standby_mac": grammar.FormatMAC(f.StandbyMAC)})
 		}
 	}
 	if fo.LanEnable {

@@ -13,6 +13,7 @@ interface backup auto
 interface inside auto
 interface failover auto
 interface dmz shutdown
+interface lan2 100full
 nameif outside outside security0
 nameif backup backup security0
 nameif inside inside security100
@@ -24,6 +25,7 @@ names
 name 203.0.113.1 target1
 pager lines 40
 logging on
+logging timestamp
 logging console warnings
 logging buffered informational
 logging trap 3
@@ -221,5 +223,23 @@ func TestPasswordHash(t *testing.T) {
 	}
 	if !CheckPassword(h, "pw") || CheckPassword(h, "px") || CheckPassword("junk", "pw") {
 		t.Error("CheckPassword is wrong")
+	}
+}
+
+// Known PIX 6.3 hashes: the factory "passwd 2KFQnbNIdI.2KYOU encrypted" is
+// "cisco", and "enable password 8Ry2YjIyt7RRXU24 encrypted" is the empty
+// password.
+func TestPIXHashes(t *testing.T) {
+	for pw, h := range map[string]string{"cisco": "2KFQnbNIdI.2KYOU", "": "8Ry2YjIyt7RRXU24"} {
+		if got := pixMD5(pw); got != h {
+			t.Errorf("pixMD5(%q) = %s, want %s", pw, got, h)
+		}
+		if !ValidHash(h) || !CheckPassword(h, pw) || CheckPassword(h, pw+"x") {
+			t.Errorf("CheckPassword with PIX hash %s is wrong", h)
+		}
+	}
+	c, errs := ApplyLines(New(), "enable password 2KFQnbNIdI.2KYOU encrypted\n")
+	if len(errs) > 0 || c.EnableHash != "2KFQnbNIdI.2KYOU" {
+		t.Fatalf("pasted PIX enable password: %v %q", errs, c.EnableHash)
 	}
 }

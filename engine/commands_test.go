@@ -1,0 +1,35 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+
+	"failover/engine/config"
+	"failover/grammar"
+)
+
+// Every declared command is implemented: either a configuration handler
+// or an EXEC action of the engine. A declaration without one would parse,
+// show in "?" and then do nothing.
+func TestEveryDeclarationIsImplemented(t *testing.T) {
+	e, _ := newFakeEngine(t)
+	g, err := grammar.Product()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.NewSession(false)
+	for _, d := range g.Decls() {
+		if config.IsConfigCommand(d.ID) || blocking[d.ID] {
+			continue
+		}
+		inv := &grammar.Invocation{Decl: d, Mode: grammar.ModeExec, Values: map[string]string{}, Words: map[string]bool{}}
+		var r string
+		e.do(func() {
+			s.priv, s.mode = true, grammar.ModeExec
+			r = s.execCommand(inv).Err
+		})
+		if strings.Contains(r, "not implemented") {
+			t.Errorf("command %s (%q) has no implementation", d.ID, d.Syntax)
+		}
+	}
+}
