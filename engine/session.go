@@ -313,7 +313,6 @@ func (s *Session) Priv() bool {
 	return p
 }
 
-
 // unitLocal are the commands each unit keeps for itself: they are accepted
 // on the standby (that is how a unit is bootstrapped or taken out of
 // failover) and never replicated.
