@@ -1,0 +1,385 @@
+package lab
+
+// Benchmarks of unit failover in the lab, against keepalived (VRRP) in the
+// same lab:
+//
+//	go test -run XXX -bench Pair -benchtime 1x -timeout 60m ./examples/lab/
+//
+// Each benchmark repeats its scenario PAIR_BENCH_RUNS times (default 10) in
+// one lab and reports medians; every run is logged (-v shows them). The
+// client pings 203.0.113.10 every 10 ms throughout.
+//
+// Scenarios:
+//   - kill: kill -9 of the active unit's daemon, links left up.
+//   - power: kill -9 and every link of the active unit cut (a power failure).
+//   - planned: `no failover active` on the active unit (failoverd only).
+//
+// Metrics: takeover = until the other unit holds 192.0.2.1; reply = until
+// the first reply after the longest silence; lost = echo requests without
+// a reply. The old active is then restored (links, daemon restarted) and
+// the next run fails whichever unit is active.
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func pairRuns() int {
+	if n, err := strconv.Atoi(os.Getenv("PAIR_BENCH_RUNS")); err == nil && n > 0 {
+		return n
+	}
+	return 10
+}
+
+var pairUnitLinks = []string{"outside", "backup", "inside", "failover"}
+
+// pairTimers returns examples/primary.cfg with other unit/interface timers.
+func pairTimers(b *testing.B, unit, iface string) string {
+	cfg, err := os.ReadFile(filepath.Join(pairRoot(b), "examples", "primary.cfg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := strings.Replace(string(cfg), "failover polltime unit 1 holdtime 3", "failover polltime "+unit, 1)
+	s = strings.Replace(s, "failover polltime interface 1 holdtime 5", "failover polltime interface "+iface, 1)
+	if s == string(cfg) {
+		b.Fatal("timer lines not found in examples/primary.cfg")
+	}
+	return s
+}
+
+type pairSample struct {
+	takeover, reply, gap time.Duration
+	lost                 int
+}
+
+type pairStats struct{ samples []pairSample }
+
+func (st *pairStats) add(b *testing.B, run int, s pairSample) {
+	b.Logf("run %d: takeover %v, first reply %v, longest silence %v, lost %d",
+		run, s.takeover.Round(time.Millisecond), s.reply.Round(time.Millisecond), s.gap.Round(time.Millisecond), s.lost)
+	st.samples = append(st.samples, s)
+}
+
+func pairMedian(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 1 {
+		return xs[n/2]
+	} else {
+		return (xs[n/2-1] + xs[n/2]) / 2
+	}
+}
+
+func (st *pairStats) report(b *testing.B) {
+	var tk, rp, lost []float64
+	for _, s := range st.samples {
+		tk = append(tk, s.takeover.Seconds()*1000)
+		rp = append(rp, s.reply.Seconds()*1000)
+		lost = append(lost, float64(s.lost))
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(pairMedian(tk), "takeover-ms")
+	b.ReportMetric(pairMedian(rp), "reply-ms")
+	b.ReportMetric(pairMedian(lost), "lost")
+	b.ReportMetric(float64(len(st.samples)), "runs")
+	b.Logf("medians over %d runs: takeover %.0f ms (min %.0f max %.0f), first reply %.0f ms, lost %.0f (min %.0f max %.0f)",
+		len(st.samples), pairMedian(tk), slices.Min(tk), slices.Max(tk), pairMedian(rp), pairMedian(lost), slices.Min(lost), slices.Max(lost))
+}
+
+// waitHolds polls until unit holds addr on inside; it returns the time from since.
+func (l *pairLab) waitHolds(unit string, since time.Time, timeout time.Duration) time.Duration {
+	l.tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !l.holds(unit, "inside", pairSystem) {
+		if time.Now().After(deadline) {
+			l.tb.Fatalf("%s does not hold %s %v after the failure", unit, pairSystem, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(since)
+}
+
+// measure waits for the takeover and for traffic to come back, then
+// summarises the ping from start.
+func (l *pairLab) measure(ping *pairPinger, start time.Time, newActive string) pairSample {
+	l.tb.Helper()
+	took := l.waitHolds(newActive, start, 30*time.Second)
+	if _, ok := ping.waitReplyAfter(start.Add(took), 15*time.Second); !ok {
+		l.tb.Fatalf("client traffic did not resume after the takeover by %s", newActive)
+	}
+	time.Sleep(1500 * time.Millisecond) // late replies and any second blip
+	o := pairSummarise(ping.snapshot(), start)
+	return pairSample{takeover: took, reply: o.firstAfter.Sub(start), gap: o.gap, lost: o.lost}
+}
+
+func pairOther(u string) string {
+	if u == "primary" {
+		return "secondary"
+	}
+	return "primary"
+}
+
+// benchFailoverd fails the active unit runs times (power: also cut its links).
+func benchFailoverd(b *testing.B, cfg string, power bool) {
+	for range b.N {
+		l := newPairLab(b, cfg)
+		l.waitPair("primary", "secondary", 20*time.Second)
+		l.waitClientPing(10 * time.Second)
+		ping := l.startPing("0.01")
+		active := "primary"
+		var st pairStats
+		for run := 1; run <= pairRuns(); run++ {
+			time.Sleep(time.Second)
+			standby := pairOther(active)
+			start := time.Now()
+			l.mustLab("kill", active)
+			if power {
+				for _, ln := range pairUnitLinks {
+					l.mustLab("cut", active+"-"+ln)
+				}
+			}
+			st.add(b, run, l.measure(ping, start, standby))
+			if power {
+				for _, ln := range pairUnitLinks {
+					l.mustLab("restore", active+"-"+ln)
+				}
+			}
+			l.mustLab("start", active)
+			l.waitState(standby, "Active", start, 20*time.Second)
+			l.waitState(active, "Standby", time.Now(), 30*time.Second)
+			l.waitClientPing(10 * time.Second)
+			active = standby
+		}
+		st.report(b)
+	}
+}
+
+func BenchmarkPairKill(b *testing.B) {
+	b.Run("sample-1s-3s", func(b *testing.B) { benchFailoverd(b, "", false) })
+	b.Run("msec200-800", func(b *testing.B) {
+		benchFailoverd(b, pairTimers(b, "unit msec 200 holdtime msec 800", "msec 500 holdtime 5"), false)
+	})
+	b.Run("msec20-60", func(b *testing.B) {
+		benchFailoverd(b, pairTimers(b, "unit msec 20 holdtime msec 60", "msec 500 holdtime 5"), false)
+	})
+}
+
+func BenchmarkPairPower(b *testing.B) {
+	b.Run("sample-1s-3s", func(b *testing.B) { benchFailoverd(b, "", true) })
+	b.Run("msec200-800", func(b *testing.B) {
+		benchFailoverd(b, pairTimers(b, "unit msec 200 holdtime msec 800", "msec 500 holdtime 5"), true)
+	})
+	b.Run("msec20-60", func(b *testing.B) {
+		benchFailoverd(b, pairTimers(b, "unit msec 20 holdtime msec 60", "msec 500 holdtime 5"), true)
+	})
+}
+
+// BenchmarkPairPlanned: no failover active on the active unit.
+func BenchmarkPairPlanned(b *testing.B) {
+	for range b.N {
+		l := newPairLab(b, "")
+		l.waitPair("primary", "secondary", 20*time.Second)
+		l.waitClientPing(10 * time.Second)
+		ping := l.startPing("0.01")
+		active := "primary"
+		var st pairStats
+		for run := 1; run <= pairRuns(); run++ {
+			time.Sleep(time.Second)
+			standby := pairOther(active)
+			start := time.Now()
+			l.mustFosh(active, "no failover active")
+			st.add(b, run, l.measure(ping, start, standby))
+			l.waitState(standby, "Active", start, 10*time.Second)
+			l.waitState(active, "Standby", start, 10*time.Second)
+			active = standby
+		}
+		st.report(b)
+	}
+}
+
+// ---------------------------------------------------------------- keepalived
+
+// pairKeepalived is keepalived running in both units of a lab built
+// without failoverd: a VRRP sync group of the inside and outside segments
+// with the lab's system addresses as virtual addresses, no preemption
+// (like failoverd), the primary at the higher priority.
+type pairKeepalived struct {
+	l     *pairLab
+	v3    bool
+	procs map[string]*exec.Cmd
+}
+
+// Real (per-box) addresses for VRRP; the lab's system addresses are the VIPs.
+var pairKAAddrs = map[string][2]string{
+	"primary":   {"192.0.2.3/28", "198.51.100.4/28"},
+	"secondary": {"192.0.2.4/28", "198.51.100.5/28"},
+}
+
+func newPairKeepalived(b *testing.B, v3 bool) *pairKeepalived {
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		b.Skip("keepalived not installed (apt-get install -y keepalived)")
+	}
+	l := newPairLab(b, "")
+	for _, u := range []string{"primary", "secondary"} {
+		l.mustLab("stop", u)
+	}
+	k := &pairKeepalived{l: l, v3: v3, procs: map[string]*exec.Cmd{}}
+	for _, u := range []string{"primary", "secondary"} {
+		ns := l.unitNS(u)
+		// what the stopped daemon left, then the box's own addresses
+		for _, dev := range pairUnitLinks {
+			_ = exec.Command("ip", "-n", ns, "addr", "flush", "dev", dev).Run()
+		}
+		a := pairKAAddrs[u]
+		for _, c := range [][]string{
+			{"addr", "add", a[0], "dev", "inside"},
+			{"addr", "add", a[1], "dev", "outside"},
+			{"route", "replace", "default", "via", "198.51.100.1", "dev", "outside"},
+		} {
+			if out, err := exec.Command("ip", append([]string{"-n", ns}, c...)...).CombinedOutput(); err != nil {
+				b.Fatalf("ip %v in %s: %v\n%s", c, ns, err, out)
+			}
+		}
+		if err := os.WriteFile(k.cfgPath(u), []byte(k.config(u)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		k.start(u)
+	}
+	b.Cleanup(func() {
+		for u := range k.procs {
+			k.kill(u)
+		}
+	})
+	return k
+}
+
+func (k *pairKeepalived) cfgPath(u string) string {
+	return filepath.Join(k.l.dir, "keepalived-"+u+".conf")
+}
+
+func (k *pairKeepalived) config(u string) string {
+	prio, version, advert := 100, 2, "1"
+	if u == "primary" {
+		prio = 150
+	}
+	if k.v3 {
+		version, advert = 3, "0.1"
+	}
+	src, err := os.ReadFile(filepath.Join(pairRoot(k.l.tb), "examples", "lab", "keepalived", "keepalived.conf.in"))
+	if err != nil {
+		k.l.tb.Fatal(err)
+	}
+	return strings.NewReplacer(
+		"@ROUTER_ID@", u,
+		"@VERSION@", strconv.Itoa(version),
+		"@ADVERT@", advert,
+		"@PRIORITY@", strconv.Itoa(prio),
+	).Replace(string(src))
+}
+
+func (k *pairKeepalived) start(u string) {
+	k.l.tb.Helper()
+	d := k.l.dir
+	cmd := exec.Command("ip", "netns", "exec", k.l.unitNS(u), "keepalived",
+		"--dont-fork", "--log-console", "--vrrp", "--use-file", k.cfgPath(u),
+		"--pid", filepath.Join(d, "ka-"+u+".pid"), "--vrrp_pid", filepath.Join(d, "ka-"+u+"-vrrp.pid"))
+	logf, err := os.OpenFile(filepath.Join(d, "keepalived-"+u+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		k.l.tb.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		k.l.tb.Fatal(err)
+	}
+	k.procs[u] = cmd
+}
+
+// kill SIGKILLs every process in u's namespace (keepalived's parent and its
+// VRRP child). They are stopped first: a child whose parent dies gets
+// SIGTERM (PR_SET_PDEATHSIG) and would resign cleanly with a priority 0
+// advertisement, which is not a crash.
+func (k *pairKeepalived) kill(u string) {
+	out, _ := exec.Command("ip", "netns", "pids", k.l.unitNS(u)).Output()
+	pids := strings.Fields(string(out))
+	if len(pids) > 0 {
+		_ = exec.Command("kill", append([]string{"-STOP"}, pids...)...).Run()
+		_ = exec.Command("kill", append([]string{"-KILL"}, pids...)...).Run()
+	}
+	if c := k.procs[u]; c != nil {
+		_ = c.Wait()
+		delete(k.procs, u)
+	}
+}
+
+// reboot is what the killed box looks like after a restart: the virtual
+// addresses it held are gone, keepalived starts again.
+func (k *pairKeepalived) reboot(u string) {
+	ns := k.l.unitNS(u)
+	_ = exec.Command("ip", "-n", ns, "addr", "del", pairSystem+"/28", "dev", "inside").Run()
+	_ = exec.Command("ip", "-n", ns, "addr", "del", "198.51.100.2/28", "dev", "outside").Run()
+	_ = exec.Command("ip", "-n", ns, "route", "replace", "default", "via", "198.51.100.1", "dev", "outside").Run()
+	k.start(u)
+}
+
+func benchKeepalived(b *testing.B, v3, power bool) {
+	for range b.N {
+		k := newPairKeepalived(b, v3)
+		l := k.l
+		start := time.Now()
+		l.waitHolds("primary", start, 20*time.Second)
+		l.waitClientPing(10 * time.Second)
+		ping := l.startPing("0.01")
+		active := "primary"
+		var st pairStats
+		for run := 1; run <= pairRuns(); run++ {
+			time.Sleep(time.Second)
+			standby := pairOther(active)
+			start := time.Now()
+			k.kill(active)
+			if power {
+				for _, ln := range pairUnitLinks {
+					l.mustLab("cut", active+"-"+ln)
+				}
+			}
+			st.add(b, run, l.measure(ping, start, standby))
+			if power {
+				for _, ln := range pairUnitLinks {
+					l.mustLab("restore", active+"-"+ln)
+				}
+			}
+			k.reboot(active)
+			time.Sleep(3 * time.Second) // the restarted box settles as BACKUP (nopreempt)
+			if l.holds(active, "inside", pairSystem) || !l.holds(standby, "inside", pairSystem) {
+				b.Fatalf("run %d: after the restart of %s the VIP is not on %s alone", run, active, standby)
+			}
+			l.waitClientPing(10 * time.Second)
+			active = standby
+		}
+		st.report(b)
+	}
+}
+
+func BenchmarkPairKeepalived(b *testing.B) {
+	for _, c := range []struct {
+		name      string
+		v3, power bool
+	}{
+		{"v2-advert1s/kill", false, false},
+		{"v2-advert1s/power", false, true},
+		{"v3-advert100ms/kill", true, false},
+		{"v3-advert100ms/power", true, true},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchKeepalived(b, c.v3, c.power) })
+	}
+}
+
