@@ -382,4 +382,3 @@ func BenchmarkPairKeepalived(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) { benchKeepalived(b, c.v3, c.power) })
 	}
 }
-
