@@ -966,3 +966,37 @@ func TestPairConfigReplication(t *testing.T) {
 		}
 	}
 }
+
+// After each unit has been killed while active and restarted, the pair must
+// still tell a failed failover link from a dead mate: the units keep
+// distinct MACs on the data segments, hear each other there, and cutting
+// the failover LAN link changes no role (SPEC §5 Mate lost, Split brain).
+func TestPairFailoverLinkCutAfterRestarts(t *testing.T) {
+	l := newPairLab(t, "")
+	l.waitPair("primary", "secondary", 20*time.Second)
+	for _, c := range []struct{ killed, survivor string }{{"primary", "secondary"}, {"secondary", "primary"}} {
+		start := time.Now()
+		l.mustLab("kill", c.killed)
+		l.waitState(c.survivor, "Active", start, 15*time.Second)
+		l.mustLab("start", c.killed)
+		l.waitState(c.killed, "Standby", time.Now(), 20*time.Second)
+	}
+	time.Sleep(pairIfHold) // interface tests settle
+	for _, dev := range []string{"outside", "backup", "inside"} {
+		if p, s := l.mac(l.ns("pri"), dev), l.mac(l.ns("sec"), dev); p == s {
+			t.Errorf("both units use MAC %s on %s: the restarted unit took the MAC it had as active for its own", p, dev)
+		}
+	}
+	if s := l.mustFailover("secondary"); s.this != "Standby" {
+		t.Errorf("restarted secondary is %q, want Standby:\n%s", s.this, s.text)
+	}
+	l.mustLab("cut", "failover-switch")
+	time.Sleep(max(pairHold, pairIfHold) + 3*time.Second)
+	p, s := l.mustFailover("primary"), l.mustFailover("secondary")
+	if p.this != "Active" || s.this == "Active" {
+		t.Errorf("failover LAN link cut after restarts: primary %q, secondary %q; want Active and not Active", p.this, s.this)
+	}
+	if l.holds("primary", "inside", pairSystem) && l.holds("secondary", "inside", pairSystem) {
+		t.Errorf("split brain: both units hold %s", pairSystem)
+	}
+}
