@@ -244,3 +244,30 @@ func TestScheduleGatesProbing(t *testing.T) {
 		})
 	}
 }
+
+// A pasted configuration schedules the SLA before its route line exists, so
+// the first probe leaves through a table with no gateway and fails. When
+// the route arrives the uplink is measured again at once and the track
+// takes that result as its first, instead of staying Down for the up delay
+// (or a whole frequency period).
+func TestRouteAfterScheduleRelearns(t *testing.T) {
+	full := seedConfig()
+	partial := full.Clone()
+	partial.Routes = nil
+	h := newHarness(t, partial)
+	h.pr.Set(primaryTgt, false) // no gateway in the probe table yet
+	h.start()
+	if calls := h.pr.Calls(primaryTgt); calls != 1 {
+		t.Fatalf("%d probes before the route, want 1", calls)
+	}
+	h.pr.Set(primaryTgt, true)
+	h.m.Apply(full)
+	h.drain()
+	if calls := h.pr.Calls(primaryTgt); calls != 2 {
+		t.Fatalf("%d probes after the route arrived, want an immediate second one", calls)
+	}
+	h.wantMain(viaPrimary)
+	if got := h.m.ShowTrack(1); !strings.Contains(got, "Reachability is Up") {
+		t.Fatalf("track after relearning:\n%s", got)
+	}
+}

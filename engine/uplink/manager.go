@@ -54,6 +54,10 @@ type Manager struct {
 	selected  map[netip.Prefix]config.Route
 	installed map[netip.Prefix]config.Route
 
+	// gateways is each uplink's probe-table next hop as last applied; a
+	// change makes what its SLAs measured before meaningless.
+	gateways map[string]netip.Addr
+
 	dirty    bool // the kernel may differ from what is desired
 	retry    slot
 	inflight int // probes started and not yet posted back (tests wait on it)
@@ -148,6 +152,7 @@ func (m *Manager) Apply(c *config.Config) {
 func (m *Manager) applyConfig() {
 	m.applySLAs()
 	m.applyTracks()
+	m.relearnChangedUplinks()
 	m.evalTracks(nil)
 }
 
