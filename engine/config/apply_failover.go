@@ -105,19 +105,13 @@ func setFailoverIP(c *Config, inv *grammar.Invocation, _ *Ctx) error {
 	return setStandby(f, inv.Str("ip_address"))
 }
 
-func setFailoverInterfaceIP(c *Config, inv *grammar.Invocation, _ *Ctx) error {
-	f, err := named(c, inv.Str("if_name"))
-	if err != nil {
+// setFailoverInterfaceIP is ASA's "failover interface ip NAME IP MASK
+// standby IP": the system address as "ip address" sets it, plus the standby.
+func setFailoverInterfaceIP(c *Config, inv *grammar.Invocation, x *Ctx) error {
+	if err := setIPAddress(c, inv, x); err != nil || inv.Negated {
 		return err
 	}
-	if inv.Negated {
-		f.Addr, f.StandbyIP = netip.Prefix{}, netip.Addr{}
-		return nil
-	}
-	if err := setAddr(c, f, inv.Str("ip_address"), inv.Str("mask")); err != nil {
-		return err
-	}
-	return setStandby(f, inv.Str("standby_ip"))
+	return setStandby(c.IfByName(inv.Str("if_name")), inv.Str("standby_ip"))
 }
 
 func setLink(c *Config, inv *grammar.Invocation, _ *Ctx) error {

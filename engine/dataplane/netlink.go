@@ -179,7 +179,8 @@ func toLink(l netlink.Link) Link {
 	return out
 }
 
-func (n *Netlink) SetAdminUp(name string, up bool) error {
+// onLink runs set on the named link; what names the change in errors.
+func (n *Netlink) onLink(name, what string, set func(h *netlink.Handle, l netlink.Link) error) error {
 	h, release, err := n.handle()
 	if err != nil {
 		return err
@@ -189,47 +190,31 @@ func (n *Netlink) SetAdminUp(name string, up bool) error {
 	if err != nil {
 		return err
 	}
-	if up {
-		err = h.LinkSetUp(l)
-	} else {
-		err = h.LinkSetDown(l)
-	}
-	if err != nil {
-		return fmt.Errorf("failed to set link %q admin up=%t: %w", name, up, err)
+	if err := set(h, l); err != nil {
+		return fmt.Errorf("failed to set link %q %s: %w", name, what, err)
 	}
 	return nil
+}
+
+func (n *Netlink) SetAdminUp(name string, up bool) error {
+	return n.onLink(name, fmt.Sprintf("admin up=%t", up), func(h *netlink.Handle, l netlink.Link) error {
+		if up {
+			return h.LinkSetUp(l)
+		}
+		return h.LinkSetDown(l)
+	})
 }
 
 func (n *Netlink) SetMTU(name string, mtu int) error {
-	h, release, err := n.handle()
-	if err != nil {
-		return err
-	}
-	defer release()
-	l, err := linkByName(h, name)
-	if err != nil {
-		return err
-	}
-	if err := h.LinkSetMTU(l, mtu); err != nil {
-		return fmt.Errorf("failed to set link %q mtu %d: %w", name, mtu, err)
-	}
-	return nil
+	return n.onLink(name, fmt.Sprintf("mtu %d", mtu), func(h *netlink.Handle, l netlink.Link) error {
+		return h.LinkSetMTU(l, mtu)
+	})
 }
 
 func (n *Netlink) SetMAC(name string, mac net.HardwareAddr) error {
-	h, release, err := n.handle()
-	if err != nil {
-		return err
-	}
-	defer release()
-	l, err := linkByName(h, name)
-	if err != nil {
-		return err
-	}
-	if err := h.LinkSetHardwareAddr(l, mac); err != nil {
-		return fmt.Errorf("failed to set link %q mac %s: %w", name, mac, err)
-	}
-	return nil
+	return n.onLink(name, "mac "+mac.String(), func(h *netlink.Handle, l netlink.Link) error {
+		return h.LinkSetHardwareAddr(l, mac)
+	})
 }
 
 func (n *Netlink) Addrs(name string) ([]Addr, error) {
