@@ -20,6 +20,7 @@ package lab
 // the next run fails whichever unit is active.
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,6 +239,14 @@ func newPairKeepalived(b *testing.B, v3 bool) *pairKeepalived {
 		// what the stopped daemon left, then the box's own addresses
 		for _, dev := range pairUnitLinks {
 			_ = exec.Command("ip", "-n", ns, "addr", "flush", "dev", dev).Run()
+		}
+		// failoverd leaves the MACs it moved (the standby may carry the
+		// active's); give each box its own again, as on fresh hardware.
+		for i, dev := range pairUnitLinks {
+			mac := fmt.Sprintf("02:00:5e:00:%02x:%02x", len(u), i+1) // "primary" 7, "secondary" 9
+			if out, err := exec.Command("ip", "-n", ns, "link", "set", "dev", dev, "address", mac).CombinedOutput(); err != nil {
+				b.Fatalf("set MAC of %s in %s: %v\n%s", dev, ns, err, out)
+			}
 		}
 		a := pairKAAddrs[u]
 		for _, c := range [][]string{
