@@ -66,6 +66,9 @@ type Options struct {
 	// feature out (unit tests of sessions).
 	NewUplink func(e *Engine) Uplink
 	NewUnit   func(e *Engine) Unit
+	// StatePath is where volatile state (burned-in MACs) is kept; put it on
+	// tmpfs beside the socket. "" keeps it in memory only.
+	StatePath string
 }
 
 // Engine is the daemon's core.
@@ -88,6 +91,7 @@ type Engine struct {
 	owned    map[string]dataplane.Addr // addresses this engine put on links
 	links    map[string]dataplane.Link
 	sessions int
+	macs     *MACStore
 }
 
 // New builds an engine and loads the startup-config. Lines of the
@@ -107,6 +111,9 @@ func New(o Options) (*Engine, error) {
 		links: map[string]dataplane.Link{},
 	}
 	e.started = e.clk.Now()
+	if o.StatePath != "" {
+		e.macs = NewMACStore(o.StatePath, o.Log)
+	}
 	if o.ConfigPath != "" {
 		b, err := os.ReadFile(o.ConfigPath)
 		switch {
@@ -190,6 +197,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			if e.unit != nil {
 				e.unit.Stop()
 			}
+			e.releaseSystemAddrs()
 			if e.uplink != nil {
 				e.uplink.Stop()
 			}
@@ -330,6 +338,9 @@ func (e *Engine) ActiveChanged(active bool) {
 		e.uplink.SetActive(active)
 	}
 }
+
+// MACs is the burned-in MAC store, or nil.
+func (e *Engine) MACs() *MACStore { return e.macs }
 
 // Reconcile applies the failover unit's desired addresses now.
 func (e *Engine) Reconcile() { e.reconcileInterfaces() }

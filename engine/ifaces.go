@@ -100,3 +100,20 @@ func (e *Engine) reconcileInterfaces() {
 		e.owned[k] = a
 	}
 }
+
+// releaseSystemAddrs removes the lifetime-bound (system) addresses at a
+// clean stop: the mate was told and takes them over at once, so keeping
+// them until they expire would only make a conflict.
+func (e *Engine) releaseSystemAddrs() {
+	if e.dp == nil {
+		return
+	}
+	for k, a := range e.owned {
+		if a.ValidLft > 0 {
+			if err := e.dp.AddrDel(a); err != nil {
+				e.log.Debug("failed to release address", "addr", a.Prefix, "err", err)
+			}
+			delete(e.owned, k)
+		}
+	}
+}

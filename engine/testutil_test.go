@@ -1,7 +1,12 @@
 package engine
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -22,5 +22,14 @@ func newUnit(e *engine.Engine) engine.Unit {
 		Log: e.Log().With("part", "unit"), Clock: e.Clock(), DP: e.DP(),
 		Transport: transport.NewUDP(wire.Port, e.Log().With("part", "transport")),
 		Post:      e.Post, Syslog: e.Syslog, Hooks: e,
+		MACs: macStore(e),
 	})
+}
+
+// macStore avoids handing the unit a typed nil interface.
+func macStore(e *engine.Engine) unit.MACStore {
+	if m := e.MACs(); m != nil {
+		return m
+	}
+	return nil
 }

@@ -47,7 +47,7 @@ func run() error {
 	defer dp.Close()
 	e, err := engine.New(engine.Options{
 		Log: log, ConfigPath: *cfgPath, DP: dp, Prober: probe.NewICMP(log),
-		NewUplink: newUplink, NewUnit: newUnit,
+		NewUplink: newUplink, NewUnit: newUnit, StatePath: *sock + ".macs",
 	})
 	if err != nil {
 		return err

@@ -43,6 +43,9 @@ type Options struct {
 	Post   func(func())
 	Syslog func(msg string)
 	Hooks  Hooks
+	// MACs remembers each interface's burned-in MAC across daemon restarts
+	// (nil: the MAC found at start is taken as burned-in).
+	MACs MACStore
 
 	// manualRecv leaves the Recv channel to the test, which drains it
 	// itself; that makes the two-unit tests deterministic.
@@ -281,7 +284,7 @@ func (u *Unit) rebuildIfs() {
 				u.log.Warn("no dataplane: link state unknown", "link", ci.HW)
 			} else if l, err := u.o.DP.Link(ci.HW); err == nil {
 				f.adminUp, f.carrier = l.AdminUp, l.Carrier
-				f.ownMAC = slices.Clone(l.MAC)
+				f.ownMAC = u.burnedIn(l)
 			} else {
 				u.log.Warn("failed to read link", "link", ci.HW, "err", err)
 			}
@@ -328,7 +331,7 @@ func (u *Unit) LinkChanged(l dataplane.Link) {
 	}
 	f.adminUp, f.carrier = l.AdminUp, l.Carrier
 	if f.ownMAC == nil && len(l.MAC) == 6 {
-		f.ownMAC = slices.Clone(l.MAC)
+		f.ownMAC = u.burnedIn(l)
 	}
 	if u.enabled {
 		u.evaluate()
@@ -344,6 +347,7 @@ func (u *Unit) Stop() {
 	if u.enabled {
 		u.sendHello(wire.HelloShuttingDown)
 	}
+	u.restoreMACs()
 	u.stopped = true
 	u.stopTimers()
 	for name := range u.listening {
