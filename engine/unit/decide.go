@@ -12,7 +12,8 @@ type view struct {
 	now       time.Time
 	lanFresh  bool           // mate heard on the LAN link within the hold time
 	lanRecent bool           // and its last hello is at most 1.5 polls old: its news is current
-	dataHeard bool           // mate heard on a data interface within the interface hold time
+	dataHeard bool           // mate heard on a data interface within the interface hold time (since the probes, once they went out)
+	probing   bool           // LAN link quiet, nothing heard on data yet, probes still within their window
 	ms        wire.UnitState // mate's state (meaningful when lanFresh)
 	conflict  bool           // mate has our role
 	myBad     int            // our failed monitored interfaces
@@ -26,10 +27,11 @@ func (u *Unit) look() view {
 	v.lanFresh = u.mate.heard && !u.mate.shutdown && now.Sub(u.mate.lastLAN) < u.hold()
 	v.lanRecent = v.lanFresh && now.Sub(u.mate.lastLAN) <= u.fo.Poll*3/2+u.tickEvery
 	for _, f := range u.ifs {
-		if f.monitored && f.heard && now.Sub(f.lastHeard) < u.ifHold() {
+		if f.monitored && u.mateHeardOn(f, now, v.lanFresh) {
 			v.dataHeard = true
 		}
 	}
+	v.probing = !v.lanFresh && !v.dataHeard && u.probePending(now)
 	v.ms = u.mate.hello.State
 	v.conflict = v.lanFresh && u.mate.role == u.role
 	v.myBad = u.failedCount()
@@ -46,6 +48,7 @@ func (u *Unit) evaluate() {
 	}
 	for range 4 {
 		u.updateIfs()
+		u.updateProbe(u.o.Clock.Now())
 		before := u.state
 		u.step(u.look())
 		if u.state == before {
@@ -59,7 +62,9 @@ func (u *Unit) step(v view) {
 		u.conflictLogged = true
 		u.syslog(1, 104005, "Mate has the same unit role ("+roleWord(u.role)+"); check failover lan unit")
 	}
-	mateLost := !v.lanFresh && !v.dataHeard
+	// While the probes wait for an answer the mate is not lost yet: it
+	// may only be the LAN link that failed (SPEC §5 Mate lost).
+	mateLost := !v.lanFresh && !v.dataHeard && !v.probing
 	lostReason := "HELLO not heard from mate"
 	if u.mate.shutdown {
 		lostReason = "Other unit powered off"
@@ -95,6 +100,8 @@ func (u *Unit) step(v view) {
 			if u.role == wire.RolePrimary && since >= u.hold() {
 				u.setState(Active, "No Active unit found")
 			}
+		case v.probing:
+			// Wait for the answer before going active alone.
 		case since >= u.hold():
 			u.setState(Active, "No Active unit found")
 		}

@@ -20,6 +20,30 @@
 //   - Interface tests only run while the mate's hellos are current (at most
 //     1.5 polls old); a failed test makes a unit Failed only when the mate
 //     reports fewer failed interfaces. Carrier loss needs no comparison.
+//   - Mate lost is decided by an active check of the data interfaces, not
+//     by waiting for the mate's interface hellos to stop (the interface
+//     hold time, 5 s at least, would bound every takeover). When the mate's
+//     LAN hellos have been missing for the hold time minus a window (two
+//     polls, 50 ms to 1 s; never before 1.5 polls), the unit broadcasts an
+//     authenticated probe (Control op probe) on every monitored data
+//     interface, and repeats it up to three times while nothing is heard.
+//     The mate answers at once, whatever its state. Anything authenticated
+//     and fresh (replay window) from the mate on a data interface since the
+//     first probe (a reply, its own probe, an interface hello) means only
+//     the LAN link failed: no failover, cable status "Other side is not
+//     connected"; from then on its interface hellos keep it alive for the
+//     interface hold time as before. Nothing by the hold time (or 50 ms
+//     after the first probe, with the tightest timers) means the mate is
+//     lost. Interface hellos from before the probes do not count: they may
+//     predate its death. A mate whose hellos lack the "answers probes" flag
+//     (an older build) is judged by its interface hellos alone, as before.
+//     So a dead mate is declared lost at the hold time, as keepalived after
+//     3 adverts (85 ms at the smallest timers, 20/60 ms, for the 50 ms
+//     wait), and a mate heard on any interface is never declared lost.
+//   - Probes, their replies, and interface hellos while the mate's LAN
+//     hellos are stale go to 255.255.255.255: they need no ARP and reach
+//     the mate whatever addresses moved. Otherwise interface hellos go to
+//     the address the mate announced, unless we hold it now (taken over).
 //   - With the LAN link down at start-up but the mate heard on data links,
 //     only the primary goes active after the hold time.
 //   - A Failed unit whose mate is lost becomes active: partial service

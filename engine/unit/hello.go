@@ -69,7 +69,9 @@ func (u *Unit) sendHello(flags uint8) {
 		ConfigVersion: u.cfgVersion,
 		PollMs:        uint32(u.fo.Poll / time.Millisecond),
 		HoldMs:        uint32(u.fo.Hold / time.Millisecond),
-		Flags:         flags,
+		// We answer probes on the data interfaces (probe.go); a mate of
+		// an older build does not say so and is judged as before.
+		Flags: flags | wire.HelloAnswersProbes,
 	}
 	for _, f := range u.ifs {
 		h.Interfaces = append(h.Interfaces, wire.IfEntry{
@@ -86,17 +88,13 @@ func (u *Unit) sendHello(flags uint8) {
 }
 
 // sendIfHellos sends one interface hello on every monitored interface,
-// to the address the mate announced there (or broadcast before we know).
+// to the mate's current address there or broadcast (dataDst).
 func (u *Unit) sendIfHellos() {
 	for _, f := range u.ifs {
 		if !f.monitored || !u.listening[f.cfg.HW] {
 			continue
 		}
-		dst := u.mateAddr(f)
-		if !dst.IsValid() {
-			dst = broadcast
-		}
-		u.send(f.cfg.HW, dst, &wire.IfHello{Name: f.cfg.Name, State: u.ifStatus(f)})
+		u.send(f.cfg.HW, u.dataDst(f), &wire.IfHello{Name: f.cfg.Name, State: u.ifStatus(f)})
 	}
 }
 
@@ -152,6 +150,5 @@ func (u *Unit) handleIfHello(hw string) {
 	if f == nil || f.lan {
 		return
 	}
-	f.heard, f.lastHeard = true, u.o.Clock.Now()
-	u.evaluate()
+	u.heardOnData(f)
 }

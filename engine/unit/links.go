@@ -155,7 +155,16 @@ func (u *Unit) handlePacket(p transport.Packet, queued int) {
 	case *wire.BulkEnd:
 		u.handleBulkEnd(b)
 	case *wire.Control:
-		u.handleControl(b)
+		switch b.Op {
+		case wire.OpProbe, wire.OpProbeReply:
+			// Only meaningful on a data interface: on the LAN link it
+			// would prove nothing about the data interfaces.
+			if !onLAN {
+				u.handleProbe(p.Iface, b)
+			}
+		default:
+			u.handleControl(b)
+		}
 	case *wire.ExecRequest:
 		u.handleExecRequest(b)
 	case *wire.ExecReply:

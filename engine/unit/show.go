@@ -59,7 +59,7 @@ func (u *Unit) ShowFailover() string {
 				}
 			}
 		}
-		if !v.lanFresh && !f.lan && f.heard && v.now.Sub(f.lastHeard) < u.ifHold() {
+		if !v.lanFresh && !f.lan && u.mateHeardOn(f, v.now, false) {
 			// The LAN link is down but the mate still talks here.
 			status = wire.IfNormal
 		}

@@ -99,7 +99,8 @@ type Unit struct {
 	garpGen        int
 	preemptAt      time.Time
 	conflictLogged bool
-	splitBrain     bool // both were active; re-announce when the mate yields
+	splitBrain     bool        // both were active; re-announce when the mate yields
+	probe          *probeRound // data-interface check while the mate's LAN hellos are overdue
 
 	desired []dataplane.Addr // what the last Reconcile applied
 	serving bool             // last value given to ActiveChanged

@@ -45,11 +45,23 @@ const (
 	OpAckReady      Op = 3 // the sender did what Token asked for and is ready
 	OpReset         Op = 4 // `failover reset`: clear the failed state
 	OpWriteMemory   Op = 5 // `write memory` on the active unit: save on the standby too
+	// OpProbe asks the mate, on a data interface, to answer at once with
+	// OpProbeReply (same Token) on that interface: when the failover LAN
+	// link goes quiet it tells a dead mate from a dead LAN link without
+	// waiting for the interface hold time.
+	OpProbe      Op = 6
+	OpProbeReply Op = 7 // the answer to OpProbe, echoing its Token
 )
 
 // HelloShuttingDown in Hello.Flags announces a clean shutdown, so the mate
 // can report "Other side powered off" and take over without waiting.
 const HelloShuttingDown uint8 = 0x01
+
+// HelloAnswersProbes in Hello.Flags says the sender answers OpProbe on its
+// data interfaces. A mate without it (an older build) is judged by its
+// interface hellos alone, as before, since its silence to a probe proves
+// nothing.
+const HelloAnswersProbes uint8 = 0x02
 
 // IfEntry is one interface in a Hello.
 type IfEntry struct {

@@ -52,8 +52,9 @@
 //	  u64 config version   version of the running configuration
 //	  u32 poll             hello interval in milliseconds
 //	  u32 hold             hold time in milliseconds
-//	  u8  flags            [HelloShuttingDown] = 0x01; other bits are carried
-//	                       unchanged and ignored by this version
+//	  u8  flags            [HelloShuttingDown] = 0x01, [HelloAnswersProbes] =
+//	                       0x02; other bits are carried unchanged and ignored
+//	                       by this version
 //	  u8  count            number of interface entries, then for each:
 //	      name  name        interface name (nameif)
 //	      u8    status      [IfStatus] code
@@ -70,8 +71,16 @@
 //	BulkEnd (6):   u64 version, u32 count of BulkLine messages sent
 //
 //	Control (7): u8 op ([Op]: 1 become active, 2 become standby,
-//	             3 ack ready, 4 failover reset, 5 write memory),
-//	             u32 token (chosen by the requester, echoed in the ack)
+//	             3 ack ready, 4 failover reset, 5 write memory,
+//	             6 probe, 7 probe reply),
+//	             u32 token (chosen by the requester, echoed in the ack
+//	             or probe reply)
+//
+//	             Probe and probe reply travel on the monitored data
+//	             interfaces (the others on the failover LAN link), both to
+//	             255.255.255.255 so that they need no ARP and still arrive
+//	             when the addresses have just moved. A mate that does not
+//	             know them ignores them, as any unknown op.
 //
 //	ExecRequest (8): u32 id, text command
 //	ExecReply (9):   u32 id, text output, bool more (true when further

@@ -92,6 +92,23 @@ func TestGolden(t *testing.T) {
 	if !bytes.Equal(b, want) {
 		t.Errorf("control encoding\n got % x\nwant % x", b, want)
 	}
+	b, err = NewCodec(nil).Encode(&Message{Role: RoleSecondary, BootID: testBoot, Seq: 3, Body: &Control{Op: OpProbe, Token: 9}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []byte{
+		'F', 'O', 1, 7, 0, 2,
+		1, 2, 3, 4, 5, 6, 7, 8,
+		0, 0, 0, 0, 0, 0, 0, 3,
+		0, 5,
+		6, 0, 0, 0, 9,
+	}
+	if !bytes.Equal(b, want) {
+		t.Errorf("probe encoding\n got % x\nwant % x", b, want)
+	}
+	if OpProbeReply != 7 || HelloAnswersProbes != 0x02 {
+		t.Errorf("probe reply op %d, probes flag %#x: codes are fixed by doc.go", OpProbeReply, HelloAnswersProbes)
+	}
 	h, err := (&Hello{State: 4, ActiveTime: 1, ConfigVersion: 2, PollMs: 3, HoldMs: 4, Flags: 1,
 		Interfaces: []IfEntry{{Name: "ab", Status: 1, Addr: netip.MustParseAddr("192.0.2.7"), MAC: net.HardwareAddr{1, 2, 3, 4, 5, 6}}}}).MarshalBinary()
 	if err != nil {
