@@ -28,10 +28,10 @@ lint:
 
 # Short runs of every fuzz target.
 fuzz:
-	$(GO) test -run XXX -fuzz '^FuzzTokenize$$' -fuzztime $(FUZZTIME) ./grammar
-	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./grammar
-	$(GO) test -run XXX -fuzz '^FuzzApplyLines$$' -fuzztime $(FUZZTIME) ./engine/config
-	$(GO) test -run XXX -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./engine/wire
+	$(GO) test -run XXX -fuzz '^FuzzTokenize$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./grammar
+	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./grammar
+	$(GO) test -run XXX -fuzz '^FuzzApplyLines$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/config
+	$(GO) test -run XXX -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/wire
 
 # The lab: a failover pair and two ISPs in network namespaces; opens the
 # primary's shell. "make lab-down" removes it.
