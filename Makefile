@@ -5,16 +5,27 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 FUZZTIME  ?= 15s
 LAB       := examples/lab/lab.sh
 
-.PHONY: all build test test-short lint fuzz lab lab-down bench clean
+.PHONY: all build deps test test-short lint fuzz lab lab-down bench clean
+
+# Debian packages the lab and the end-to-end tests use, by the command
+# each provides; only missing ones are installed (needs root and apt-get).
+DEPS := ip:iproute2 nft:nftables ping:iputils-ping sshd:openssh-server ssh:openssh-client tmux:tmux
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/failoverd ./cmd/fosh
 
+deps:
+	@missing=""; for d in $(DEPS); do command -v $${d%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${d%%:*} ] || missing="$$missing $${d#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
 # The whole suite: unit tests, then the network-namespace end-to-end tests
 # (they need root; every test makes and removes its own namespaces).
-test: build
+test: deps build
 	$(GO) test -race -count=1 -timeout 40m ./...
 
 test-short:
@@ -35,7 +46,7 @@ fuzz:
 
 # The lab: a failover pair and two ISPs in network namespaces; opens the
 # primary's shell. "make lab-down" removes it.
-lab: build
+lab: deps build
 	$(LAB) up
 	$(LAB) shell primary
 
