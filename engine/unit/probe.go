@@ -62,7 +62,7 @@ func (u *Unit) updateProbe(now time.Time) {
 		u.probe = nil
 		return
 	}
-	if pr := u.probe; pr != nil && pr.outage.Equal(u.mate.lastLAN) {
+	if pr := u.curProbe(); pr != nil {
 		if pr.sends < probeSends && !now.Before(pr.nextSend) && now.Before(pr.verdict) && !u.heardSince(pr.sent, now) {
 			u.sendProbes(now)
 		}
@@ -116,7 +116,17 @@ func (u *Unit) heardSince(t, now time.Time) bool {
 // probePending says whether a probe round is still waiting for an answer
 // past the hold time: the mate is neither heard nor lost yet.
 func (u *Unit) probePending(now time.Time) bool {
-	return u.probe != nil && now.Before(u.probe.verdict)
+	pr := u.curProbe()
+	return pr != nil && now.Before(pr.verdict)
+}
+
+// curProbe is the probe round of the current LAN silence, if any: a round
+// of an earlier silence (the hellos came back since) says nothing now.
+func (u *Unit) curProbe() *probeRound {
+	if u.probe == nil || !u.probe.outage.Equal(u.mate.lastLAN) {
+		return nil
+	}
+	return u.probe
 }
 
 // handleProbe answers a probe from the mate on data interface f at once,
@@ -148,7 +158,8 @@ func (u *Unit) mateHeardOn(f *ifc, now time.Time, lanFresh bool) bool {
 	if !f.heard || now.Sub(f.lastHeard) >= u.ifHold() {
 		return false
 	}
-	return lanFresh || u.probe == nil || !f.lastHeard.Before(u.probe.sent)
+	pr := u.curProbe()
+	return lanFresh || pr == nil || !f.lastHeard.Before(pr.sent)
 }
 
 // dataDst is where messages to the mate go on data interface f: the

@@ -21,10 +21,14 @@ const (
 // daemon's unit stops answering for them by itself.
 func (u *Unit) addrLifetime() time.Duration {
 	// The kernel counts lifetimes in whole seconds and the engine refreshes
-	// them every second, so 2 s is the floor; above it the lifetime follows
-	// the hold time, so a box whose daemon died stops answering for the
-	// system addresses about when its mate takes them over.
-	return max(2*time.Second, u.hold().Round(time.Second))
+	// them every second, so 2 s is the floor. Above it the lifetime ends
+	// before the mate can take over: the mate declares us lost at the hold
+	// time after our last hello, which is at most a poll before we die, and
+	// the probes of the data interfaces add nothing to that (probe.go), so
+	// hold - poll, rounded down, is what the addresses may outlive us by.
+	// Below 3 s of hold the floor wins and a dead box keeps answering for
+	// up to 2 s while the mate already holds the addresses.
+	return max(2*time.Second, (u.hold() - u.fo.Poll).Truncate(time.Second))
 }
 
 // heldAddr is the address f carries on this unit in state s; the zero
