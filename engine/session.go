@@ -258,6 +258,8 @@ func (s *Session) hidePriv(g *grammar.Grammar, line string, items []grammar.Help
 			}
 		}
 	}
+	// In EXEC, "no" only negates privileged actions (no failover active).
+	priv["no"] = true
 	var out []grammar.HelpItem
 	for _, it := range items {
 		if priv[it.Word] && !open[it.Word] {
