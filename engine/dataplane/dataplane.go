@@ -91,10 +91,35 @@ type Routes interface {
 	RuleDel(r Rule) error
 }
 
-// Neighbors announces addresses.
+// MaxNeighbors bounds the list Neighbors returns: the PIX interface test
+// ARPs the 10 most recently learned neighbours.
+const MaxNeighbors = 10
+
+// Neighbor is a learned entry of the kernel's IPv4 neighbour (ARP) table.
+type Neighbor struct {
+	IP  netip.Addr
+	MAC net.HardwareAddr
+	// Age is how long ago the entry was last confirmed (an ARP reply or
+	// traffic from the neighbour); 0 when unknown.
+	Age time.Duration
+}
+
+// Neighbors announces addresses and stirs up traffic on a segment.
 type Neighbors interface {
 	// GratuitousARP sends one gratuitous ARP reply for ip from link's MAC.
 	GratuitousARP(link string, ip netip.Addr) error
+	// Neighbors lists link's learned IPv4 neighbours (states REACHABLE,
+	// STALE, DELAY and PROBE: no static, incomplete or failed entries),
+	// most recently confirmed first, at most MaxNeighbors.
+	Neighbors(link string) ([]Neighbor, error)
+	// ARPRequest broadcasts one ARP request (who-has target) from link's
+	// MAC and its IPv4 address on target's subnet (any of its IPv4
+	// addresses otherwise, 0.0.0.0 without one), whatever the kernel's
+	// neighbour cache holds.
+	ARPRequest(link string, target netip.Addr) error
+	// BroadcastPing sends one ICMP echo request from src to bcast (the
+	// subnet's broadcast address) in an Ethernet broadcast frame on link.
+	BroadcastPing(link string, src, bcast netip.Addr) error
 }
 
 // Dataplane is everything the engine needs from the kernel.

@@ -28,6 +28,10 @@ type Fake struct {
 	routes   []Route
 	rules    []fakeRule
 	garps    []GARP
+	neigh    map[string][]Neighbor
+	arps     []ARPRequest
+	pings    []BroadcastPing
+	onSend   func(link string, dst netip.Addr)
 	fail     map[string][]error
 	watchers map[*fakeWatcher]struct{}
 }
@@ -39,6 +43,21 @@ type GARP struct {
 	Link string
 	IP   netip.Addr
 	MAC  net.HardwareAddr
+}
+
+// ARPRequest is one ARP request the Fake was asked to send: who has Target,
+// tell Src (the link's address on Target's subnet, or 0.0.0.0) at MAC.
+type ARPRequest struct {
+	Link   string
+	Target netip.Addr
+	Src    netip.Addr
+	MAC    net.HardwareAddr
+}
+
+// BroadcastPing is one ICMP echo request the Fake was asked to broadcast.
+type BroadcastPing struct {
+	Link     string
+	Src, Dst netip.Addr
 }
 
 type fakeLink struct {
@@ -66,7 +85,7 @@ type fakeWatcher struct {
 var fakeMethods = []string{
 	"Links", "Link", "SetAdminUp", "SetMTU", "SetMAC", "Addrs", "AddrReplace", "AddrDel", "WatchLinks",
 	"OwnedRoutes", "RouteReplace", "RouteDel", "OwnedRules", "RuleAdd", "RuleDel",
-	"GratuitousARP",
+	"GratuitousARP", "Neighbors", "ARPRequest", "BroadcastPing",
 }
 
 // NewFake returns an empty Fake with no links.
@@ -74,6 +93,7 @@ func NewFake() *Fake {
 	f := &Fake{
 		links:    map[string]*fakeLink{},
 		addrs:    map[fakeAddrKey]Addr{},
+		neigh:    map[string][]Neighbor{},
 		fail:     map[string][]error{},
 		watchers: map[*fakeWatcher]struct{}{},
 	}
@@ -151,6 +171,45 @@ func (f *Fake) SetStats(name string, s LinkStats) error {
 	return nil
 }
 
+// AddRxPackets adds n to a link's RxPackets, as traffic arriving would.
+func (f *Fake) AddRxPackets(name string, n uint64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.links[name]
+	if !ok {
+		return fmt.Errorf("failed to add packets on %q: %w", name, ErrNotFound)
+	}
+	l.Stats.RxPackets += n
+	return nil
+}
+
+// SetNeighbors sets what Neighbors returns for link (beyond MaxNeighbors,
+// the oldest are left out), as the kernel would have learned them, newest
+// first. A nil list removes them.
+func (f *Fake) SetNeighbors(link string, ns []Neighbor) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := f.linkLocked(link); err != nil {
+		return err
+	}
+	if ns == nil {
+		delete(f.neigh, link)
+		return nil
+	}
+	f.neigh[link] = cloneNeighbors(ns)
+	return nil
+}
+
+// OnSend sets fn to be called after every ARPRequest and BroadcastPing the
+// Fake accepts, with the link and the address asked for (the ARP target or
+// the broadcast address). It runs outside the Fake's lock, so it may call
+// AddRxPackets to play a segment where someone answers. nil removes it.
+func (f *Fake) OnSend(fn func(link string, dst netip.Addr)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.onSend = fn
+}
+
 // FailNext makes the next call of method (a Dataplane method name, such as
 // "RouteReplace") return err without changing anything. Calls queue up: two
 // FailNext calls fail the next two calls.
@@ -210,6 +269,25 @@ func (f *Fake) GARPs() []GARP {
 		out[i] = g
 	}
 	return out
+}
+
+// ARPRequests returns the ARP requests sent so far, oldest first.
+func (f *Fake) ARPRequests() []ARPRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]ARPRequest, len(f.arps))
+	for i, a := range f.arps {
+		a.MAC = slices.Clone(a.MAC)
+		out[i] = a
+	}
+	return out
+}
+
+// BroadcastPings returns the broadcast pings sent so far, oldest first.
+func (f *Fake) BroadcastPings() []BroadcastPing {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.pings)
 }
 
 // Flush waits until every WatchLinks subscriber has been called for every
@@ -620,4 +698,113 @@ func (f *Fake) GratuitousARP(link string, ip netip.Addr) error {
 	}
 	f.garps = append(f.garps, GARP{Link: link, IP: ip.Unmap(), MAC: slices.Clone(l.MAC)})
 	return nil
+}
+
+func cloneNeighbors(ns []Neighbor) []Neighbor {
+	out := make([]Neighbor, len(ns))
+	for i, n := range ns {
+		n.MAC = slices.Clone(n.MAC)
+		out[i] = n
+	}
+	return out
+}
+
+func (f *Fake) Neighbors(link string) ([]Neighbor, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("Neighbors"); err != nil {
+		return nil, err
+	}
+	if _, err := f.linkLocked(link); err != nil {
+		return nil, err
+	}
+	ns := f.neigh[link]
+	return cloneNeighbors(ns[:min(len(ns), MaxNeighbors)]), nil
+}
+
+// ARPRequest records the request; the source address is picked as the
+// Netlink one does.
+func (f *Fake) ARPRequest(link string, target netip.Addr) error {
+	err := func() error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if err := f.failLocked("ARPRequest"); err != nil {
+			return err
+		}
+		l, err := f.linkLocked(link)
+		if err != nil {
+			return err
+		}
+		target = target.Unmap()
+		if !target.Is4() {
+			return fmt.Errorf("failed to send ARP request for %s: not an IPv4 address", target)
+		}
+		if !l.AdminUp {
+			return fmt.Errorf("failed to send ARP request on %q: %w", link, syscall.ENETDOWN)
+		}
+		f.arps = append(f.arps, ARPRequest{Link: link, Target: target, Src: f.arpSourceLocked(link, target), MAC: slices.Clone(l.MAC)})
+		return nil
+	}()
+	if err == nil {
+		f.sent(link, target)
+	}
+	return err
+}
+
+// arpSourceLocked is link's IPv4 address on target's subnet, or its
+// lowest IPv4 address, or 0.0.0.0.
+func (f *Fake) arpSourceLocked(link string, target netip.Addr) netip.Addr {
+	var as []Addr
+	for k, a := range f.addrs {
+		if k.link == link && k.prefix.Addr().Is4() {
+			as = append(as, a)
+		}
+	}
+	slices.SortFunc(as, compareAddr)
+	for _, a := range as {
+		if a.Prefix.Contains(target) {
+			return a.Prefix.Addr()
+		}
+	}
+	if len(as) > 0 {
+		return as[0].Prefix.Addr()
+	}
+	return netip.IPv4Unspecified()
+}
+
+func (f *Fake) BroadcastPing(link string, src, bcast netip.Addr) error {
+	err := func() error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if err := f.failLocked("BroadcastPing"); err != nil {
+			return err
+		}
+		l, err := f.linkLocked(link)
+		if err != nil {
+			return err
+		}
+		src, bcast = src.Unmap(), bcast.Unmap()
+		if !src.Is4() || !bcast.Is4() {
+			return fmt.Errorf("failed to send broadcast ping %s -> %s: not IPv4 addresses", src, bcast)
+		}
+		if !l.AdminUp {
+			return fmt.Errorf("failed to send broadcast ping on %q: %w", link, syscall.ENETDOWN)
+		}
+		f.pings = append(f.pings, BroadcastPing{Link: link, Src: src, Dst: bcast})
+		return nil
+	}()
+	if err == nil {
+		f.sent(link, bcast.Unmap())
+	}
+	return err
+}
+
+// sent calls the OnSend hook, without the lock.
+func (f *Fake) sent(link string, dst netip.Addr) {
+	f.mu.Lock()
+	fn := f.onSend
+	f.mu.Unlock()
+	if fn != nil {
+		fn(link, dst)
+	}
 }

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -14,7 +15,11 @@ import (
 //	route 0.0.0.0/0 via 192.0.2.1 dev eth0 table main metric 0 proto 250
 //	rule 100: fwmark 0x1 lookup 100 proto 250
 //	garp eth0 192.0.2.10 mac 02:00:00:00:00:01 count 2
+//	neigh eth0 192.0.2.1 lladdr 02:00:00:00:00:09
+//	arp eth0 who-has 192.0.2.1 tell 192.0.2.10 mac 02:00:00:00:00:01 count 1
+//	ping eth0 192.0.2.10 > 192.0.2.255 count 1
 //
+// Neighbours are listed per link in the order set (newest first).
 // Counters are left out: they are not state a test sets up to compare.
 func (f *Fake) String() string {
 	f.mu.Lock()
@@ -81,6 +86,26 @@ func (f *Fake) String() string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "garp %s %s mac %s count %d\n", k.link, k.ip, k.mac, counts[k])
 	}
+
+	neighLinks := make([]string, 0, len(f.neigh))
+	for l := range f.neigh {
+		neighLinks = append(neighLinks, l)
+	}
+	slices.Sort(neighLinks)
+	for _, l := range neighLinks {
+		for _, n := range f.neigh[l] {
+			fmt.Fprintf(&b, "neigh %s %s lladdr %s\n", l, n.IP, n.MAC)
+		}
+	}
+
+	var sent []string
+	for _, a := range f.arps {
+		sent = append(sent, fmt.Sprintf("arp %s who-has %s tell %s mac %s", a.Link, a.Target, a.Src, a.MAC))
+	}
+	for _, p := range f.pings {
+		sent = append(sent, fmt.Sprintf("ping %s %s > %s", p.Link, p.Src, p.Dst))
+	}
+	writeCounted(&b, sent)
 	return b.String()
 }
 
@@ -96,4 +121,16 @@ func tableName(t int) string {
 		return "main"
 	}
 	return fmt.Sprint(t)
+}
+
+// writeCounted prints each distinct line once, sorted, with its count.
+func writeCounted(b *strings.Builder, lines []string) {
+	counts := map[string]int{}
+	for _, l := range lines {
+		counts[l]++
+	}
+	keys := slices.Sorted(maps.Keys(counts))
+	for _, k := range keys {
+		fmt.Fprintf(b, "%s count %d\n", k, counts[k])
+	}
 }

@@ -17,9 +17,27 @@
 //   - A hello older than the newest one is dropped even when the replay
 //     window would accept it (a message it never saw), so a recorded hello
 //     cannot turn the mate's state back.
+//   - Interface tests (iftest.go) follow the PIX: a monitored interface
+//     with carrier that has not heard the mate for the interface hold time
+//     goes Testing (105008) and runs, in order, network activity (watch
+//     the receive counter), ARP (requests, from the interface's own MAC and
+//     address, to the most recently learned neighbours in the kernel's
+//     table, up to 10, spread over the stage; the kernel would not re-ARP
+//     on demand) and a broadcast ping (one ICMP echo to the subnet's
+//     broadcast address, 255.255.255.255 on a /31 or /32). Link (carrier)
+//     comes first and is No Link, never a test. Each stage lasts the
+//     interface poll time, clamped to 500 ms .. 5 s (the PIX counts "up to
+//     5 seconds") and to a third of the interface hold time: 15 s in all
+//     with the default timers. Any growth of the receive counter ends the
+//     test at once as Passed (105009); none by the end is Failed (105009),
+//     and a failed interface passes again on its first received packet.
+//     A concluded test is announced in a hello at once.
 //   - Interface tests only run while the mate's hellos are current (at most
 //     1.5 polls old); a failed test makes a unit Failed only when the mate
-//     reports fewer failed interfaces. Carrier loss needs no comparison.
+//     reports fewer failed interfaces, an interface the mate is still
+//     testing counting as failed: the unit whose side is dead while the
+//     mate's passes is the failed one, and both sides dead fails neither.
+//     Carrier loss needs no comparison.
 //   - Mate lost is decided by an active check of the data interfaces, not
 //     by waiting for the mate's interface hellos to stop (the interface
 //     hold time, 5 s at least, would bound every takeover). When the mate's

@@ -1,26 +1,60 @@
 package unit
 
 import (
+	"net/netip"
 	"time"
 
+	"failover/engine/dataplane"
 	"failover/engine/wire"
 )
 
-// testDuration is how long an interface test watches the receive counter:
-// "a few seconds", shorter with fast interface timers.
-func (u *Unit) testDuration() time.Duration {
-	return max(100*time.Millisecond, min(5*time.Second, u.ifHold()/5))
+// The PIX interface test (SPEC §5). A monitored interface with carrier
+// whose mate has not been heard on it for the interface hold time goes
+// Testing, and runs these stages in order, each for testStage:
+//
+//  1. link: no carrier is No Link at once, never a test (checked first);
+//  2. network activity: just watch the receive counter;
+//  3. ARP: read the kernel's neighbour table and send ARP requests to the
+//     most recently learned neighbours (at most dataplane.MaxNeighbors),
+//     one every testStage/MaxNeighbors, since the kernel would not ARP
+//     an entry again on demand;
+//  4. broadcast ping: one ICMP echo to the subnet's broadcast address.
+//
+// The test stops as soon as the receive counter grows past its value at the
+// start (105009 Passed); nothing received by the end of the last stage is
+// 105009 Failed. A failed interface keeps watching its counter and passes
+// on the first packet. The mate's report decides what a failure means.
+const (
+	stageActivity = iota
+	stageARP
+	stagePing
+	testStages
+)
+
+// testStage is how long each stage lasts: the interface poll time, at least
+// 500 ms, at most the PIX's 5 s and a third of the interface hold time, so
+// that the whole test (three stages) fits in the hold time. With the
+// default timers (5 s / 25 s) a test takes 15 s.
+func (u *Unit) testStage() time.Duration {
+	d := min(5*time.Second, max(u.fo.IfPoll, 500*time.Millisecond))
+	return max(10*time.Millisecond, min(d, u.ifHold()/testStages))
 }
 
 // updateIfs runs the PIX interface tests: a monitored interface that stops
-// hearing the mate goes Testing and watches its receive counter; no traffic
-// at all means this side of the interface is the broken one.
+// hearing the mate goes Testing, watches its receive counter and stirs up
+// traffic (ARP, broadcast ping); no traffic at all means this side of the
+// interface is the broken one.
+//
+// While an interface is testing, its testEnd is when the last stage ends,
+// rx0 the receive counter at the start, and nextTest when the next request
+// is due (the next ARP, then the ping, then testEnd: nothing more to send).
 func (u *Unit) updateIfs() {
 	now := u.o.Clock.Now()
 	// Tests compare with the mate, so they only run while its hellos are
 	// current: when the LAN link goes quiet too, the mate is the question,
 	// not our interfaces.
 	lanRecent := u.mate.heard && !u.mate.shutdown && now.Sub(u.mate.lastLAN) <= u.fo.Poll*3/2+u.tickEvery
+	concluded := false
 	for _, f := range u.ifs {
 		if !f.monitored {
 			continue
@@ -43,31 +77,104 @@ func (u *Unit) updateIfs() {
 		switch {
 		case f.failed:
 			if rx := u.rxPackets(f); rx > f.rx0 {
-				f.failed, f.passed = false, true
-				f.nextTest = now.Add(u.ifHold())
-				u.syslog(1, 105009, "Testing on interface "+f.cfg.Name+" Passed.")
+				u.testPassed(f, now)
+				concluded = true
 			}
 		case f.testing:
-			if now.Before(f.testEnd) {
-				continue
-			}
-			f.testing = false
 			rx := u.rxPackets(f)
-			if rx > f.rx0 {
-				f.passed = true
-				f.nextTest = now.Add(u.ifHold())
-				u.syslog(1, 105009, "Testing on interface "+f.cfg.Name+" Passed.")
-			} else {
-				f.failed, f.rx0 = true, rx
+			switch {
+			case rx > f.rx0:
+				u.testPassed(f, now)
+				concluded = true
+			case !now.Before(f.testEnd):
+				f.testing, f.failed, f.rx0 = false, true, rx
 				u.syslog(1, 105009, "Testing on interface "+f.cfg.Name+" Failed.")
+				concluded = true
+			default:
+				u.stimulate(f, now)
 			}
 		case !now.Before(f.nextTest):
+			d := u.testStage()
 			f.testing, f.passed = true, false
-			f.testEnd = now.Add(u.testDuration())
+			f.testEnd = now.Add(testStages * d)
+			f.nextTest = now.Add(stageARP * d)
 			f.rx0 = u.rxPackets(f)
 			u.syslog(1, 105008, "Testing interface "+f.cfg.Name+".")
 		}
 	}
+	if concluded {
+		// The mate compares its interfaces with ours: tell it now rather
+		// than at the next poll.
+		u.sendHello(0)
+	}
+}
+
+func (u *Unit) testPassed(f *ifc, now time.Time) {
+	f.testing, f.failed, f.passed = false, false, true
+	f.nextTest = now.Add(u.ifHold())
+	u.syslog(1, 105009, "Testing on interface "+f.cfg.Name+" Passed.")
+}
+
+// stimulate sends the requests of the ARP and broadcast ping stages that
+// are due by now. Ticks may be coarser than the ARP spacing: every request
+// due since the last one goes out then.
+func (u *Unit) stimulate(f *ifc, now time.Time) {
+	if u.o.DP == nil || now.Before(f.nextTest) || !f.nextTest.Before(f.testEnd) {
+		return
+	}
+	d := u.testStage()
+	arpStart := f.testEnd.Add(-(testStages - stageARP) * d)
+	pingStart := f.testEnd.Add(-(testStages - stagePing) * d)
+	if f.nextTest.Before(pingStart) {
+		gap := max(d/dataplane.MaxNeighbors, time.Nanosecond)
+		first := max(0, int(f.nextTest.Sub(arpStart)/gap))
+		last := int(now.Sub(arpStart) / gap)
+		nbs, err := u.o.DP.Neighbors(f.cfg.HW)
+		if err != nil {
+			u.log.Warn("interface test: cannot read the neighbour table", "if", f.cfg.Name, "err", err)
+		}
+		for i := first; i <= last && i < len(nbs); i++ {
+			u.log.Debug("interface test: ARP", "if", f.cfg.Name, "target", nbs[i].IP)
+			if err := u.o.DP.ARPRequest(f.cfg.HW, nbs[i].IP); err != nil {
+				u.log.Warn("interface test: ARP request failed", "if", f.cfg.Name, "target", nbs[i].IP, "err", err)
+			}
+		}
+		if last+1 >= len(nbs) {
+			f.nextTest = pingStart // everyone asked (or nobody to ask)
+		} else {
+			f.nextTest = arpStart.Add(time.Duration(last+1) * gap)
+		}
+		return
+	}
+	f.nextTest = f.testEnd
+	p := u.heldAddr(f, u.state)
+	bcast, ok := broadcastAddr(p)
+	if !ok {
+		u.log.Debug("interface test: no broadcast ping on a non-IPv4 subnet", "if", f.cfg.Name, "addr", p)
+		return
+	}
+	u.log.Debug("interface test: broadcast ping", "if", f.cfg.Name, "dst", bcast)
+	if err := u.o.DP.BroadcastPing(f.cfg.HW, p.Addr().Unmap(), bcast); err != nil {
+		u.log.Warn("interface test: broadcast ping failed", "if", f.cfg.Name, "dst", bcast, "err", err)
+	}
+}
+
+// broadcastAddr is p's subnet broadcast address; 255.255.255.255 for /31
+// and /32, which have none. Only IPv4 subnets have one.
+func broadcastAddr(p netip.Prefix) (netip.Addr, bool) {
+	a := p.Addr().Unmap()
+	if !p.IsValid() || !a.Is4() {
+		return netip.Addr{}, false
+	}
+	if p.Bits() >= 31 {
+		return netip.AddrFrom4([4]byte{255, 255, 255, 255}), true
+	}
+	b := a.As4()
+	host := ^uint32(0) >> p.Bits()
+	for i := range 4 {
+		b[i] |= byte(host >> (24 - 8*i))
+	}
+	return netip.AddrFrom4(b), true
 }
 
 func (u *Unit) rxPackets(f *ifc) uint64 {
@@ -135,12 +242,16 @@ func (u *Unit) noLinkCount() int {
 }
 
 // mateFailedCount counts the failed interfaces the mate announced, among
-// those we monitor.
+// those we monitor. One the mate is still testing counts too: until its
+// test passes, its side of the segment is not known to work, and a unit
+// whose test failed first must not be declared the broken one while the
+// mate's may fail as well (both sides dead is nobody's fault).
 func (u *Unit) mateFailedCount() int {
 	n := 0
 	for _, e := range u.mate.hello.Interfaces {
 		for _, f := range u.ifs {
-			if f.monitored && f.cfg.Name == e.Name && (e.Status == wire.IfFailed || e.Status == wire.IfNoLink) {
+			if f.monitored && f.cfg.Name == e.Name &&
+				(e.Status == wire.IfFailed || e.Status == wire.IfNoLink || e.Status == wire.IfTesting) {
 				n++
 			}
 		}
