@@ -3,7 +3,9 @@ package lab
 // Benchmarks of unit failover in the lab, against keepalived (VRRP) in the
 // same lab:
 //
-//	go test -run XXX -bench Pair -benchtime 1x -timeout 60m ./examples/lab/
+//	go test -run XXX -bench 'Pair(Kill|Power|Planned|Keepalived)' -benchtime 1x -timeout 60m ./examples/lab/
+//
+// (BenchmarkPairSoak, soak_bench_test.go, runs only when -bench names it.)
 //
 // Each benchmark repeats its scenario PAIR_BENCH_RUNS times (default 10) in
 // one lab and reports medians; every run is logged (-v shows them). The
@@ -11,16 +13,21 @@ package lab
 //
 // Scenarios:
 //   - kill: kill -9 of the active unit's daemon, links left up.
-//   - power: kill -9 and every link of the active unit cut (a power failure).
+//   - power: kill -9 and every link of the active unit cut, all at once (a
+//     power failure).
 //   - planned: `no failover active` on the active unit (failoverd only).
 //
 // Metrics: takeover = until the other unit holds 192.0.2.1; reply = until
-// the first reply after the longest silence; lost = echo requests without
-// a reply. The old active is then restored (links, daemon restarted) and
+// the first reply after the longest silence (meaningless when there was no
+// outage: the silence is then ping jitter); lost = echo requests without
+// a reply. Each failure comes 1–2 s (random) after the pair is whole again. The old active is then restored (links, daemon restarted) and
 // the next run fails whichever unit is active.
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +43,61 @@ func pairRuns() int {
 		return n
 	}
 	return 10
+}
+
+// newBenchLab is newPairLab with namespaces prefixed "fb" and 4 hex digits,
+// so a benchmark's lab is never mistaken for one of the test suite's ("fp")
+// while both run.
+func newBenchLab(tb testing.TB, primaryCfg string) *pairLab {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		tb.Skip("needs root: network namespaces")
+	}
+	for _, c := range []string{"ip", "nft", "ping"} {
+		if _, err := exec.LookPath(c); err != nil {
+			tb.Skipf("needs %s: %v", c, err)
+		}
+	}
+	failoverd, fosh := pairBuild(tb)
+	var rb [2]byte
+	_, _ = rand.Read(rb[:])
+	l := &pairLab{
+		tb:     tb,
+		prefix: "fb" + hex.EncodeToString(rb[:]),
+		dir:    tb.TempDir(),
+		fosh:   fosh,
+		script: filepath.Join(pairRoot(tb), "examples", "lab", "lab.sh"),
+	}
+	l.env = append(os.Environ(),
+		"LAB_PREFIX="+l.prefix,
+		"LAB_DIR="+filepath.Join(l.dir, "lab"),
+		"FAILOVERD="+failoverd,
+		"FOSH="+fosh,
+	)
+	if primaryCfg != "" {
+		p := filepath.Join(l.dir, "primary-in.cfg")
+		if err := os.WriteFile(p, []byte(primaryCfg), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		l.env = append(l.env, "LAB_PRIMARY_CFG="+p)
+	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			for _, u := range []string{"primary", "secondary"} {
+				if b, err := os.ReadFile(filepath.Join(l.dir, "lab", u+".log")); err == nil {
+					tb.Logf("%s.log (tail):\n%s", u, pairTail(string(b), 40))
+				}
+			}
+		}
+		if out, err := l.lab("down"); err != nil {
+			tb.Errorf("lab.sh down: %v\n%s", err, out)
+		}
+	})
+	if out, err := l.lab("up"); err != nil {
+		tb.Fatalf("lab.sh up: %v\n%s", err, out)
+	}
+	tb.Logf("lab %s", l.prefix)
+	return l
 }
 
 var pairUnitLinks = []string{"outside", "backup", "inside", "failover"}
@@ -122,6 +184,39 @@ func (l *pairLab) measure(ping *pairPinger, start time.Time, newActive string) p
 	return pairSample{takeover: took, reply: o.firstAfter.Sub(start), gap: o.gap, lost: o.lost}
 }
 
+func labErr(out string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%v\n%s", err, out)
+	}
+	return nil
+}
+
+// powerOff is a power failure of unit: kill (its daemon) and the cuts of its
+// four switch ports run at once, so that the dead box does not forward for
+// the ~30 ms per lab.sh call that running them one after the other takes.
+func (l *pairLab) powerOff(unit string, kill func() error) {
+	l.tb.Helper()
+	errs := make(chan error, 1+len(pairUnitLinks))
+	go func() { errs <- kill() }()
+	for _, ln := range pairUnitLinks {
+		go func() { errs <- labErr(l.lab("cut", unit+"-"+ln)) }()
+	}
+	for range 1 + len(pairUnitLinks) {
+		if err := <-errs; err != nil {
+			l.tb.Fatalf("power failure of %s: %v", unit, err)
+		}
+	}
+}
+
+// pairPause waits 1 s plus a random part of a second before a failure. A
+// fixed pause would fail the unit at the same point of its hello (or VRRP
+// advert) cycle every run, since the cycle restarts when the pair forms:
+// the active's last hello would always be just before the failure (the
+// whole hold time to wait) or one poll before it.
+func pairPause() {
+	time.Sleep(time.Second + mrand.N(time.Second))
+}
+
 func pairOther(u string) string {
 	if u == "primary" {
 		return "secondary"
@@ -132,21 +227,20 @@ func pairOther(u string) string {
 // benchFailoverd fails the active unit runs times (power: also cut its links).
 func benchFailoverd(b *testing.B, cfg string, power bool) {
 	for range b.N {
-		l := newPairLab(b, cfg)
+		l := newBenchLab(b, cfg)
 		l.waitPair("primary", "secondary", 20*time.Second)
 		l.waitClientPing(10 * time.Second)
 		ping := l.startPing("0.01")
 		active := "primary"
 		var st pairStats
 		for run := 1; run <= pairRuns(); run++ {
-			time.Sleep(time.Second)
+			pairPause()
 			standby := pairOther(active)
 			start := time.Now()
-			l.mustLab("kill", active)
 			if power {
-				for _, ln := range pairUnitLinks {
-					l.mustLab("cut", active+"-"+ln)
-				}
+				l.powerOff(active, func() error { return labErr(l.lab("kill", active)) })
+			} else {
+				l.mustLab("kill", active)
 			}
 			st.add(b, run, l.measure(ping, start, standby))
 			if power {
@@ -169,6 +263,9 @@ func BenchmarkPairKill(b *testing.B) {
 	b.Run("msec200-800", func(b *testing.B) {
 		benchFailoverd(b, pairTimers(b, "unit msec 200 holdtime msec 800", "msec 500 holdtime 5"), false)
 	})
+	b.Run("msec100-300", func(b *testing.B) {
+		benchFailoverd(b, pairTimers(b, "unit msec 100 holdtime msec 300", "msec 500 holdtime 5"), false)
+	})
 	b.Run("msec20-60", func(b *testing.B) {
 		benchFailoverd(b, pairTimers(b, "unit msec 20 holdtime msec 60", "msec 500 holdtime 5"), false)
 	})
@@ -179,6 +276,9 @@ func BenchmarkPairPower(b *testing.B) {
 	b.Run("msec200-800", func(b *testing.B) {
 		benchFailoverd(b, pairTimers(b, "unit msec 200 holdtime msec 800", "msec 500 holdtime 5"), true)
 	})
+	b.Run("msec100-300", func(b *testing.B) {
+		benchFailoverd(b, pairTimers(b, "unit msec 100 holdtime msec 300", "msec 500 holdtime 5"), true)
+	})
 	b.Run("msec20-60", func(b *testing.B) {
 		benchFailoverd(b, pairTimers(b, "unit msec 20 holdtime msec 60", "msec 500 holdtime 5"), true)
 	})
@@ -187,7 +287,7 @@ func BenchmarkPairPower(b *testing.B) {
 // BenchmarkPairPlanned: no failover active on the active unit.
 func BenchmarkPairPlanned(b *testing.B) {
 	for range b.N {
-		l := newPairLab(b, "")
+		l := newBenchLab(b, "")
 		l.waitPair("primary", "secondary", 20*time.Second)
 		l.waitClientPing(10 * time.Second)
 		ping := l.startPing("0.01")
@@ -229,7 +329,7 @@ func newPairKeepalived(b *testing.B, v3 bool) *pairKeepalived {
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		b.Skip("keepalived not installed (apt-get install -y keepalived)")
 	}
-	l := newPairLab(b, "")
+	l := newBenchLab(b, "")
 	for _, u := range []string{"primary", "secondary"} {
 		l.mustLab("stop", u)
 	}
@@ -266,6 +366,13 @@ func newPairKeepalived(b *testing.B, v3 bool) *pairKeepalived {
 	b.Cleanup(func() {
 		for u := range k.procs {
 			k.kill(u)
+		}
+		if b.Failed() {
+			for _, u := range []string{"primary", "secondary"} {
+				if out, err := os.ReadFile(filepath.Join(l.dir, "keepalived-"+u+".log")); err == nil {
+					b.Logf("keepalived-%s.log (tail):\n%s", u, pairTail(string(out), 40))
+				}
+			}
 		}
 	})
 	return k
@@ -331,9 +438,14 @@ func (k *pairKeepalived) kill(u string) {
 }
 
 // reboot is what the killed box looks like after a restart: the virtual
-// addresses it held are gone, keepalived starts again.
+// addresses it held are gone, so are its pid files (a fresh /run; a stale
+// one naming a pid reused since makes keepalived exit with "daemon is
+// already running"), keepalived starts again.
 func (k *pairKeepalived) reboot(u string) {
 	ns := k.l.unitNS(u)
+	for _, f := range []string{"ka-" + u + ".pid", "ka-" + u + "-vrrp.pid"} {
+		_ = os.Remove(filepath.Join(k.l.dir, f))
+	}
 	_ = exec.Command("ip", "-n", ns, "addr", "del", pairSystem+"/28", "dev", "inside").Run()
 	_ = exec.Command("ip", "-n", ns, "addr", "del", "198.51.100.2/28", "dev", "outside").Run()
 	_ = exec.Command("ip", "-n", ns, "route", "replace", "default", "via", "198.51.100.1", "dev", "outside").Run()
@@ -351,14 +463,13 @@ func benchKeepalived(b *testing.B, v3, power bool) {
 		active := "primary"
 		var st pairStats
 		for run := 1; run <= pairRuns(); run++ {
-			time.Sleep(time.Second)
+			pairPause()
 			standby := pairOther(active)
 			start := time.Now()
-			k.kill(active)
 			if power {
-				for _, ln := range pairUnitLinks {
-					l.mustLab("cut", active+"-"+ln)
-				}
+				l.powerOff(active, func() error { k.kill(active); return nil })
+			} else {
+				k.kill(active)
 			}
 			st.add(b, run, l.measure(ping, start, standby))
 			if power {
