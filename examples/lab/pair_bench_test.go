@@ -24,8 +24,6 @@ package lab
 // the next run fails whichever unit is active.
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
@@ -50,54 +48,7 @@ func pairRuns() int {
 // while both run.
 func newBenchLab(tb testing.TB, primaryCfg string) *pairLab {
 	tb.Helper()
-	if os.Geteuid() != 0 {
-		tb.Skip("needs root: network namespaces")
-	}
-	for _, c := range []string{"ip", "nft", "ping"} {
-		if _, err := exec.LookPath(c); err != nil {
-			tb.Skipf("needs %s: %v", c, err)
-		}
-	}
-	failoverd, fosh := pairBuild(tb)
-	var rb [2]byte
-	_, _ = rand.Read(rb[:])
-	l := &pairLab{
-		tb:     tb,
-		prefix: "fb" + hex.EncodeToString(rb[:]),
-		dir:    tb.TempDir(),
-		fosh:   fosh,
-		script: filepath.Join(pairRoot(tb), "examples", "lab", "lab.sh"),
-	}
-	l.env = append(os.Environ(),
-		"LAB_PREFIX="+l.prefix,
-		"LAB_DIR="+filepath.Join(l.dir, "lab"),
-		"FAILOVERD="+failoverd,
-		"FOSH="+fosh,
-	)
-	if primaryCfg != "" {
-		p := filepath.Join(l.dir, "primary-in.cfg")
-		if err := os.WriteFile(p, []byte(primaryCfg), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		l.env = append(l.env, "LAB_PRIMARY_CFG="+p)
-	}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			for _, u := range []string{"primary", "secondary"} {
-				if b, err := os.ReadFile(filepath.Join(l.dir, "lab", u+".log")); err == nil {
-					tb.Logf("%s.log (tail):\n%s", u, pairTail(string(b), 40))
-				}
-			}
-		}
-		if out, err := l.lab("down"); err != nil {
-			tb.Errorf("lab.sh down: %v\n%s", err, out)
-		}
-	})
-	if out, err := l.lab("up"); err != nil {
-		tb.Fatalf("lab.sh up: %v\n%s", err, out)
-	}
-	tb.Logf("lab %s", l.prefix)
-	return l
+	return newPairLabPrefixed(tb, primaryCfg, pairPrefix("fb"))
 }
 
 var pairUnitLinks = []string{"outside", "backup", "inside", "failover"}

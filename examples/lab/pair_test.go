@@ -103,17 +103,23 @@ type pairLab struct {
 	env    []string
 }
 
-// pairPrefix is a unique namespace prefix: "fp" and 4 hex digits.
-func pairPrefix() string {
+// pairPrefix is a unique namespace prefix: kind ("fp" for tests, "fb" for
+// benchmarks, so one is never mistaken for the other) and 4 hex digits.
+func pairPrefix(kind string) string {
 	var b [2]byte
 	_, _ = rand.Read(b[:])
-	return "fp" + hex.EncodeToString(b[:])
+	return kind + hex.EncodeToString(b[:])
 }
 
 // newPairLab builds a lab and starts both daemons (lab.sh up). primaryCfg,
 // when not empty, replaces examples/primary.cfg. The lab is torn down in
 // Cleanup, also when the test fails.
 func newPairLab(tb testing.TB, primaryCfg string) *pairLab {
+	tb.Helper()
+	return newPairLabPrefixed(tb, primaryCfg, pairPrefix("fp"))
+}
+
+func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string) *pairLab {
 	tb.Helper()
 	if os.Geteuid() != 0 {
 		tb.Skip("needs root: network namespaces")
@@ -127,7 +133,7 @@ func newPairLab(tb testing.TB, primaryCfg string) *pairLab {
 	root := pairRoot(tb)
 	l := &pairLab{
 		tb:     tb,
-		prefix: pairPrefix(),
+		prefix: prefix,
 		dir:    tb.TempDir(),
 		fosh:   fosh,
 		script: filepath.Join(root, "examples", "lab", "lab.sh"),
