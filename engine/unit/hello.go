@@ -90,6 +90,9 @@ func (u *Unit) sendHello(flags uint8) {
 // sendIfHellos sends one interface hello on every monitored interface,
 // to the mate's current address there or broadcast (dataDst).
 func (u *Unit) sendIfHellos() {
+	if u.dataSilent() {
+		return
+	}
 	for _, f := range u.ifs {
 		if !f.monitored || !u.listening[f.cfg.HW] {
 			continue
@@ -152,3 +155,13 @@ func (u *Unit) handleIfHello(hw string) {
 	}
 	u.heardOnData(f)
 }
+
+// dataSilent says whether the unit must send nothing on its data
+// interfaces. A unit in Negotiation does not know its mate's state yet: a
+// primary restarted after dying while active still wears its own MAC,
+// which the active secondary wears now, so any frame it sent would pull
+// the switch's entry for that MAC to its port and cut the active unit off
+// until the active transmits again. It also must not answer probes: a
+// mate probing it lost its LAN hellos, and an answer would tell the mate
+// that only the link failed while nobody is active.
+func (u *Unit) dataSilent() bool { return u.state == Negotiation }

@@ -138,7 +138,7 @@ func (u *Unit) handleProbe(hw string, c *wire.Control) {
 	if f == nil || f.lan {
 		return
 	}
-	if c.Op == wire.OpProbe {
+	if c.Op == wire.OpProbe && !u.dataSilent() {
 		u.send(hw, broadcast, &wire.Control{Op: wire.OpProbeReply, Token: c.Token})
 	}
 	u.heardOnData(f)

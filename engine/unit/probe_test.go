@@ -207,7 +207,10 @@ func TestProbeForgedReplyIgnored(t *testing.T) {
 
 // The mate answers a probe at once whatever its state, on the interface it
 // came from, with the probe's token.
-func TestProbeAnsweredInAnyState(t *testing.T) {
+// A unit in Negotiation sends nothing on its data interfaces: no probe
+// reply (a mate that probes it must be free to take over) and no interface
+// hello (it may wear the MAC the active mate wears now).
+func TestNegotiationIsSilentOnDataLinks(t *testing.T) {
 	p := newPair(t)
 	a := p.add("A", testConfig("secondary"))
 	wantState(t, a, Negotiation)
@@ -226,12 +229,20 @@ func TestProbeAnsweredInAnyState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sent := 0
+	p.net.SetFilter(hwOut, func(f transport.Frame) bool {
+		if f.From == "A" {
+			sent++
+		}
+		return true
+	})
 	p.net.Inject(hwIn, transport.Frame{From: "prober", Dst: broadcast, Packet: transport.Packet{Data: msg}})
 	p.settle()
-	if len(got) != 1 || got[0] != (wire.Control{Op: wire.OpProbeReply, Token: 77}) {
-		t.Errorf("replies on inside: %+v", got)
-	}
+	p.run(2 * time.Second)
 	wantState(t, a, Negotiation)
+	if len(got) != 0 || sent != 0 {
+		t.Errorf("a negotiating unit sent on data links: %d control messages on inside %+v, %d frames on outside", len(got), got, sent)
+	}
 }
 
 // Only the LAN link is cut and the mate's first probe and first reply on
