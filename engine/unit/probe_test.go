@@ -271,3 +271,29 @@ func TestProbeLostReplyNoFailover(t *testing.T) {
 		t.Errorf("probe round %+v: the probes were not repeated", pr)
 	}
 }
+
+// A primary that starts while an active secondary may be wearing its MAC
+// wears a temporary MAC until it knows; alone after the hold time it takes
+// its own MAC as the active unit. A negotiating secondary wears its own.
+func TestNegotiatingPrimaryWearsATemporaryMAC(t *testing.T) {
+	p := newPair(t)
+	a := p.add("A", testConfig("primary"))
+	wantState(t, a, Negotiation)
+	own := a.u.ifByHW(hwIn).ownMAC
+	l, err := a.dp.Link(hwIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.MAC.String() == own.String() || l.MAC[0]&0x02 == 0 || l.MAC[0]&0x01 != 0 {
+		t.Fatalf("negotiating primary wears %v (own %v), want a different locally administered unicast MAC", l.MAC, own)
+	}
+	p.run(50 * time.Second) // the default hold time is 45 s
+	wantState(t, a, Active)
+	if l, _ := a.dp.Link(hwIn); l.MAC.String() != own.String() {
+		t.Fatalf("active primary wears %v, want its own %v", l.MAC, own)
+	}
+	b := p.add("B", testConfig("secondary"))
+	if l, _ := b.dp.Link(hwIn); l.MAC.String() != b.u.ifByHW(hwIn).ownMAC.String() {
+		t.Fatalf("negotiating secondary wears %v, want its own", l.MAC)
+	}
+}

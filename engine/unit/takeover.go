@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"failover/engine/dataplane"
@@ -160,9 +161,27 @@ func (u *Unit) wantMAC(f *ifc) net.HardwareAddr {
 			}
 		}
 	}
+	if u.state == Negotiation && u.role == wire.RolePrimary && mateMAC == nil {
+		// The active secondary, if there is one, wears our MAC now. Until
+		// we know, we wear a MAC nobody else does, so that whatever this
+		// box sends (probes, ARP, IPv6) does not steal the active unit's
+		// entry in the switches.
+		return negotiationMAC(f.ownMAC)
+	}
 	primaryWanted := active == (u.role == wire.RolePrimary)
 	if primaryWanted || mateMAC == nil {
 		return f.ownMAC
 	}
 	return mateMAC
+}
+
+// negotiationMAC is a locally administered unicast MAC derived from own,
+// always different from it.
+func negotiationMAC(own net.HardwareAddr) net.HardwareAddr {
+	if len(own) != 6 {
+		return own
+	}
+	m := slices.Clone(own)
+	m[0] = (m[0]|0x02)&^0x01 ^ 0x04
+	return m
 }
