@@ -18,6 +18,11 @@ import (
 // needs a moment to unwind; past this margin Probe gives up on it and returns.
 const StopMargin = 500 * time.Millisecond
 
+// watchCloseWait bounds the wait for the ICMP error watch to unwind once its
+// socket is closed (which ends its blocked read at once), and never extends
+// Probe past Spec.Timeout plus StopMargin.
+const watchCloseWait = 50 * time.Millisecond
+
 const (
 	// minPayload is the smallest ICMP payload pro-bing can send: it stores an
 	// 8-byte send timestamp and a 16-byte tracker UUID in every request and
@@ -129,6 +134,15 @@ func (p *ICMP) Probe(ctx context.Context, s Spec) (res Result) {
 	var setUp atomic.Bool
 	pinger.OnSetup = func() { setUp.Store(true) }
 
+	// Watch for routers answering the requests with ICMP errors; a match
+	// stops the pinger at once instead of letting it wait out the timeout.
+	var watch *errWatch
+	if v4 := ip.To4(); v4 != nil {
+		watch = startErrWatch(p.log.With("target", s.Target), v4, pinger.ID(), n, deadline,
+			func() bool { return pinger.Statistics().PacketsRecv > 0 }, pinger.Stop)
+		defer watch.close(0) // for the panic path; a no-op once closed below
+	}
+
 	done := make(chan error, 1)
 	go func() {
 		defer func() {
@@ -151,6 +165,10 @@ func (p *ICMP) Probe(ctx context.Context, s Spec) (res Result) {
 		p.log.Warn("pinger did not stop in time; abandoning it", "target", s.Target)
 	}
 
+	// Close the watch; its goroutine ends with the socket. Waiting for it
+	// stays within Timeout + StopMargin.
+	icmpErr := watch.close(min(watchCloseWait, time.Until(deadline.Add(StopMargin))))
+
 	st := pinger.Statistics()
 	res = summarize(s, st.PacketsSent, st.PacketsRecv, st.AvgRtt)
 	if res.OK {
@@ -162,6 +180,8 @@ func (p *ICMP) Probe(ctx context.Context, s Spec) (res Result) {
 	switch {
 	case ctx.Err() == context.Canceled:
 		res.Err = "probe cancelled"
+	case icmpErr != "":
+		res.Err = icmpErr
 	case runErr != nil && !isContextErr(runErr):
 		res.Err = runFailure(runErr, setUp.Load(), st.PacketsSent)
 	default:

@@ -17,13 +17,23 @@ import (
 	"time"
 )
 
-// These tests probe through a real kernel: two fresh network namespaces
-// joined by a veth pair, documentation addresses only (192.0.2.0/24).
+// These tests probe through a real kernel: three fresh network namespaces
+// joined by veth pairs, documentation addresses only.
 //
-//	ns A: va 192.0.2.1/32                 ns B: vb 192.0.2.2/32, 192.0.2.130/32
-//	  main:      192.0.2.2  dev va          main: 192.0.2.1 dev vb
+//	ns A: va 192.0.2.1/32                 ns B (a router): vb 192.0.2.2/32, 192.0.2.130/32
+//	  main:      192.0.2.2  dev va                         bc 192.0.2.9/32
 //	             192.0.2.99 dev va  (nobody has it: no ARP reply, no echo reply)
+//	             192.0.2.98 dev va  (the same)
+//	             198.51.100.0/24 via 192.0.2.2
+//	             203.0.113.0/24  via 192.0.2.2
 //	  table 100: 192.0.2.130 dev va  (reached only via "fwmark 0x10 lookup 100")
+//
+//	ns B main: 192.0.2.1 dev vb, 192.0.2.10 dev bc
+//	           no route to 198.51.100.0/24     (answers "net unreachable")
+//	           unreachable 203.0.113.10        (answers "host unreachable")
+//	           blackhole 203.0.113.66          (drops silently)
+//	           203.0.113.200 via 192.0.2.10    (a loop with C: "TTL exceeded")
+//	ns C: cb 192.0.2.10/32; main: 192.0.2.9 dev cb, 192.0.2.1 and 203.0.113.200 via 192.0.2.9
 //
 // A namespace is per OS thread, and pro-bing opens its socket on whatever
 // thread its goroutine lands on, so the probe runs in a child process started
@@ -38,8 +48,16 @@ const (
 	addrB      = "192.0.2.2"
 	addrMarked = "192.0.2.130"
 	addrNobody = "192.0.2.99"
-	markTable  = "100"
-	testMark   = 0x10
+	addrSilent = "192.0.2.98" // like addrNobody, for one subtest only
+	addrBC     = "192.0.2.9"
+	addrC      = "192.0.2.10"
+
+	addrNoRoute     = "198.51.100.34" // B has no route to it
+	addrHostUnreach = "203.0.113.10"  // B has an unreachable route to it
+	addrBlackhole   = "203.0.113.66"  // B has a blackhole route to it
+	addrLoop        = "203.0.113.200" // B and C route it to each other
+	markTable       = "100"
+	testMark        = 0x10
 )
 
 type helperInput struct {
@@ -86,7 +104,7 @@ func TestHelperProcess(t *testing.T) {
 	fmt.Printf("%s%s\n", helperMarker, out)
 }
 
-type testNetns struct{ a, b string }
+type testNetns struct{ a, b, c string }
 
 func newTestNetns(t *testing.T) testNetns {
 	t.Helper()
@@ -101,9 +119,9 @@ func newTestNetns(t *testing.T) testNetns {
 		t.Fatalf("failed to make a namespace name: %v", err)
 	}
 	prefix := "fo-pr-" + hex.EncodeToString(rnd[:])
-	n := testNetns{a: prefix + "-a", b: prefix + "-b"}
+	n := testNetns{a: prefix + "-a", b: prefix + "-b", c: prefix + "-c"}
 
-	for _, ns := range []string{n.a, n.b} {
+	for _, ns := range []string{n.a, n.b, n.c} {
 		ipCmd(t, "netns", "add", ns)
 		t.Cleanup(func() {
 			// Deleting the namespace also destroys its end of the veth.
@@ -121,6 +139,7 @@ func newTestNetns(t *testing.T) testNetns {
 	ipCmd(t, "-n", n.a, "addr", "add", addrA+"/32", "dev", "va")
 	ipCmd(t, "-n", n.a, "route", "add", addrB+"/32", "dev", "va", "src", addrA)
 	ipCmd(t, "-n", n.a, "route", "add", addrNobody+"/32", "dev", "va", "src", addrA)
+	ipCmd(t, "-n", n.a, "route", "add", addrSilent+"/32", "dev", "va", "src", addrA)
 	ipCmd(t, "-n", n.a, "route", "add", addrMarked+"/32", "dev", "va", "src", addrA, "table", markTable)
 	ipCmd(t, "-n", n.a, "rule", "add", "fwmark", fmt.Sprintf("%#x", testMark), "lookup", markTable)
 	// Replies from 192.0.2.130 have no route back in A's main table, so
@@ -135,6 +154,38 @@ func newTestNetns(t *testing.T) testNetns {
 	ipCmd(t, "-n", n.b, "addr", "add", addrB+"/32", "dev", "vb")
 	ipCmd(t, "-n", n.b, "addr", "add", addrMarked+"/32", "dev", "vb")
 	ipCmd(t, "-n", n.b, "route", "add", addrA+"/32", "dev", "vb")
+
+	// B routes for A, so it answers what it cannot deliver with ICMP errors.
+	ipCmd(t, "-n", n.a, "route", "add", "198.51.100.0/24", "via", addrB, "dev", "va", "src", addrA)
+	ipCmd(t, "-n", n.a, "route", "add", "203.0.113.0/24", "via", addrB, "dev", "va", "src", addrA)
+	ipCmd(t, "-n", n.b, "route", "add", "unreachable", addrHostUnreach+"/32")
+	ipCmd(t, "-n", n.b, "route", "add", "blackhole", addrBlackhole+"/32")
+
+	ipCmd(t, "-n", n.b, "link", "add", "bc", "type", "veth", "peer", "name", "cb", "netns", n.c)
+	ipCmd(t, "-n", n.b, "link", "set", "bc", "up")
+	ipCmd(t, "-n", n.b, "addr", "add", addrBC+"/32", "dev", "bc")
+	ipCmd(t, "-n", n.b, "route", "add", addrC+"/32", "dev", "bc", "src", addrBC)
+	ipCmd(t, "-n", n.b, "route", "add", addrLoop+"/32", "via", addrC, "dev", "bc")
+	ipCmd(t, "-n", n.c, "link", "set", "lo", "up")
+	ipCmd(t, "-n", n.c, "link", "set", "cb", "up")
+	ipCmd(t, "-n", n.c, "addr", "add", addrC+"/32", "dev", "cb")
+	ipCmd(t, "-n", n.c, "route", "add", addrBC+"/32", "dev", "cb", "src", addrC)
+	ipCmd(t, "-n", n.c, "route", "add", addrA+"/32", "via", addrBC, "dev", "cb")
+	ipCmd(t, "-n", n.c, "route", "add", addrLoop+"/32", "via", addrBC, "dev", "cb")
+	for _, r := range []struct{ ns, dev string }{{n.b, "bc"}, {n.c, "cb"}} {
+		for _, kv := range []string{
+			"net.ipv4.ip_forward=1",
+			// No rate limit: every probe gets its error.
+			"net.ipv4.icmp_ratelimit=0",
+			// The B-C loop sends packets back out the interface they came
+			// in on; redirects would only add noise.
+			"net.ipv4.conf.all.send_redirects=0",
+			"net.ipv4.conf." + r.dev + ".send_redirects=0",
+		} {
+			ipCmd(t, "netns", "exec", r.ns, "sysctl", "-q", "-w", kv)
+		}
+	}
+	ipCmd(t, "netns", "exec", n.b, "sysctl", "-q", "-w", "net.ipv4.conf.vb.send_redirects=0")
 	return n
 }
 
@@ -235,8 +286,58 @@ func TestICMPNetns(t *testing.T) {
 		}
 	})
 
+	// A router answering with an ICMP error ends the probe at once.
+	for _, tc := range []struct {
+		name, target, want string
+	}{
+		{"router has no route", addrNoRoute, "net unreachable from " + addrB},
+		{"router has unreachable route", addrHostUnreach, "host unreachable from " + addrB},
+		{"routing loop", addrLoop, "TTL exceeded from " + addrC},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Spec{Target: tc.target, NumPackets: 3, Timeout: 2 * time.Second}
+			r, took := probeIn(t, n.a, helperInput{Spec: s})
+			if r.OK || r.Recv != 0 || r.Sent < 1 || r.Err != tc.want {
+				t.Errorf("got %+v, want a failure with Err %q", r, tc.want)
+			}
+			if took > 300*time.Millisecond {
+				t.Errorf("took %s, want under 300ms: the ICMP error should end the probe", took)
+			}
+		})
+	}
+
+	t.Run("neighbour never answers", func(t *testing.T) {
+		// When ARP for a directly connected target (or a gateway) fails,
+		// after about 3s with the default neighbour settings, the kernel
+		// answers the queued requests itself with "host unreachable".
+		s := Spec{Target: addrSilent, NumPackets: 1, Timeout: 6 * time.Second}
+		r, took := probeIn(t, n.a, helperInput{Spec: s})
+		if want := "host unreachable from " + addrA; r.OK || r.Err != want {
+			t.Errorf("got %+v, want Err %q", r, want)
+		}
+		if took < 2*time.Second || took > 5*time.Second {
+			t.Errorf("took %s, want the kernel's ARP failure time (about 3s)", took)
+		}
+	})
+
+	t.Run("blackholed by router", func(t *testing.T) {
+		// No answer at all: the probe still waits out its timeout.
+		s := Spec{Target: addrBlackhole, NumPackets: 2, Timeout: time.Second}
+		r, took := probeIn(t, n.a, helperInput{Spec: s})
+		if r.OK || r.Recv != 0 || r.Err != noReply(s.Timeout) {
+			t.Errorf("got %+v, want Err %q", r, noReply(s.Timeout))
+		}
+		if took < s.Timeout-100*time.Millisecond || took > s.Timeout+StopMargin {
+			t.Errorf("took %s, want about the %s timeout", took, s.Timeout)
+		}
+	})
+
 	t.Run("cancelled", func(t *testing.T) {
-		s := Spec{Target: addrNobody, NumPackets: 1, Timeout: 10 * time.Second}
+		// Not addrNobody: the kernel answers requests queued behind an ARP
+		// resolution that fails (after about 3s) with "host unreachable",
+		// which would end this probe if an earlier subtest's ARP attempt
+		// happened to fail within its first 200ms.
+		s := Spec{Target: addrBlackhole, NumPackets: 1, Timeout: 10 * time.Second}
 		r, took := probeIn(t, n.a, helperInput{Spec: s, CancelAfter: 200 * time.Millisecond})
 		if r.OK || r.Err != "probe cancelled" {
 			t.Errorf("got %+v, want Err \"probe cancelled\"", r)
