@@ -11,6 +11,7 @@ import (
 	"runtime"
 
 	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/net/bpf"
 )
@@ -33,40 +34,9 @@ func (n *Netlink) GratuitousARP(link string, ip netip.Addr) error {
 	if !ip.Is4() {
 		return fmt.Errorf("failed to send gratuitous ARP for %s: not an IPv4 address", ip)
 	}
-	// Held throughout, since the namespace handle is used below.
-	h, release, err := n.handle()
-	if err != nil {
-		return err
-	}
-	defer release()
-	kl, err := linkByName(h, link)
-	if err != nil {
-		return err
-	}
-	l := toLink(kl)
-	frame, err := garpFrame(l.MAC, ip)
-	if err != nil {
-		return fmt.Errorf("failed to send gratuitous ARP on %q: %w", link, err)
-	}
-	var conn *packet.Conn
-	open := func() error {
-		var err error
-		conn, err = listenSendOnly(l.Index)
-		return err
-	}
-	if n.ns.IsOpen() {
-		err = inNetns(n.ns, open)
-	} else {
-		err = open()
-	}
-	if err != nil {
-		return fmt.Errorf("failed to open packet socket on %q: %w", link, err)
-	}
-	defer conn.Close()
-	if _, err := conn.WriteTo(frame, &packet.Addr{HardwareAddr: ethBroadcast}); err != nil {
-		return fmt.Errorf("failed to send gratuitous ARP on %q: %w", link, err)
-	}
-	return nil
+	return n.sendFrame(link, "gratuitous ARP", func(_ *netlink.Handle, kl netlink.Link) ([]byte, error) {
+		return garpFrame(kl.Attrs().HardwareAddr, ip)
+	})
 }
 
 // listenSendOnly opens an ARP packet socket whose filter drops everything, so
