@@ -62,37 +62,43 @@ var errf = fmt.Errorf
 
 var handlers map[string]handler
 
+// flag is the handler of an on/off command: the command sets it, its "no"
+// form clears it.
+func flag(field func(c *Config) *bool) handler {
+	return func(c *Config, inv *grammar.Invocation, _ *Ctx) error {
+		*field(c) = !inv.Negated
+		return nil
+	}
+}
+
 func init() {
 	handlers = map[string]handler{
-		"hostname":               setHostname,
-		"enable-password":        setEnablePassword,
-		"interface":              setInterface,
-		"nameif":                 setNameif,
-		"ip-address":             setIPAddress,
-		"mtu":                    setMTU,
-		"pager":                  setPager,
-		"logging-on":             func(c *Config, inv *grammar.Invocation, _ *Ctx) error { c.Logging.On = !inv.Negated; return nil },
-		"logging-host":           setLoggingHost,
-		"logging-timestamp":      func(c *Config, inv *grammar.Invocation, _ *Ctx) error { c.Logging.Timestamp = !inv.Negated; return nil },
-		"logging-trap":           func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Trap, inv) },
-		"logging-buffered":       func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Buffered, inv) },
-		"logging-console":        func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Console, inv) },
-		"names":                  func(c *Config, inv *grammar.Invocation, _ *Ctx) error { c.Names = !inv.Negated; return nil },
-		"name":                   setName,
-		"prompt":                 setPrompt,
-		"if-nameif":              ifNameif,
-		"if-security":            ifSecurity,
-		"if-ip-address":          ifIPAddress,
-		"if-shutdown":            ifShutdown,
-		"failover":               func(c *Config, inv *grammar.Invocation, _ *Ctx) error { c.Failover.Enabled = !inv.Negated; return nil },
-		"failover-lan-unit":      setLanUnit,
-		"failover-lan-interface": setLanInterface,
-		"failover-lan-key":       setKey,
-		"failover-key":           setKey,
-		"failover-lan-enable": func(c *Config, inv *grammar.Invocation, _ *Ctx) error {
-			c.Failover.LanEnable = !inv.Negated
-			return nil
-		},
+		"hostname":                    setHostname,
+		"enable-password":             setEnablePassword,
+		"interface":                   setInterface,
+		"nameif":                      setNameif,
+		"ip-address":                  setIPAddress,
+		"mtu":                         setMTU,
+		"pager":                       setPager,
+		"logging-on":                  flag(func(c *Config) *bool { return &c.Logging.On }),
+		"logging-host":                setLoggingHost,
+		"logging-timestamp":           flag(func(c *Config) *bool { return &c.Logging.Timestamp }),
+		"logging-trap":                func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Trap, inv) },
+		"logging-buffered":            func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Buffered, inv) },
+		"logging-console":             func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Console, inv) },
+		"names":                       flag(func(c *Config) *bool { return &c.Names }),
+		"name":                        setName,
+		"prompt":                      setPrompt,
+		"if-nameif":                   ifNameif,
+		"if-security":                 ifSecurity,
+		"if-ip-address":               ifIPAddress,
+		"if-shutdown":                 ifShutdown,
+		"failover":                    flag(func(c *Config) *bool { return &c.Failover.Enabled }),
+		"failover-lan-unit":           setLanUnit,
+		"failover-lan-interface":      setLanInterface,
+		"failover-lan-key":            setKey,
+		"failover-key":                setKey,
+		"failover-lan-enable":         flag(func(c *Config) *bool { return &c.Failover.LanEnable }),
 		"failover-ip":                 setFailoverIP,
 		"failover-interface-ip":       setFailoverInterfaceIP,
 		"failover-link":               setLink,
@@ -103,25 +109,22 @@ func init() {
 		"failover-interface-policy":   setPolicy,
 		"failover-mac":                setMAC,
 		"failover-timeout":            setTimeout,
-		"failover-replicate-http": func(c *Config, inv *grammar.Invocation, _ *Ctx) error {
-			c.Failover.ReplicateHTTP = !inv.Negated
-			return nil
-		},
-		"failover-preempt": setPreempt,
-		"sla-monitor":      setSLA,
-		"sla-schedule":     setSchedule,
-		"sla-type-echo":    slaTypeEcho,
-		"sla-num-packets":  slaField,
-		"sla-timeout":      slaField,
-		"sla-threshold":    slaField,
-		"sla-frequency":    slaField,
-		"sla-tos":          slaField,
-		"sla-data-size":    slaField,
-		"track-rtr":        setTrack,
-		"track-list":       setTrack,
-		"track-delay":      trackDelay,
-		"track-object":     trackObject,
-		"route":            setRoute,
+		"failover-replicate-http":     flag(func(c *Config) *bool { return &c.Failover.ReplicateHTTP }),
+		"failover-preempt":            setPreempt,
+		"sla-monitor":                 setSLA,
+		"sla-schedule":                setSchedule,
+		"sla-type-echo":               slaTypeEcho,
+		"sla-num-packets":             slaField,
+		"sla-timeout":                 slaField,
+		"sla-threshold":               slaField,
+		"sla-frequency":               slaField,
+		"sla-tos":                     slaField,
+		"sla-data-size":               slaField,
+		"track-rtr":                   setTrack,
+		"track-list":                  setTrack,
+		"track-delay":                 trackDelay,
+		"track-object":                trackObject,
+		"route":                       setRoute,
 	}
 }
 
