@@ -209,30 +209,22 @@ func benchFailoverd(b *testing.B, cfg string, power bool) {
 	}
 }
 
-func BenchmarkPairKill(b *testing.B) {
-	b.Run("sample-1s-3s", func(b *testing.B) { benchFailoverd(b, "", false) })
-	b.Run("msec200-800", func(b *testing.B) {
-		benchFailoverd(b, pairTimers(b, "unit msec 200 holdtime msec 800", "msec 500 holdtime 5"), false)
-	})
-	b.Run("msec100-300", func(b *testing.B) {
-		benchFailoverd(b, pairTimers(b, "unit msec 100 holdtime msec 300", "msec 500 holdtime 5"), false)
-	})
-	b.Run("msec20-60", func(b *testing.B) {
-		benchFailoverd(b, pairTimers(b, "unit msec 20 holdtime msec 60", "msec 500 holdtime 5"), false)
-	})
-}
+func BenchmarkPairKill(b *testing.B)  { benchTimerRows(b, false) }
+func BenchmarkPairPower(b *testing.B) { benchTimerRows(b, true) }
 
-func BenchmarkPairPower(b *testing.B) {
-	b.Run("sample-1s-3s", func(b *testing.B) { benchFailoverd(b, "", true) })
-	b.Run("msec200-800", func(b *testing.B) {
-		benchFailoverd(b, pairTimers(b, "unit msec 200 holdtime msec 800", "msec 500 holdtime 5"), true)
-	})
-	b.Run("msec100-300", func(b *testing.B) {
-		benchFailoverd(b, pairTimers(b, "unit msec 100 holdtime msec 300", "msec 500 holdtime 5"), true)
-	})
-	b.Run("msec20-60", func(b *testing.B) {
-		benchFailoverd(b, pairTimers(b, "unit msec 20 holdtime msec 60", "msec 500 holdtime 5"), true)
-	})
+// benchTimerRows runs a failure (power: links cut too) at each unit timer
+// setting measured in BENCHMARKS.md.
+func benchTimerRows(b *testing.B, power bool) {
+	b.Run("sample-1s-3s", func(b *testing.B) { benchFailoverd(b, "", power) })
+	for _, r := range []struct{ name, unit string }{
+		{"msec200-800", "unit msec 200 holdtime msec 800"},
+		{"msec100-300", "unit msec 100 holdtime msec 300"},
+		{"msec20-60", "unit msec 20 holdtime msec 60"},
+	} {
+		b.Run(r.name, func(b *testing.B) {
+			benchFailoverd(b, pairTimers(b, r.unit, "msec 500 holdtime 5"), power)
+		})
+	}
 }
 
 // BenchmarkPairPlanned: no failover active on the active unit.
@@ -321,7 +313,7 @@ func newPairKeepalived(b *testing.B, v3 bool) *pairKeepalived {
 		if b.Failed() {
 			for _, u := range []string{"primary", "secondary"} {
 				if out, err := os.ReadFile(filepath.Join(l.dir, "keepalived-"+u+".log")); err == nil {
-					b.Logf("keepalived-%s.log (tail):\n%s", u, pairTail(string(out), 40))
+					b.Logf("keepalived-%s.log (tail):\n%s", u, tail(string(out), 40))
 				}
 			}
 		}

@@ -155,7 +155,7 @@ func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string) *pairLab {
 		if tb.Failed() {
 			for _, u := range []string{"primary", "secondary"} {
 				if b, err := os.ReadFile(filepath.Join(l.dir, "lab", u+".log")); err == nil {
-					tb.Logf("%s.log (tail):\n%s", u, pairTail(string(b), 40))
+					tb.Logf("%s.log (tail):\n%s", u, tail(string(b), 40))
 				}
 			}
 		}
@@ -167,14 +167,6 @@ func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string) *pairLab {
 		tb.Fatalf("lab.sh up: %v\n%s", err, out)
 	}
 	return l
-}
-
-func pairTail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func (l *pairLab) ns(name string) string { return l.prefix + "-" + name }
