@@ -9,7 +9,12 @@ LAB       := examples/lab/lab.sh
 
 # Debian packages the lab and the end-to-end tests use, by the command
 # each provides; only missing ones are installed (needs root and apt-get).
-DEPS := ip:iproute2 nft:nftables ping:iputils-ping sshd:openssh-server ssh:openssh-client tmux:tmux
+DEPS := ip:iproute2
+DEPS += nft:nftables
+DEPS += ping:iputils-ping
+DEPS += sshd:openssh-server
+DEPS += ssh:openssh-client
+DEPS += tmux:tmux
 
 all: build
 
