@@ -21,6 +21,7 @@ type Table struct {
 	Refuse   func(conntrack.Op) bool
 	eventsOn bool
 	dumps    int
+	inFlight int // event batches emitted and not yet handed to the listener
 }
 
 var _ conntrack.Table = (*Table)(nil)
@@ -46,8 +47,16 @@ func (t *Table) Emit(typ conntrack.EventType, e conntrack.Entry) {
 	} else {
 		t.entries[e.Key()] = e
 	}
+	t.inFlight++
 	t.mu.Unlock()
 	t.events <- []conntrack.Event{{Type: typ, Entry: e}}
+}
+
+// InFlight is the number of emitted events the listener has not taken yet.
+func (t *Table) InFlight() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.inFlight
 }
 
 // Overrun makes the running Listen fail, as a socket overrun does.
@@ -64,6 +73,9 @@ func (t *Table) Listen(ctx context.Context, fn func([]conntrack.Event)) error {
 				return errors.New("fake: overrun")
 			}
 			fn(b)
+			t.mu.Lock()
+			t.inFlight--
+			t.mu.Unlock()
 		}
 	}
 }
