@@ -307,7 +307,9 @@ func TestListenApplyDelete(t *testing.T) {
 	var mu sync.Mutex
 	var evs []Event
 	listening := make(chan error, 1)
-	go func() { listening <- a.Listen(ctx, func(b []Event) { mu.Lock(); evs = append(evs, b...); mu.Unlock() }) }()
+	go func() {
+		listening <- a.Listen(ctx, func(b []Event) { mu.Lock(); evs = append(evs, b...); mu.Unlock() })
+	}()
 	time.Sleep(200 * time.Millisecond) // the subscription is made inside Listen
 	pc := l.connect()
 	if !pc.push(t, "x", 3*time.Second) {

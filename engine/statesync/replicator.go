@@ -108,9 +108,9 @@ type Replicator struct {
 	peer       bool // a standby follows the stream
 	lastAck    time.Time
 	lastBulk   time.Time
-	bulkWanted bool                // a bulk is owed once the mirror is loaded
-	bulkKeys   []conntrack.Key     // keys still to send in the running bulk
-	bulkOn     bool                // a bulk is being sent
+	bulkWanted bool            // a bulk is owed once the mirror is loaded
+	bulkKeys   []conntrack.Key // keys still to send in the running bulk
+	bulkOn     bool            // a bulk is being sent
 	lastResend time.Time
 
 	// Standby side.
