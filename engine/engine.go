@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ type Uplink interface {
 	LinkChanged(l dataplane.Link)
 	SetActive(active bool)
 	Stop()
-	ShowRoute(c *config.Config) string
+	ShowRoute(c *config.Config, held func(hw string) netip.Prefix) string
 	ShowTrack(id int) string
 	ShowSLAConfig(c *config.Config, id int) string
 	ShowSLAOper(id int) string
