@@ -17,10 +17,11 @@ import (
 	"failover/engine/config"
 	"failover/engine/dataplane"
 	"failover/engine/probe"
+	"failover/engine/version"
 )
 
 // Version is the product version shown by show version.
-const Version = "0.1.0"
+var Version = version.Number
 
 // Uplink is the route-tracking manager (engine/uplink).
 type Uplink interface {

@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"failover/engine/dataplane"
+	"failover/engine/dataplane/dataplanetest"
 )
 
-func newFakeEngine(t *testing.T, links ...string) (*Engine, *dataplane.Fake) {
+func newFakeEngine(t *testing.T, links ...string) (*Engine, *dataplanetest.Fake) {
 	t.Helper()
-	dp := dataplane.NewFake()
+	dp := dataplanetest.NewFake()
 	for i, l := range links {
 		if err := dp.AddLink(l, "02:00:00:00:00:0"+string(rune('1'+i))); err != nil {
 			t.Fatal(err)
