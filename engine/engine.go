@@ -17,10 +17,11 @@ import (
 	"failover/engine/config"
 	"failover/engine/dataplane"
 	"failover/engine/probe"
+	"failover/engine/version"
 )
 
 // Version is the product version shown by show version.
-const Version = "0.1.0"
+var Version = version.Number
 
 // Uplink is the route-tracking manager (engine/uplink).
 type Uplink interface {
@@ -95,6 +96,7 @@ type Engine struct {
 	macs     *MACStore
 
 	statePath string
+	hw        hardware
 }
 
 // New builds an engine and loads the startup-config. Lines of the
@@ -115,6 +117,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e.started = e.clk.Now()
 	e.files = startFileIO()
+	e.hw = readHardware()
 	if o.StatePath != "" {
 		e.macs = NewMACStore(o.StatePath, o.Log)
 		e.macs.submit = e.files.submit

@@ -67,6 +67,11 @@ func (s *Session) execCommand(inv *grammar.Invocation) (api.Reply, func() api.Re
 	switch inv.Decl.ID {
 	case "ping":
 		return api.Reply{}, func() api.Reply { return s.ping(inv) }
+	case "dir":
+		path := s.e.path
+		return api.Reply{}, func() api.Reply { return showDir(path) }
+	case "show-memory":
+		return api.Reply{}, showMemory
 	case "failover-exec":
 		return s.execMate(inv)
 	case "show-startup":
@@ -110,7 +115,7 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 	case "end":
 		s.mode, s.obj = grammar.ModeExec, ""
 	case "terminal-pager":
-		s.termPager = inv.Int("lines")
+		s.termPager = inv.Int("lines") // "no terminal pager" leaves 0: no paging
 	case "terminal-length":
 		s.termPager = inv.Int("lines")
 	case "terminal-width":
@@ -122,11 +127,15 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 				sect = w
 			}
 		}
-		text := config.Text(config.Render(e.cfg, config.RenderOpts{Section: sect}))
+		// "all" would add the default values; this product's rendering
+		// already prints every value that matters to a command, so it
+		// shows the same lines.
 		if sect == "" {
-			text = ": Saved\n:\n" + text + ": end\n"
+			return api.Reply{Output: configText(e.cfg, false)}
 		}
-		return api.Reply{Output: text}
+		return api.Reply{Output: config.Text(config.Render(e.cfg, config.RenderOpts{Section: sect}))}
+	case "more-system-running":
+		return api.Reply{Output: configText(e.cfg, true)}
 	case "write-standby":
 		return s.unitAction(func() error { return e.unit.WriteStandby() })
 	case "failover-active":

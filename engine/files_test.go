@@ -31,7 +31,7 @@ func within[T any](t *testing.T, what string, f func() T) T {
 	return zero
 }
 
-func newFileEngine(t *testing.T, path string, log *slog.Logger) (*Engine, context.CancelFunc, chan error) {
+func startFileEngine(t *testing.T, path string, log *slog.Logger) (*Engine, context.CancelFunc, chan error) {
 	t.Helper()
 	e, err := New(Options{ConfigPath: path, Log: log})
 	if err != nil {
@@ -55,7 +55,7 @@ func privSession(t *testing.T, e *Engine) *Session {
 // the session nor the loop.
 func TestShowStartupRefusesFIFO(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "startup-config")
-	e, _, _ := newFileEngine(t, path, nil)
+	e, _, _ := startFileEngine(t, path, nil)
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func blockSync(t *testing.T) (release func()) {
 // session; other sessions, the standby's save and the shutdown go on.
 func TestSlowDiskDoesNotHoldTheLoop(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "startup-config")
-	e, cancel, done := newFileEngine(t, path, nil)
+	e, cancel, done := startFileEngine(t, path, nil)
 	a, b := privSession(t, e), privSession(t, e)
 	mustExec(t, a, "conf t", "hostname fw-slow", "end")
 	release := blockSync(t)
@@ -156,7 +156,7 @@ func TestStaleTempsRemoved(t *testing.T) {
 	}
 	stale := []string{put(".startup-config-123456"), put(".startup-config-9")}
 	keep := []string{put(".startup-config-backup"), put("startup-config.old")}
-	e, _, _ := newFileEngine(t, path, nil)
+	e, _, _ := startFileEngine(t, path, nil)
 	s := privSession(t, e)
 	// A save goes through the same queue as the cleanup, so after it the
 	// cleanup has run.
@@ -191,7 +191,7 @@ func TestStartupSymlinkFollowed(t *testing.T) {
 	if err := os.Symlink("../"+filepath.Base(store)+"/fw.conf", path); err != nil {
 		t.Fatal(err)
 	}
-	e, _, _ := newFileEngine(t, path, nil)
+	e, _, _ := startFileEngine(t, path, nil)
 	s := privSession(t, e)
 	if r := s.Exec("show running-config"); !strings.Contains(r.Output, "hostname from-target") {
 		t.Fatalf("startup not read through the link: %q", r.Output)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-
-	"failover/engine/config"
 )
 
 // maxRejectedLogged bounds the log of rejected startup-config lines: a
@@ -62,7 +60,7 @@ func (e *Engine) saveStartup(done func(error)) error {
 	if e.path == "" {
 		return fmt.Errorf("failed to save: no startup-config path (--config)")
 	}
-	text := ": Saved\n:\n" + config.Text(config.Render(e.cfg, config.RenderOpts{Secrets: true})) + ": end\n"
+	text := configText(e.cfg, true)
 	path := e.path
 	return e.files.submit(func() { done(writeAtomic(path, text)) })
 }
