@@ -54,8 +54,8 @@ func (h *fakeHooks) ReplaceConfig(text string) error {
 	h.replaced = append(h.replaced, text)
 	return nil
 }
-func (h *fakeHooks) WriteMemory() error         { h.writes++; return nil }
-func (h *fakeHooks) ExecShow(cmd string) string { return h.name + " ran " + cmd + "\n" }
+func (h *fakeHooks) WriteMemory() error                     { h.writes++; return nil }
+func (h *fakeHooks) ExecShow(cmd string, done func(string)) { done(h.name + " ran " + cmd + "\n") }
 func (h *fakeHooks) ActiveChanged(active bool) {
 	h.serving = append(h.serving, active)
 	h.ev.add(h.name + " serving " + map[bool]string{true: "on", false: "off"}[active])
