@@ -234,12 +234,13 @@ func (u *Unit) handleExecRequest(r *wire.ExecRequest) {
 	if !u.mate.heard {
 		return
 	}
-	out := u.o.Hooks.ExecShow(r.Command)
-	for _, rep := range wire.SplitExecOutput(r.ID, out) {
-		if !u.sendLAN(&rep) {
-			return
+	u.o.Hooks.ExecShow(r.Command, func(out string) {
+		for _, rep := range wire.SplitExecOutput(r.ID, out) {
+			if !u.sendLAN(&rep) {
+				return
+			}
 		}
-	}
+	})
 }
 
 func (u *Unit) handleExecReply(r *wire.ExecReply) {

@@ -21,9 +21,11 @@ type Hooks interface {
 	ApplyReplicated(line string) error
 	ReplaceConfig(text string) error // bulk sync on the standby
 	WriteMemory() error
-	ExecShow(cmd string) string // for "failover exec mate"
-	ActiveChanged(active bool)  // true while this unit serves traffic (Active, or failover Disabled)
-	Console(msg string)         // console messages such as "Beginning configuration replication: Sending to mate."
+	// ExecShow runs a show command for "failover exec mate"; done gets its
+	// output on the loop, later when the command reads a file.
+	ExecShow(cmd string, done func(out string))
+	ActiveChanged(active bool) // true while this unit serves traffic (Active, or failover Disabled)
+	Console(msg string)        // console messages such as "Beginning configuration replication: Sending to mate."
 	// Reconcile makes the kernel match DesiredAddrs now, before returning,
 	// so that gratuitous ARPs sent afterwards announce addresses really held.
 	Reconcile()
@@ -396,11 +398,11 @@ func lanAddr(ci config.Interface, r wire.Role) netip.Prefix {
 
 type nopHooks struct{}
 
-func (nopHooks) RunningConfig() string        { return "" }
-func (nopHooks) ApplyReplicated(string) error { return nil }
-func (nopHooks) ReplaceConfig(string) error   { return nil }
-func (nopHooks) WriteMemory() error           { return nil }
-func (nopHooks) ExecShow(string) string       { return "" }
-func (nopHooks) ActiveChanged(bool)           {}
-func (nopHooks) Console(string)               {}
-func (nopHooks) Reconcile()                   {}
+func (nopHooks) RunningConfig() string                { return "" }
+func (nopHooks) ApplyReplicated(string) error         { return nil }
+func (nopHooks) ReplaceConfig(string) error           { return nil }
+func (nopHooks) WriteMemory() error                   { return nil }
+func (nopHooks) ExecShow(_ string, done func(string)) { done("") }
+func (nopHooks) ActiveChanged(bool)                   {}
+func (nopHooks) Console(string)                       {}
+func (nopHooks) Reconcile()                           {}
