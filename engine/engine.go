@@ -54,6 +54,18 @@ type Unit interface {
 	PromptTags() (prio, state string)
 	// WriteMemory asks the mate to save its configuration too.
 	WriteMemory() error
+	// SendState sends a connection-state message to the mate.
+	SendState(kind uint8, payload []byte) bool
+	Stop()
+}
+
+// StateSync is stateful failover's connection replication
+// (engine/statesync): it takes the configuration and answers the table
+// size shows; the unit drives its roles.
+type StateSync interface {
+	Apply(c *config.Config)
+	ShowConnCount() string
+	ShowXlateCount() string
 	Stop()
 }
 
@@ -68,6 +80,9 @@ type Options struct {
 	// feature out (unit tests of sessions).
 	NewUplink func(e *Engine) Uplink
 	NewUnit   func(e *Engine) Unit
+	// NewStateSync builds connection replication; it is built before the
+	// unit, which drives it (nil: none).
+	NewStateSync func(e *Engine) StateSync
 	// StatePath is where volatile state (burned-in MACs) is kept; put it on
 	// tmpfs beside the socket. "" keeps it in memory only.
 	StatePath string
@@ -86,15 +101,19 @@ type Engine struct {
 	files *fileIO // file reads and writes, off the loop
 
 	// Everything below is touched only on the event loop.
-	cfg      *config.Config
-	uplink   Uplink
-	unit     Unit
-	logs     *logBuffer
-	started  time.Time
-	owned    map[string]dataplane.Addr // addresses this engine put on links
-	links    map[string]dataplane.Link
-	sessions int
-	macs     *MACStore
+	cfg    *config.Config
+	uplink Uplink
+	unit   Unit
+	// stateSync replicates connections; it stops before the addresses
+	// are released, so the kernel's flush of their masqueraded
+	// connections never reaches the mate.
+	stateSync StateSync
+	logs      *logBuffer
+	started   time.Time
+	owned     map[string]dataplane.Addr // addresses this engine put on links
+	links     map[string]dataplane.Link
+	sessions  int
+	macs      *MACStore
 
 	statePath string
 	hw        hardware
@@ -139,10 +158,25 @@ func New(o Options) (*Engine, error) {
 	if o.NewUplink != nil {
 		e.uplink = o.NewUplink(e)
 	}
+	if o.NewStateSync != nil {
+		e.stateSync = o.NewStateSync(e)
+	}
 	if o.NewUnit != nil {
 		e.unit = o.NewUnit(e)
 	}
 	return e, nil
+}
+
+// StateSync returns connection replication, or nil (for the unit to drive).
+func (e *Engine) StateSync() StateSync { return e.stateSync }
+
+// SendState sends a connection-state message to the mate through the unit
+// (loop only).
+func (e *Engine) SendState(kind uint8, payload []byte) bool {
+	if e.unit == nil {
+		return false
+	}
+	return e.unit.SendState(kind, payload)
 }
 
 // Clock returns the engine's clock (for the state machines it builds).
@@ -202,6 +236,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if e.stateSync != nil {
+				e.stateSync.Stop()
+			}
 			if e.unit != nil {
 				e.unit.Stop()
 			}
@@ -245,6 +282,9 @@ func (e *Engine) configChanged() {
 	e.reconcileInterfaces()
 	if e.uplink != nil {
 		e.uplink.Apply(e.cfg)
+	}
+	if e.stateSync != nil {
+		e.stateSync.Apply(e.cfg)
 	}
 	if e.unit != nil {
 		e.unit.Apply(e.cfg)

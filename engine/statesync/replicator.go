@@ -124,6 +124,10 @@ type Replicator struct {
 	ackDue   bool
 	lastAckT time.Time
 	lastNak  time.Time
+
+	// Size of the table of the current role (mirror or applied).
+	xlates             int
+	maxConns, maxXlate int
 }
 
 // New returns a replicator that does nothing until Apply enables it.
@@ -202,7 +206,18 @@ func (r *Replicator) Stop() {
 // SetRole is called by the unit on every state change, before it moves
 // any address: stopping to send must come before the kernel flushes the
 // masqueraded entries of released addresses.
-func (r *Replicator) SetRole(role Role) {
+func (r *Replicator) SetRole(active, standby bool) {
+	switch {
+	case active:
+		r.setRole(RoleActive)
+	case standby:
+		r.setRole(RoleStandby)
+	default:
+		r.setRole(RoleIdle)
+	}
+}
+
+func (r *Replicator) setRole(role Role) {
 	if role == r.role {
 		return
 	}
@@ -232,6 +247,7 @@ func (r *Replicator) enter() {
 }
 
 func (r *Replicator) resetTx() {
+	r.xlates = 0
 	r.mirror = map[conntrack.Key]conntrack.Entry{}
 	r.loaded, r.sinceDump = false, nil
 	r.dumpGen++
@@ -242,6 +258,7 @@ func (r *Replicator) resetTx() {
 }
 
 func (r *Replicator) resetRx() {
+	r.xlates = 0
 	r.applied = map[conntrack.Key]applied{}
 	r.rxStream, r.rxNext = 0, 0
 	r.inBulk, r.needBulk, r.ackDue = false, false, false
@@ -341,6 +358,13 @@ func (r *Replicator) onDump(gen int, dump []conntrack.Entry, err error) {
 		}
 	}
 	r.mirror, r.sinceDump, r.loaded = m, nil, true
+	r.xlates = 0
+	for _, e := range m {
+		if e.NAT() {
+			r.xlates++
+		}
+	}
+	r.noteMax()
 	r.log.Info("connection table read", "entries", len(m))
 	if r.bulkWanted {
 		r.startBulk()
@@ -358,6 +382,9 @@ func (r *Replicator) onEvents(gen int, evs []conntrack.Event) {
 			continue
 		}
 		k := e.Key()
+		if old, ok := r.mirror[k]; ok && old.NAT() {
+			r.xlates--
+		}
 		if evs[i].Type == conntrack.EventDestroy {
 			delete(r.mirror, k)
 			if r.sinceDump != nil {
@@ -367,12 +394,26 @@ func (r *Replicator) onEvents(gen int, evs []conntrack.Event) {
 			continue
 		}
 		r.mirror[k] = e
+		if e.NAT() {
+			r.xlates++
+		}
 		if r.sinceDump != nil {
 			r.sinceDump[k] = &e
 		}
 		r.queue(Record{Entry: e})
 	}
+	r.noteMax()
 	r.sendBatch()
+}
+
+// noteMax records the most connections and translations seen at once.
+func (r *Replicator) noteMax() {
+	n := len(r.mirror)
+	if r.role == RoleStandby {
+		n = len(r.applied)
+	}
+	r.maxConns = max(r.maxConns, n)
+	r.maxXlate = max(r.maxXlate, r.xlates)
 }
 
 // --- sending (active) ---
@@ -575,6 +616,9 @@ func (r *Replicator) onBatch(bt *Batch, fromActive bool) {
 		e := &rec.Entry
 		k := e.Key()
 		r.stats.count(e, dirRcv)
+		if old, ok := r.applied[k]; ok && old.nat {
+			r.xlates--
+		}
 		if rec.Delete {
 			delete(r.applied, k)
 			ops = append(ops, conntrack.Op{Kind: conntrack.OpDelete, Entry: *e})
@@ -585,13 +629,20 @@ func (r *Replicator) onBatch(bt *Batch, fromActive bool) {
 			kind = conntrack.OpUpdate
 		}
 		r.applied[k] = applied{gen: r.gen, proto: e.Proto, nat: e.NAT()}
+		if e.NAT() {
+			r.xlates++
+		}
 		ops = append(ops, conntrack.Op{Kind: kind, Entry: *e})
 	}
 	r.stats.RecvTotal += uint64(len(bt.Records))
+	r.noteMax()
 	if bt.Flags&FlagBulkEnd != 0 {
 		// Whatever the whole table did not contain is gone on the active.
 		for k, a := range r.applied {
 			if a.gen != r.gen {
+				if a.nat {
+					r.xlates--
+				}
 				delete(r.applied, k)
 				ops = append(ops, conntrack.Op{Kind: conntrack.OpDelete, Entry: conntrack.Entry{Proto: k.Proto, Zone: k.Zone, Orig: k.Orig}})
 			}

@@ -113,7 +113,7 @@ func (p *pair) advance(d time.Duration) {
 
 func (p *pair) setRole(n *node, r Role) {
 	n.role = r
-	n.r.SetRole(r)
+	n.r.setRole(r)
 	p.settle()
 }
 
@@ -186,6 +186,12 @@ func TestReplicatesForwardedConnectionsOnly(t *testing.T) {
 	if c := p.a.r.Counts(); c.Conns != 2 || c.Xlates != 1 {
 		t.Errorf("active counts %+v", c)
 	}
+	if got := p.a.r.ShowConnCount() + p.a.r.ShowXlateCount(); got != "2 in use, 2 most used\n1 in use, 1 most used\n" {
+		t.Errorf("active show conn/xlate count:\n%s", got)
+	}
+	if got := p.b.r.ShowConnCount() + p.b.r.ShowXlateCount(); got != "2 in use, 2 most used\n1 in use, 1 most used\n" {
+		t.Errorf("standby show conn/xlate count:\n%s", got)
+	}
 	// An update and a delete follow.
 	up := inside(1001)
 	up.TCPState = 4
@@ -195,6 +201,9 @@ func TestReplicatesForwardedConnectionsOnly(t *testing.T) {
 	wantPorts(t, p.b.tb, 1001)
 	if got := p.b.tb.Entries()[0].TCPState; got != 4 {
 		t.Errorf("standby TCP state %d, want 4", got)
+	}
+	if got := p.b.r.ShowConnCount() + p.b.r.ShowXlateCount(); got != "1 in use, 2 most used\n1 in use, 1 most used\n" {
+		t.Errorf("standby show conn/xlate count after a delete:\n%s", got)
 	}
 }
 
@@ -239,7 +248,7 @@ func TestLeavingActiveStopsSendingBeforeFlush(t *testing.T) {
 	// releases its addresses; the kernel flushes a's masqueraded entries.
 	p.setRole(p.b, RoleActive)
 	p.a.role = RoleStandby
-	p.a.r.SetRole(RoleStandby)
+	p.a.r.setRole(RoleStandby)
 	for port := uint16(3000); port < 3005; port++ {
 		p.a.tb.Emit(conntrack.EventDestroy, inside(port))
 	}
@@ -354,7 +363,7 @@ func TestLateStandbyGetsWholeTable(t *testing.T) {
 		t.Error("the active sent without a standby")
 	}
 	p.b.role = RoleStandby
-	p.b.r.SetRole(RoleStandby)
+	p.b.r.setRole(RoleStandby)
 	if p.b.r.Synced() {
 		t.Error("a joining standby claims to be synced before the bulk")
 	}
