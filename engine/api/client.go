@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"time"
 )
 
@@ -25,7 +26,19 @@ func Dial(path string, interactive bool) (*Client, error) {
 		return nil, fmt.Errorf("failed to connect to failoverd at %s: %w", path, err)
 	}
 	c := &Client{conn: conn, r: bufio.NewReaderSize(conn, 64<<10), enc: json.NewEncoder(conn)}
-	if _, err := c.Do(Request{Op: OpHello, Interactive: interactive}); err != nil {
+	hello := Request{Op: OpHello, Interactive: interactive, SSH: sshConnection()}
+	rep, err := c.Do(hello)
+	if err != nil {
+		// A refused client may find the socket closed before its hello
+		// went out; the refusal line is still there to read.
+		if r, rerr := c.read(); rerr == nil && r.Err != "" {
+			rep, err = r, nil
+		}
+	}
+	if err == nil && rep.Exit && rep.Err != "" {
+		err = fmt.Errorf("failoverd refused the session: %s", rep.Err)
+	}
+	if err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -38,6 +51,11 @@ func (c *Client) Do(req Request) (Reply, error) {
 	if err := c.enc.Encode(req); err != nil {
 		return rep, fmt.Errorf("failed to send to failoverd: %w", err)
 	}
+	return c.read()
+}
+
+func (c *Client) read() (Reply, error) {
+	var rep Reply
 	line, err := c.r.ReadBytes('\n')
 	if err != nil {
 		return rep, fmt.Errorf("failed to read from failoverd: %w", err)
@@ -46,6 +64,15 @@ func (c *Client) Do(req Request) (Reply, error) {
 		return rep, fmt.Errorf("failed to decode failoverd reply: %w", err)
 	}
 	return rep, nil
+}
+
+// sshConnection is the SSH client of the login this process runs in, as
+// sshd sets it, or "".
+func sshConnection() string {
+	if v := os.Getenv("SSH_CONNECTION"); v != "" {
+		return v
+	}
+	return os.Getenv("SSH_CLIENT")
 }
 
 // Close ends the session.
