@@ -81,6 +81,10 @@ type Engine struct {
 
 	ops  chan func()
 	done chan struct{}
+	// later holds requests made on the loop (by the parts, through
+	// UnitRequests): they run after the current turn, in order, so no part
+	// is ever re-entered from inside its own call.
+	later []func()
 
 	// Everything below is touched only on the event loop.
 	cfg      *config.Config
@@ -90,6 +94,8 @@ type Engine struct {
 	started  time.Time
 	owned    map[string]dataplane.Addr // addresses this engine put on links
 	links    map[string]dataplane.Link
+	ifsSeen  []ifaceKey // interface settings as the kernel was last reconciled with
+	recGen   uint64     // counts interface reconciles (queued requests skip when one ran since)
 	sessions int
 	macs     *MACStore
 }
@@ -209,6 +215,21 @@ func (e *Engine) Run(ctx context.Context) error {
 			// any kernel drift (an address removed by hand) is repaired.
 			e.reconcileInterfaces()
 		}
+		e.runLater()
+	}
+}
+
+// queue runs f on the loop after the current turn (loop only). It never
+// blocks, unlike Post, whose channel only the loop itself drains.
+func (e *Engine) queue(f func()) { e.later = append(e.later, f) }
+
+// runLater runs the queued requests, including those they queue.
+func (e *Engine) runLater() {
+	for len(e.later) > 0 {
+		f := e.later[0]
+		e.later[0] = nil
+		e.later = e.later[1:]
+		f()
 	}
 }
 
@@ -229,27 +250,26 @@ func (e *Engine) ConfigSnapshot() *config.Config {
 	return c
 }
 
-// configChanged pushes a new configuration to every part of the engine.
+// configChanged hands the configuration to each part once and then makes
+// the kernel match it once: first the unit (which decides the addresses),
+// then the interfaces (links, addresses), then the uplink's routes, which
+// need the addresses in place for their gateways to be reachable. A part
+// that needs something of the engine queues a request (UnitRequests); it
+// runs after this turn, never from inside the part's own call.
 func (e *Engine) configChanged() {
-	e.reconcileInterfaces()
-	if e.uplink != nil {
-		e.uplink.Apply(e.cfg)
-	}
 	if e.unit != nil {
 		e.unit.Apply(e.cfg)
+	}
+	e.reconcileInterfacesIfChanged()
+	if e.uplink != nil {
+		e.uplink.Apply(e.cfg)
 	}
 	e.logs.configure(e.cfg)
 }
 
-// RunningConfig renders the configuration for replication (no unit-local
-// lines, secrets included).
-func (e *Engine) RunningConfig() string {
-	return config.Text(config.Render(e.cfg, config.RenderOpts{Secrets: true, SkipUnitLocal: true}))
-}
-
-// ApplyReplicated applies one command received from the active mate: the
+// applyReplicated applies one command received from the active mate: the
 // line, preceded by the lines that enter its sub-mode (config.ContextLines).
-func (e *Engine) ApplyReplicated(line string) error {
+func (e *Engine) applyReplicated(line string) error {
 	c, errs := config.ApplyLines(e.cfg, line)
 	if len(errs) > 0 {
 		return errs[0]
@@ -259,9 +279,9 @@ func (e *Engine) ApplyReplicated(line string) error {
 	return nil
 }
 
-// ReplaceConfig replaces everything but the unit-local lines with text
+// replaceConfig replaces everything but the unit-local lines with text
 // (bulk synchronisation from the active mate).
-func (e *Engine) ReplaceConfig(text string) error {
+func (e *Engine) replaceConfig(text string) error {
 	c, errs := config.ApplyLines(config.New(), text)
 	e.cfg = config.KeepLocal(e.cfg, c)
 	e.configChanged()
@@ -314,8 +334,8 @@ func writeAtomic(path, text string) error {
 	return nil
 }
 
-// ExecShow runs a show command for the mate ("failover exec mate").
-func (e *Engine) ExecShow(cmd string) string {
+// execShow runs a show command for the mate ("failover exec mate").
+func (e *Engine) execShow(cmd string) string {
 	s := e.newSessionOnLoop(true)
 	s.priv = true // the mate's operator is already privileged, as on ASA
 	if !strings.HasPrefix(strings.TrimSpace(cmd), "sh") {
@@ -325,22 +345,12 @@ func (e *Engine) ExecShow(cmd string) string {
 	return r.Output + r.Err
 }
 
-// Console prints a console message (logged; the --console session shows
+// console prints a console message (logged; the --console session shows
 // the log).
-func (e *Engine) Console(msg string) {
+func (e *Engine) console(msg string) {
 	e.log.Info("console", "msg", msg)
 	e.logs.console(e.clk.Now(), msg)
 }
 
-// ActiveChanged tells the uplink tracker whether to install routes.
-func (e *Engine) ActiveChanged(active bool) {
-	if e.uplink != nil {
-		e.uplink.SetActive(active)
-	}
-}
-
 // MACs is the burned-in MAC store, or nil.
 func (e *Engine) MACs() *MACStore { return e.macs }
-
-// Reconcile applies the failover unit's desired addresses now.
-func (e *Engine) Reconcile() { e.reconcileInterfaces() }

@@ -154,9 +154,7 @@ func (u *Unit) handleControl(c *wire.Control) {
 		}
 	case wire.OpWriteMemory:
 		if u.state == Standby || u.state == SyncConfig {
-			if err := u.o.Hooks.WriteMemory(); err != nil {
-				u.log.Warn("failed to write memory for the mate", "err", err)
-			}
+			u.o.Hooks.WriteMemory()
 		}
 	}
 }
@@ -213,12 +211,16 @@ func (u *Unit) handleExecRequest(r *wire.ExecRequest) {
 	if !u.mate.heard {
 		return
 	}
-	out := u.o.Hooks.ExecShow(r.Command)
-	for _, rep := range wire.SplitExecOutput(r.ID, out) {
-		if !u.sendLAN(&rep) {
+	u.o.Hooks.ExecShow(r.Command, func(out string) {
+		if u.stopped {
 			return
 		}
-	}
+		for _, rep := range wire.SplitExecOutput(r.ID, out) {
+			if !u.sendLAN(&rep) {
+				return
+			}
+		}
+	})
 }
 
 func (u *Unit) handleExecReply(r *wire.ExecReply) {

@@ -141,7 +141,7 @@ func (u *Unit) step(v view) {
 			// The mate yielded: announce again so every neighbour that
 			// learned its MAC during the split comes back to us.
 			u.splitBrain = false
-			u.announce()
+			u.reannounce()
 		case v.unhealthy && v.lanRecent && !v.conflict && v.ms == wire.UnitStandby &&
 			v.mateBad < v.myBad && !u.policyExceeded(v.mateBad):
 			u.setState(Failed, "Interface check")
