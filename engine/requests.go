@@ -39,7 +39,7 @@ func (r UnitRequests) WriteMemory() {
 
 // ExecShow runs a show command for the mate and hands its output to reply.
 func (r UnitRequests) ExecShow(cmd string, reply func(out string)) {
-	r.e.queue(func() { reply(r.e.execShow(cmd)) })
+	r.e.queue(func() { r.e.execShow(cmd, reply) })
 }
 
 // ActiveChanged tells the uplink tracker whether to install routes.
