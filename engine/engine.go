@@ -201,9 +201,22 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.log.Error("failed to start uplink tracking", "err", err)
 		}
 	}
+	e.runLater()
 	e.cleanTemps()
-	refresh := time.NewTicker(time.Second)
-	defer refresh.Stop()
+	// The refresh runs on the engine's clock, so that a test with a fake
+	// clock decides when it happens.
+	refresh := make(chan struct{}, 1)
+	var refreshTimer clock.Timer
+	arm := func() {
+		refreshTimer = e.clk.AfterFunc(time.Second, func() {
+			select {
+			case refresh <- struct{}{}:
+			default:
+			}
+		})
+	}
+	arm()
+	defer func() { refreshTimer.Stop() }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -220,10 +233,11 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case f := <-e.ops:
 			f()
-		case <-refresh.C:
+		case <-refresh:
 			// Address lifetimes of system addresses are refreshed here, and
 			// any kernel drift (an address removed by hand) is repaired.
 			e.reconcileInterfaces()
+			arm()
 		}
 		e.runLater()
 	}

@@ -1,10 +1,12 @@
-// Package unit is the unit-failover state machine of SPEC §5: one side of
+// Package unit is the unit-failover state machine: one side of
 // a Cisco PIX style active/standby pair.
 //
 // Everything runs on the engine event loop: received packets and timers
 // come back through Options.Post, so the Unit has no locks. The engine
 // applies addresses; the unit only says which (DesiredAddrs) and asks for
-// them to be applied now (Hooks.Reconcile) before it sends gratuitous ARPs.
+// them to be applied (Hooks.Reconcile), sending gratuitous ARPs once they
+// are. Every request to the engine is queued and answered after the
+// unit's current call: the unit is never re-entered.
 //
 // Decisions made here where the SPEC is silent:
 //   - Hellos on the LAN link go to 255.255.255.255, so two units with the
