@@ -57,18 +57,18 @@ func (h *fakeHooks) ActiveChanged(active bool) {
 }
 func (h *fakeHooks) Console(msg string) { h.console = append(h.console, msg) }
 
-// Reconcile applies DesiredAddrs to the fake kernel, as the engine does.
+// Reconcile applies DesiredAddrs to the fake kernel, as the engine does:
+// stale addresses go first, because deleting a subnet's primary address
+// takes the secondaries added after it along.
 func (h *fakeHooks) Reconcile(done func()) {
 	defer func() {
 		if done != nil {
 			done()
 		}
 	}()
+	desired := h.u.DesiredAddrs()
 	want := map[dataplane.Addr]bool{}
-	for _, a := range h.u.DesiredAddrs() {
-		if err := h.dp.AddrReplace(a); err != nil {
-			panic(err)
-		}
+	for _, a := range desired {
 		a.ValidLft = 0
 		want[a] = true
 	}
@@ -79,6 +79,11 @@ func (h *fakeHooks) Reconcile(done func()) {
 			if !want[a] {
 				_ = h.dp.AddrDel(a)
 			}
+		}
+	}
+	for _, a := range desired {
+		if err := h.dp.AddrReplace(a); err != nil {
+			panic(err)
 		}
 	}
 	h.ev.add(h.name + " reconcile " + h.u.State().String())
