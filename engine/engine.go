@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -30,7 +31,7 @@ type Uplink interface {
 	LinkChanged(l dataplane.Link)
 	SetActive(active bool)
 	Stop()
-	ShowRoute(c *config.Config) string
+	ShowRoute(c *config.Config, held func(hw string) netip.Prefix) string
 	ShowTrack(id int) string
 	ShowSLAConfig(c *config.Config, id int) string
 	ShowSLAOper(id int) string
