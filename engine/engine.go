@@ -68,6 +68,8 @@ type Options struct {
 	// feature out (unit tests of sessions).
 	NewUplink func(e *Engine) Uplink
 	NewUnit   func(e *Engine) Unit
+	// Limits bound the control socket's sessions (zero: DefaultLimits).
+	Limits Limits
 	// StatePath is where volatile state (burned-in MACs) is kept; put it on
 	// tmpfs beside the socket. "" keeps it in memory only.
 	StatePath string
@@ -104,6 +106,7 @@ type Engine struct {
 
 	statePath string
 	hw        hardware
+	limits    Limits
 }
 
 // New builds an engine and loads the startup-config. Lines of the
@@ -121,6 +124,7 @@ func New(o Options) (*Engine, error) {
 		ops: make(chan func(), 256), done: make(chan struct{}),
 		cfg: config.New(), logs: newLogBuffer(), owned: map[string]dataplane.Addr{},
 		links: map[string]dataplane.Link{}, statePath: o.StatePath,
+		limits: o.Limits.withDefaults(),
 	}
 	e.started = e.clk.Now()
 	e.files = startFileIO()
@@ -324,7 +328,7 @@ func (e *Engine) execShow(cmd string, done func(out string)) {
 		done("ERROR: only show commands can be run on the mate\n")
 		return
 	}
-	s := e.newSessionOnLoop(true)
+	s := e.newSessionOnLoop(true, matePeer)
 	s.priv = true // the mate's operator is already privileged, as on ASA
 	r, wait := s.execOnLoop(cmd)
 	if wait == nil {

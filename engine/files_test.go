@@ -136,10 +136,12 @@ func TestSlowDiskDoesNotHoldTheLoop(t *testing.T) {
 		t.Fatalf("saved file: %q %v", txt, err)
 	}
 	// SIGTERM with a stuck disk: the loop still ends.
-	blockSync(t)
+	release = blockSync(t)
 	e.do(func() { _ = e.WriteMemory() }) // queued behind the stuck disk
 	cancel()
 	within(t, "Run after cancel with a stuck disk", func() error { return <-done })
+	release()
+	<-e.files.idle // the late write ends before the temp dir goes
 }
 
 // Temp files of an interrupted save (they may hold the failover key) are

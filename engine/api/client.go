@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -52,7 +53,7 @@ func Dial(path string, interactive bool) (*Client, error) {
 	}
 	c := &Client{conn: conn, enc: json.NewEncoder(conn), replies: make(chan []byte, 1), done: make(chan struct{}), quit: make(chan struct{})}
 	go c.read()
-	rep, err := c.do(Request{Op: OpHello, Interactive: interactive}, HelloTimeout)
+	rep, err := c.do(Request{Op: OpHello, Interactive: interactive, SSH: sshConnection()}, HelloTimeout)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("failoverd at %s did not open a session: %w", path, err)
@@ -128,6 +129,15 @@ func (c *Client) do(req Request, timeout time.Duration) (Reply, error) {
 		return rep, fmt.Errorf("failed to decode failoverd reply: %w", err)
 	}
 	return rep, nil
+}
+
+// sshConnection is the SSH client of the login this process runs in, as
+// sshd sets it, or "".
+func sshConnection() string {
+	if v := os.Getenv("SSH_CONNECTION"); v != "" {
+		return v
+	}
+	return os.Getenv("SSH_CLIENT")
 }
 
 // Close ends the session.
