@@ -277,7 +277,7 @@ func (b *box) state() string {
 func (b *box) hostname() string { return b.e.ConfigSnapshot().Hostname }
 
 // waitFor advances the fake clock in small steps until ok holds.
-func waitFor(t *testing.T, clk *clock.Fake, what string, ok func() bool) {
+func advanceUntil(t *testing.T, clk *clock.Fake, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !ok() {
@@ -295,7 +295,7 @@ func newPairOfBoxes(t *testing.T) (*clock.Fake, *box, *box) {
 	mem := transport.NewMemNetwork()
 	a := newBox(t, "0a", "primary.cfg", mem, clk)
 	b := newBox(t, "0b", "secondary.cfg", mem, clk)
-	waitFor(t, clk, "the pair to form", func() bool {
+	advanceUntil(t, clk, "the pair to form", func() bool {
 		return a.state() == "act" && b.state() == "stby" && b.hostname() == "fw"
 	})
 	return clk, a, b
@@ -347,7 +347,7 @@ func TestUnitNotReentered(t *testing.T) {
 		t.Fatalf("failover exec mate: %+v", r)
 	}
 	a.stop()
-	waitFor(t, clk, "the standby to take over", func() bool { return b.state() == "act" })
+	advanceUntil(t, clk, "the standby to take over", func() bool { return b.state() == "act" })
 	if addrs, _ := b.dp.Addrs("outside"); len(addrs) != 1 || addrs[0].Prefix.String() != "198.51.100.2/28" {
 		t.Errorf("new active holds %v on outside", addrs)
 	}
