@@ -59,8 +59,9 @@ type Options struct {
 	// Table is the kernel's connection table; nil turns replication off.
 	Table conntrack.Table
 	// Send sends a StateUpdate to the mate on the stateful failover link
-	// (authenticated and numbered by the failover protocol).
-	Send func(kind uint8, payload []byte) bool
+	// (authenticated and numbered by the failover protocol), after the
+	// current call; failed runs on the loop if it could not be sent.
+	Send func(kind uint8, payload []byte, failed func())
 }
 
 // sent is a batch kept until the standby acknowledges it.
@@ -142,7 +143,11 @@ func New(o Options) *Replicator {
 		o.Post = func(f func()) { f() }
 	}
 	if o.Send == nil {
-		o.Send = func(uint8, []byte) bool { return false }
+		o.Send = func(_ uint8, _ []byte, failed func()) {
+			if failed != nil {
+				failed()
+			}
+		}
 	}
 	return &Replicator{
 		o: o, log: o.Log.With("component", "statesync"),
@@ -440,13 +445,16 @@ func (r *Replicator) sendBatch() {
 	r.seq++
 	bt := Batch{Stream: r.stream, Seq: r.seq, Flags: r.outFlags, Records: r.out}
 	p := AppendBatch(make([]byte, 0, batchHeaderLen+r.outLen), &bt)
-	d := dirXmit
-	if !r.o.Send(uint8(KindBatch), p) {
-		d = dirXerr
-	}
 	for i := range r.out {
-		r.stats.count(&r.out[i].Entry, d)
+		r.stats.count(&r.out[i].Entry, dirXmit)
 	}
+	recs := r.out
+	r.o.Send(uint8(KindBatch), p, func() {
+		for i := range recs {
+			r.stats.count(&recs[i].Entry, dirXerr)
+			r.stats.uncount(&recs[i].Entry, dirXmit)
+		}
+	})
 	r.stats.XmitTotal += uint64(len(r.out))
 	if len(r.unacked) == 0 {
 		r.lastAck = r.o.Clock.Now() // the resend timer starts now
@@ -581,7 +589,7 @@ func (r *Replicator) resend() {
 		if i == resendPerNak {
 			break
 		}
-		r.o.Send(uint8(KindBatch), s.payload)
+		r.o.Send(uint8(KindBatch), s.payload, nil)
 	}
 }
 
@@ -683,7 +691,7 @@ func (r *Replicator) onApplied(ops []conntrack.Op, errs []error) {
 
 func (r *Replicator) requestBulk() {
 	r.lastReq = r.o.Clock.Now()
-	r.o.Send(uint8(KindBulkRequest), nil)
+	r.o.Send(uint8(KindBulkRequest), nil, nil)
 }
 
 func (r *Replicator) nak() {
@@ -698,7 +706,7 @@ func (r *Replicator) nak() {
 func (r *Replicator) sendAck(nak bool) {
 	r.lastAckT = r.o.Clock.Now()
 	r.ackDue = false
-	r.o.Send(uint8(KindAck), AppendAck(nil, Ack{Stream: r.rxStream, Seq: r.rxNext - 1, Nak: nak}))
+	r.o.Send(uint8(KindAck), AppendAck(nil, Ack{Stream: r.rxStream, Seq: r.rxNext - 1, Nak: nak}), nil)
 }
 
 // --- timers ---

@@ -59,19 +59,18 @@ func newPair(t *testing.T) *pair {
 		n.r = New(Options{
 			Clock: p.clk, Table: n.tb,
 			Post: func(f func()) { p.ops <- f },
-			Send: func(kind uint8, payload []byte) bool {
+			Send: func(kind uint8, payload []byte, _ func()) {
 				p.mu.Lock()
 				up, drop := p.links, p.drop
 				p.mu.Unlock()
 				if !up || (drop != nil && drop(n, Kind(kind), payload)) {
-					return true // sent, lost on the way
+					return // sent, lost on the way
 				}
 				pl := append([]byte(nil), payload...)
 				m := n.mate
 				p.ops <- func() {
 					m.r.Received(kind, pl, n.role == RoleActive && m.role == RoleStandby, m.role == RoleActive && n.role == RoleStandby)
 				}
-				return true
 			},
 		})
 		t.Cleanup(n.r.Stop)

@@ -46,6 +46,18 @@ func (c *Counter) add(d dir, n uint64) {
 	}
 }
 
+// uncount takes back one object counted in its rows.
+func (s *Stats) uncount(e *conntrack.Entry, d dir) {
+	if e.NAT() {
+		s.Xlate.add(d, ^uint64(0))
+	}
+	if e.Proto == conntrack.ProtoTCP {
+		s.TCP.add(d, ^uint64(0))
+	} else {
+		s.UDP.add(d, ^uint64(0))
+	}
+}
+
 // count records one object in its rows.
 func (s *Stats) count(e *conntrack.Entry, d dir) {
 	if e.NAT() {
