@@ -17,6 +17,7 @@ import (
 	"failover/engine/api"
 	"failover/engine/dataplane"
 	"failover/engine/probe"
+	"failover/engine/version"
 	"failover/shell"
 )
 
@@ -32,7 +33,23 @@ func run() error {
 	sock := flag.String("socket", api.DefaultSocket, "control socket path")
 	console := flag.Bool("console", false, "run an operator session on stdin/stdout")
 	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
+	checkOnly := flag.Bool("check", false, "check a startup-config (the argument, or --config) and exit: 0 valid, 1 errors, 2 unreadable")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(version.String("failoverd"))
+		return nil
+	}
+	if *checkOnly {
+		path := *cfgPath
+		if flag.NArg() > 0 {
+			path = flag.Arg(0)
+		}
+		os.Exit(check(path, os.Stdout, os.Stderr))
+	}
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see --help)", flag.Arg(0))
+	}
 
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"failover/engine/api"
+	"failover/engine/version"
 	"failover/shell"
 )
 
@@ -27,7 +28,12 @@ func run() int {
 	var cmds lines
 	sock := flag.String("socket", envOr("FOSH_SOCKET", api.DefaultSocket), "failoverd control socket")
 	flag.Var(&cmds, "c", "run this line and exit (repeatable)")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(version.String("fosh"))
+		return 0
+	}
 	// Under sshd's ForceCommand the command the user asked for ("ssh box
 	// 'show failover'") arrives here rather than as -c.
 	if oc := os.Getenv("SSH_ORIGINAL_COMMAND"); len(cmds) == 0 && oc != "" {

@@ -38,7 +38,9 @@ func (e *UnsupportedError) Error() string {
 // IsComment reports whether a line is a PIX running-config comment.
 func IsComment(line string) bool {
 	t := strings.TrimSpace(line)
-	return t == "" || strings.HasPrefix(t, ":") || strings.HasPrefix(t, "!")
+	// ASA ends a saved configuration with its checksum; it is not a
+	// command and pastes and startup-configs carry it.
+	return t == "" || strings.HasPrefix(t, ":") || strings.HasPrefix(t, "!") || strings.HasPrefix(t, "Cryptochecksum:")
 }
 
 // Parse finds the command for line in x's mode chain; exec commands come
@@ -86,7 +88,7 @@ func tokTexts(toks []grammar.Token, n int) []string {
 // starting in global configuration mode; it is how the startup-config and
 // replicated configurations load. Exec commands in the text are skipped
 // (a running-config contains none that matter). It returns the new
-// configuration and one error per failed line, prefixed with its number.
+// configuration and one *LineError per failed line.
 func ApplyLines(c *Config, text string) (*Config, []error) {
 	x := &Ctx{Mode: grammar.ModeConfig}
 	var errs []error
@@ -107,7 +109,22 @@ func ApplyLines(c *Config, text string) (*Config, []error) {
 				continue
 			}
 		}
-		errs = append(errs, fmt.Errorf("line %d: %s: %w", i+1, strings.TrimSpace(line), err))
+		errs = append(errs, &LineError{N: i + 1, Line: line, Err: err})
 	}
 	return c, errs
 }
+
+// LineError is a failed line of a configuration text: its number (from 1),
+// the line as written and why it failed (a *grammar.Error when it did not
+// parse), so that a checker can point a caret at it as the shell does.
+type LineError struct {
+	N    int
+	Line string
+	Err  error
+}
+
+func (e *LineError) Error() string {
+	return fmt.Sprintf("line %d: %s: %v", e.N, strings.TrimSpace(e.Line), e.Err)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }

@@ -10,6 +10,7 @@ import (
 	"failover/engine/clock"
 	"failover/engine/config"
 	"failover/engine/dataplane"
+	"failover/engine/dataplane/dataplanetest"
 	"failover/engine/transport"
 )
 
@@ -33,7 +34,7 @@ func (e *events) index(s string) int { return slices.Index(e.list, s) }
 // fakeHooks plays the engine for one unit.
 type fakeHooks struct {
 	name     string
-	dp       *dataplane.Fake
+	dp       *dataplanetest.Fake
 	u        *Unit
 	ev       *events
 	running  string
@@ -53,21 +54,21 @@ func (h *fakeHooks) ReplaceConfig(text string) error {
 	h.replaced = append(h.replaced, text)
 	return nil
 }
-func (h *fakeHooks) WriteMemory() error         { h.writes++; return nil }
-func (h *fakeHooks) ExecShow(cmd string) string { return h.name + " ran " + cmd + "\n" }
+func (h *fakeHooks) WriteMemory() error                     { h.writes++; return nil }
+func (h *fakeHooks) ExecShow(cmd string, done func(string)) { done(h.name + " ran " + cmd + "\n") }
 func (h *fakeHooks) ActiveChanged(active bool) {
 	h.serving = append(h.serving, active)
 	h.ev.add(h.name + " serving " + map[bool]string{true: "on", false: "off"}[active])
 }
 func (h *fakeHooks) Console(msg string) { h.console = append(h.console, msg) }
 
-// Reconcile applies DesiredAddrs to the fake kernel, as the engine does.
+// Reconcile applies DesiredAddrs to the fake kernel, as the engine does:
+// stale addresses go first, because deleting a subnet's primary address
+// takes the secondaries added after it along.
 func (h *fakeHooks) Reconcile() {
+	desired := h.u.DesiredAddrs()
 	want := map[dataplane.Addr]bool{}
-	for _, a := range h.u.DesiredAddrs() {
-		if err := h.dp.AddrReplace(a); err != nil {
-			panic(err)
-		}
+	for _, a := range desired {
 		a.ValidLft = 0
 		want[a] = true
 	}
@@ -80,6 +81,11 @@ func (h *fakeHooks) Reconcile() {
 			}
 		}
 	}
+	for _, a := range desired {
+		if err := h.dp.AddrReplace(a); err != nil {
+			panic(err)
+		}
+	}
 	h.ev.add(h.name + " reconcile " + h.u.State().String())
 }
 
@@ -88,7 +94,7 @@ type node struct {
 	name   string
 	u      *Unit
 	ep     *transport.MemEndpoint
-	dp     *dataplane.Fake
+	dp     *dataplanetest.Fake
 	hooks  *fakeHooks
 	syslog []string
 	cfg    *config.Config
@@ -136,7 +142,7 @@ func (p *pair) add(name string, cfg *config.Config) *node {
 		}
 	}
 	if n.dp == nil {
-		n.dp = dataplane.NewFake()
+		n.dp = dataplanetest.NewFake()
 		for i, l := range allLinks {
 			mac := "02:00:00:0" + strings.ToLower(name[:1]) + ":00:0" + string(rune('1'+i))
 			if err := n.dp.AddLink(l, mac); err != nil {
