@@ -171,7 +171,7 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 		if e.uplink == nil {
 			return api.Reply{Err: "ERROR: route tracking is not available"}
 		}
-		return api.Reply{Output: e.uplink.ShowRoute(e.cfg)}
+		return api.Reply{Output: e.uplink.ShowRoute(e.cfg, e.heldAddr)}
 	case "show-track":
 		if e.uplink == nil {
 			return api.Reply{Err: "ERROR: route tracking is not available"}

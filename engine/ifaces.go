@@ -2,17 +2,19 @@ package engine
 
 import (
 	"net/netip"
+	"slices"
 
+	"failover/engine/config"
 	"failover/engine/dataplane"
 )
 
 type netipPrefix = netip.Prefix
 
 // desiredAddrs are the addresses this box must hold now: the failover
-// unit decides when failover is enabled; otherwise the system addresses
-// of named interfaces (loop only).
+// unit decides (with failover off too: a unit keeps the role it had);
+// without one, the system addresses of named interfaces (loop only).
 func (e *Engine) desiredAddrs() []dataplane.Addr {
-	if e.unit != nil && e.cfg.Failover.Enabled {
+	if e.unit != nil {
 		return e.unit.DesiredAddrs()
 	}
 	var out []dataplane.Addr
@@ -50,6 +52,52 @@ func (e *Engine) linkChanged(l dataplane.Link) {
 	}
 }
 
+// ifaceKey is what the interface reconcile reads of one configured
+// interface.
+type ifaceKey struct {
+	hw, name string
+	shutdown bool
+	mtu      int
+}
+
+func ifaceKeys(fs []*config.Interface) []ifaceKey {
+	out := make([]ifaceKey, len(fs))
+	for i, f := range fs {
+		out[i] = ifaceKey{f.HW, f.Name, f.Shutdown, f.MTU}
+	}
+	return out
+}
+
+// reconcileInterfacesIfChanged reconciles only when the interface settings
+// or the addresses to hold differ from what the kernel was last given, so a
+// configuration line about something else costs no kernel call. Drift and
+// address lifetimes are the periodic reconcile's business.
+func (e *Engine) reconcileInterfacesIfChanged() {
+	if e.dp == nil {
+		return
+	}
+	if slices.Equal(ifaceKeys(e.cfg.Interfaces), e.ifsSeen) && e.sameAddrs(e.desiredAddrs()) {
+		return
+	}
+	e.reconcileInterfaces()
+}
+
+// sameAddrs says whether want (the links it names being known) is what the
+// engine holds, lifetimes aside.
+func (e *Engine) sameAddrs(want []dataplane.Addr) bool {
+	n := 0
+	for _, a := range want {
+		if _, ok := e.links[a.Link]; !ok {
+			continue
+		}
+		n++
+		if _, ok := e.owned[a.Link+" "+a.Prefix.String()]; !ok {
+			return false
+		}
+	}
+	return n == len(e.owned)
+}
+
 // reconcileInterfaces makes the kernel match the configuration for the
 // interfaces the configuration names, and touches nothing else: admin
 // state, MTU and the addresses this engine owns (loop only).
@@ -57,6 +105,8 @@ func (e *Engine) reconcileInterfaces() {
 	if e.dp == nil {
 		return
 	}
+	e.recGen++
+	e.ifsSeen = ifaceKeys(e.cfg.Interfaces)
 	e.readLinks()
 	for _, f := range e.cfg.Interfaces {
 		l, ok := e.links[f.HW]
@@ -89,8 +139,7 @@ func (e *Engine) reconcileInterfaces() {
 		}
 	}
 	for k, a := range want {
-		_, had := e.owned[k]
-		if had && a.ValidLft == 0 {
+		if had, ok := e.owned[k]; ok && had.ValidLft == 0 && a.ValidLft == 0 {
 			continue // forever addresses need no refresh
 		}
 		if err := e.dp.AddrReplace(a); err != nil {

@@ -33,18 +33,16 @@ func (u *Unit) addrLifetime() time.Duration {
 }
 
 // heldAddr is the address f carries on this unit in state s; the zero
-// Prefix means none.
+// Prefix means none. The LAN link and a separate stateful link keep the
+// address of the unit role; the data interfaces follow the state.
 func (u *Unit) heldAddr(f *ifc, s State) netip.Prefix {
-	if !u.enabled {
-		return netip.Prefix{}
-	}
-	if f.lan || f.stateLink {
+	if (f.lan || f.stateLink) && u.talking {
 		return lanAddr(f.cfg, u.role)
 	}
 	switch s {
-	case Active:
+	case Active, Disabled:
 		return f.cfg.Addr
-	case Standby, SyncConfig, Failed:
+	case Standby, SyncConfig, Failed, PseudoStandby:
 		if f.cfg.StandbyIP.IsValid() && f.cfg.Addr.IsValid() {
 			return netip.PrefixFrom(f.cfg.StandbyIP, f.cfg.Addr.Bits())
 		}
@@ -52,12 +50,12 @@ func (u *Unit) heldAddr(f *ifc, s State) netip.Prefix {
 	return netip.Prefix{}
 }
 
-// DesiredAddrs lists the addresses this unit must hold now. With failover
-// disabled it is empty: the engine owns the addresses itself then.
+// DesiredAddrs lists the addresses this box must hold now, on every named
+// interface. A standalone box (failover off, no mate to talk to) holds its
+// system addresses for good; a unit of a pair holds them with a lifetime
+// (addrLifetime), refreshed while it runs, so that a killed daemon's box
+// stops answering for them by itself.
 func (u *Unit) DesiredAddrs() []dataplane.Addr {
-	if !u.enabled {
-		return nil
-	}
 	var out []dataplane.Addr
 	for _, f := range u.ifs {
 		p := u.heldAddr(f, u.state)
@@ -65,7 +63,7 @@ func (u *Unit) DesiredAddrs() []dataplane.Addr {
 			continue
 		}
 		a := dataplane.Addr{Link: f.cfg.HW, Prefix: p}
-		if u.state == Active && !f.lan && !f.stateLink {
+		if u.state.serves() && u.talking && !f.lan && !f.stateLink {
 			a.ValidLft = u.addrLifetime()
 		}
 		out = append(out, a)
@@ -73,23 +71,36 @@ func (u *Unit) DesiredAddrs() []dataplane.Addr {
 	return out
 }
 
-// reconcile sets the MACs, has the engine apply DesiredAddrs, and with
-// announce starts a gratuitous ARP series for the data addresses now held.
+// reconcile sets the MACs, asks the engine to apply DesiredAddrs, and with
+// announce starts a gratuitous ARP series for the data addresses once the
+// engine holds them.
 func (u *Unit) reconcile(announce bool) {
 	u.applyMACs()
 	u.desired = u.DesiredAddrs()
-	u.o.Hooks.Reconcile()
 	u.nextRefresh = u.o.Clock.Now().Add(u.addrLifetime() / 3)
-	if announce {
-		u.announce()
+	if !announce {
+		u.o.Hooks.Reconcile(nil)
+		return
 	}
+	// A newer series (another role change) cancels this one, also before
+	// it starts.
+	u.garpGen++
+	gen := u.garpGen
+	u.o.Hooks.Reconcile(func() { u.announce(gen) })
+}
+
+// reannounce starts a new gratuitous ARP series for the addresses held.
+func (u *Unit) reannounce() {
+	u.garpGen++
+	u.announce(u.garpGen)
 }
 
 // announce sends garpCount gratuitous ARPs for every data address held,
-// garpInterval apart. A newer series (another role change) cancels it.
-func (u *Unit) announce() {
-	u.garpGen++
-	gen := u.garpGen
+// garpInterval apart, unless series gen was cancelled.
+func (u *Unit) announce(gen int) {
+	if gen != u.garpGen || u.stopped {
+		return
+	}
 	var targets []dataplane.Addr
 	for _, a := range u.desired {
 		if f := u.ifByHW(a.Link); f != nil && !f.lan && !f.stateLink && a.Prefix.Addr().Is4() {
@@ -143,8 +154,8 @@ func (u *Unit) applyMACs() {
 }
 
 func (u *Unit) wantMAC(f *ifc) net.HardwareAddr {
-	active := u.state == Active
-	if !u.enabled {
+	active := u.state.serves()
+	if !u.talking {
 		return f.ownMAC
 	}
 	if f.cfg.HasMAC {

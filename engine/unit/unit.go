@@ -14,21 +14,21 @@ import (
 	"failover/engine/wire"
 )
 
-// Hooks are what the unit asks of the engine. They are called on the
-// engine event loop (from inside Unit methods or Posted functions).
+// Hooks are the requests the unit makes of the engine. They are called on
+// the engine event loop, and each is only queued there: the engine acts on
+// it after the unit's current call has returned, so nothing the engine does
+// in answer (applying a replicated line, which hands the unit a new
+// configuration) re-enters the unit half-way through a decision.
 type Hooks interface {
-	RunningConfig() string // whole config without unit-local lines, for Sync Config
-	ApplyReplicated(line string) error
-	ReplaceConfig(text string) error // bulk sync on the standby
-	WriteMemory() error
-	// ExecShow runs a show command for "failover exec mate"; done gets its
-	// output on the loop, later when the command reads a file.
-	ExecShow(cmd string, done func(out string))
-	ActiveChanged(active bool) // true while this unit serves traffic (Active, or failover Disabled)
-	Console(msg string)        // console messages such as "Beginning configuration replication: Sending to mate."
-	// Reconcile makes the kernel match DesiredAddrs now, before returning,
-	// so that gratuitous ARPs sent afterwards announce addresses really held.
-	Reconcile()
+	ApplyReplicated(line string)                 // a line from the active mate
+	ReplaceConfig(text string)                   // bulk copy from the active mate
+	WriteMemory()                                // the active mate saved its configuration
+	ExecShow(cmd string, reply func(out string)) // for "failover exec mate"
+	ActiveChanged(active bool)                   // true while this unit serves traffic (Active, or failover Disabled)
+	Console(msg string)                          // console messages such as "Beginning configuration replication: Sending to mate."
+	// Reconcile makes the kernel hold DesiredAddrs, then calls done, so
+	// that gratuitous ARPs sent from done announce addresses really held.
+	Reconcile(done func())
 }
 
 // Options wires a Unit to the engine.
@@ -49,6 +49,13 @@ type Options struct {
 	// (nil: the MAC found at start is taken as burned-in).
 	MACs MACStore
 
+	// BeforeTakeover runs just before this unit starts to serve (takes
+	// the system addresses), AfterRelease just after it stopped serving;
+	// both on the event loop, nil for nothing. They are where connection
+	// state replication installs and drops what it replicated.
+	BeforeTakeover func()
+	AfterRelease   func()
+
 	// manualRecv leaves the Recv channel to the test, which drains it
 	// itself; that makes the two-unit tests deterministic.
 	manualRecv bool
@@ -60,10 +67,11 @@ type Unit struct {
 	o   Options
 	log *slog.Logger
 
-	cfg     *config.Config
-	fo      config.Failover
-	enabled bool
-	role    wire.Role
+	cfg         *config.Config
+	fo          config.Failover
+	talking     bool      // role and LAN interface configured: hellos, listening, timers
+	listenSince time.Time // when talking started
+	role        wire.Role
 
 	codec  *wire.Codec
 	sender *wire.Sender
@@ -105,7 +113,6 @@ type Unit struct {
 	probe          *probeRound // data-interface check while the mate's LAN hellos are overdue
 
 	desired []dataplane.Addr // what the last Reconcile applied
-	serving bool             // last value given to ActiveChanged
 	stopped bool
 	done    chan struct{}
 }
@@ -171,7 +178,6 @@ func New(o Options) *Unit {
 		listening: map[string]bool{},
 		execs:     map[uint32]*execReq{},
 		state:     Disabled,
-		serving:   true,
 		done:      make(chan struct{}),
 	}
 	u.fo = u.cfg.Failover
@@ -194,20 +200,21 @@ func (u *Unit) PromptTags() (prio, state string) {
 		prio = "sec"
 	}
 	state = "stby"
-	if u.state == Active || u.state == Disabled {
+	if u.state.serves() {
 		state = "act"
 	}
 	return prio, state
 }
 
 // Apply takes a new configuration. It is cheap and idempotent: the engine
-// calls it after every accepted change, replicated ones included.
+// calls it once after every accepted change, replicated ones included. c
+// is the engine's published copy: the unit only reads it.
 func (u *Unit) Apply(c *config.Config) {
 	if u.stopped || c == nil {
 		return
 	}
 	old := u.fo
-	u.cfg = c.Clone()
+	u.cfg = c
 	u.fo = u.cfg.Failover
 	if u.fo.Poll <= 0 {
 		u.fo.Poll = config.DefaultPoll
@@ -238,36 +245,46 @@ func (u *Unit) Apply(c *config.Config) {
 	u.rebuildIfs()
 
 	switch {
-	case !u.fo.Enabled && u.enabled:
-		u.enabled = false
+	case !u.fo.Enabled && old.Enabled:
 		u.syslog(1, 105001, "Disabling failover.")
+	case u.fo.Enabled && !old.Enabled:
+		u.syslog(1, 105002, "Enabling failover.")
+	}
+	// A unit with a role and a LAN interface talks to its mate even with
+	// failover off: its hellos tell the mate which addresses it holds, so
+	// the mate does not take them (see Disabled and PseudoStandby).
+	talking := u.fo.Unit != "" && u.lanIf() != nil
+	switch {
+	case talking && !u.talking:
+		u.talking = true
+		u.mate = mateInfo{}
+		u.listenSince = u.o.Clock.Now()
+		u.syncListens()
+		u.startTimers()
+	case !talking && u.talking:
+		u.talking = false
 		u.stopTimers()
 		u.syncListens()
-		u.setState(Disabled, "Set by the config command")
-	case u.fo.Enabled && !u.enabled:
-		u.enabled = true
-		u.mate = mateInfo{}
-		u.syslog(1, 105002, "Enabling failover.")
-		u.syncListens()
-		u.setState(Negotiation, "Set by the config command")
-		u.startTimers()
-	case u.fo.Enabled:
+	case talking:
 		u.syncListens()
 		if old.Poll != u.fo.Poll || old.IfPoll != u.fo.IfPoll || old.Hold != u.fo.Hold {
 			u.stopTimers()
 			u.startTimers()
 		}
-		if old.Unit != u.fo.Unit && u.state != Negotiation {
-			u.setState(Negotiation, "Unit role changed")
-		}
+	}
+	if old.Unit != "" && old.Unit != u.fo.Unit && u.participating() && u.state != Negotiation {
+		u.setState(Negotiation, "Unit role changed")
 	}
 	if !slices.Equal(u.DesiredAddrs(), u.desired) {
 		u.reconcile(false)
 	}
-	if u.enabled {
-		u.evaluate()
-	}
+	u.evaluate()
 }
+
+// participating says whether this unit takes part in a pair now: failover
+// is on and it has a unit role and a LAN interface to find its mate on.
+// Without them a box stays a standalone router that keeps its addresses.
+func (u *Unit) participating() bool { return u.talking && u.fo.Enabled }
 
 // rebuildIfs refreshes the interface table from the configuration, keeping
 // what was learned at run time (carrier, MACs, mate heard) for interfaces
@@ -336,9 +353,7 @@ func (u *Unit) LinkChanged(l dataplane.Link) {
 	if f.ownMAC == nil && len(l.MAC) == 6 {
 		f.ownMAC = u.burnedIn(l)
 	}
-	if u.enabled {
-		u.evaluate()
-	}
+	u.evaluate()
 }
 
 // Stop announces a clean shutdown to the mate (so it takes over at once
@@ -347,7 +362,7 @@ func (u *Unit) Stop() {
 	if u.stopped {
 		return
 	}
-	if u.enabled {
+	if u.talking {
 		u.sendHello(wire.HelloShuttingDown)
 	}
 	u.restoreMACs()
@@ -384,11 +399,14 @@ func lanAddr(ci config.Interface, r wire.Role) netip.Prefix {
 
 type nopHooks struct{}
 
-func (nopHooks) RunningConfig() string                { return "" }
-func (nopHooks) ApplyReplicated(string) error         { return nil }
-func (nopHooks) ReplaceConfig(string) error           { return nil }
-func (nopHooks) WriteMemory() error                   { return nil }
-func (nopHooks) ExecShow(_ string, done func(string)) { done("") }
-func (nopHooks) ActiveChanged(bool)                   {}
-func (nopHooks) Console(string)                       {}
-func (nopHooks) Reconcile()                           {}
+func (nopHooks) ApplyReplicated(string)                {}
+func (nopHooks) ReplaceConfig(string)                  {}
+func (nopHooks) WriteMemory()                          {}
+func (nopHooks) ExecShow(_ string, reply func(string)) { reply("") }
+func (nopHooks) ActiveChanged(bool)                    {}
+func (nopHooks) Console(string)                        {}
+func (nopHooks) Reconcile(done func()) {
+	if done != nil {
+		done()
+	}
+}

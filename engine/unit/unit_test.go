@@ -18,8 +18,8 @@ func TestBootstrap(t *testing.T) {
 	if got := p.clk.Now().Sub(time.Date(2026, 4, 26, 12, 0, 0, 0, time.UTC)); got > time.Second {
 		t.Errorf("units started together took %v to pair; the primary should go active at once", got)
 	}
-	if len(b.hooks.replaced) != 1 || b.hooks.replaced[0] != a.hooks.running {
-		t.Errorf("standby got configs %q, want %q", b.hooks.replaced, a.hooks.running)
+	if len(b.hooks.replaced) != 1 || b.hooks.replaced[0] != a.running() {
+		t.Errorf("standby got configs %q, want %q", b.hooks.replaced, a.running())
 	}
 	if !slices.Contains(a.hooks.console, "Beginning configuration replication: Sending to mate.") ||
 		!slices.Contains(a.hooks.console, "End Configuration Replication to mate") {
@@ -116,7 +116,9 @@ func TestOldActiveReturnsAsStandby(t *testing.T) {
 	p, a, b := bootstrap(t)
 	p.stop(a)
 	wantState(t, b, Active)
-	b.hooks.running = "hostname pix-B\nfailover poll 15\nlogging on\n"
+	changed := testConfig("secondary")
+	changed.Logging.On = true
+	b.u.Apply(changed)
 	p.run(time.Minute)
 	a = p.add("A", testConfig("primary"))
 	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Standby }); !ok {
@@ -125,7 +127,7 @@ func TestOldActiveReturnsAsStandby(t *testing.T) {
 	p.run(2 * time.Minute)
 	wantState(t, b, Active)
 	wantState(t, a, Standby)
-	if len(a.hooks.replaced) != 1 || a.hooks.replaced[0] != b.hooks.running {
+	if len(a.hooks.replaced) != 1 || a.hooks.replaced[0] != b.running() {
 		t.Errorf("returning unit got %q", a.hooks.replaced)
 	}
 	// No preemption: the MACs follow the role, the primary's stays with the active unit.
@@ -488,15 +490,19 @@ func TestResetClearsFailed(t *testing.T) {
 	}
 }
 
+// `no failover` on the active unit keeps its role and addresses: it goes
+// on serving, with the address lifetime still refreshed (a mate may be
+// there), and says so in its hellos.
 func TestDisable(t *testing.T) {
-	p, a, _ := bootstrap(t)
+	p, a, b := bootstrap(t)
 	c := testConfig("primary")
 	c.Failover.Enabled = false
 	a.u.Apply(c)
 	p.settle()
 	wantState(t, a, Disabled)
-	if a.u.DesiredAddrs() != nil {
-		t.Errorf("disabled unit claims addresses: %v", a.u.DesiredAddrs())
+	want := []string{"eth-fo 192.0.2.1/30", "eth-in 203.0.113.1/24", "eth-out 198.51.100.1/24"}
+	if got := a.addrs(t); !slices.Equal(got, want) {
+		t.Errorf("disabled active holds %q, want %q", got, want)
 	}
 	if !a.logged("%PIX-1-105001: (Primary) Disabling failover.") {
 		t.Errorf("syslog %q", a.syslog)
@@ -504,8 +510,17 @@ func TestDisable(t *testing.T) {
 	if refuse, _ := a.u.RefuseConfig(); refuse {
 		t.Error("disabled unit refuses configuration")
 	}
-	if err := a.u.FailoverActive(); err == nil {
-		t.Error("failover active accepted while disabled")
+	if err := a.u.FailoverActive(); err != nil {
+		t.Errorf("failover active on a serving unit: %v", err)
+	}
+	if pr, st := a.u.PromptTags(); pr != "pri" || st != "act" {
+		t.Errorf("prompt tags %s/%s, want pri/act", pr, st)
+	}
+	p.run(time.Minute)
+	wantState(t, a, Disabled)
+	wantState(t, b, Standby)
+	if got := a.addrs(t); !slices.Equal(got, want) {
+		t.Errorf("a minute later the disabled active holds %q, want %q", got, want)
 	}
 }
 
