@@ -69,6 +69,7 @@ func (u *Unit) step(v view) {
 	if u.mate.shutdown {
 		lostReason = "Other unit powered off"
 	}
+	u.noteMate(!mateLost, lostReason)
 	since := v.now.Sub(u.stateSince)
 
 	switch u.state {
