@@ -93,6 +93,7 @@ type Engine struct {
 	links    map[string]dataplane.Link
 	sessions int
 	macs     *MACStore
+	hw       hardware
 }
 
 // New builds an engine and loads the startup-config. Lines of the
@@ -112,6 +113,7 @@ func New(o Options) (*Engine, error) {
 		links: map[string]dataplane.Link{},
 	}
 	e.started = e.clk.Now()
+	e.hw = readHardware()
 	if o.StatePath != "" {
 		e.macs = NewMACStore(o.StatePath, o.Log)
 	}
@@ -278,8 +280,7 @@ func (e *Engine) WriteMemory() error {
 	if e.path == "" {
 		return fmt.Errorf("failed to save: no startup-config path (--config)")
 	}
-	text := config.Text(config.Render(e.cfg, config.RenderOpts{Secrets: true}))
-	return writeAtomic(e.path, ": Saved\n:\n"+text+": end\n")
+	return writeAtomic(e.path, configText(e.cfg, true))
 }
 
 func writeAtomic(path, text string) error {

@@ -14,7 +14,7 @@ import (
 )
 
 // blocking are the EXEC commands that wait on the network.
-var blocking = map[string]bool{"ping": true, "failover-exec": true}
+var blocking = map[string]bool{"ping": true, "failover-exec": true, "dir": true, "show-memory": true}
 
 // execBlocking runs the EXEC commands that wait on the network (ping,
 // failover exec mate) in the session's goroutine, so the event loop never
@@ -30,6 +30,10 @@ func (s *Session) execBlocking(line string) (api.Reply, bool) {
 	switch inv.Decl.ID {
 	case "ping":
 		return s.ping(inv), true
+	case "dir":
+		return showDir(s.e.path), true
+	case "show-memory":
+		return showMemory(), true
 	case "failover-exec":
 		if s.e.unit == nil {
 			return api.Reply{Err: "ERROR: failover is not available"}, true
@@ -103,7 +107,7 @@ func (s *Session) execCommand(inv *grammar.Invocation) api.Reply {
 	case "end":
 		s.mode, s.obj = grammar.ModeExec, ""
 	case "terminal-pager":
-		s.termPager = inv.Int("lines")
+		s.termPager = inv.Int("lines") // "no terminal pager" leaves 0: no paging
 	case "terminal-length":
 		s.termPager = inv.Int("lines")
 	case "terminal-width":
@@ -115,11 +119,15 @@ func (s *Session) execCommand(inv *grammar.Invocation) api.Reply {
 				sect = w
 			}
 		}
-		text := config.Text(config.Render(e.cfg, config.RenderOpts{Section: sect}))
+		// "all" would add the default values; this product's rendering
+		// already prints every value that matters to a command, so it
+		// shows the same lines.
 		if sect == "" {
-			text = ": Saved\n:\n" + text + ": end\n"
+			return api.Reply{Output: configText(e.cfg, false)}
 		}
-		return api.Reply{Output: text}
+		return api.Reply{Output: config.Text(config.Render(e.cfg, config.RenderOpts{Section: sect}))}
+	case "more-system-running":
+		return api.Reply{Output: configText(e.cfg, true)}
 	case "show-startup":
 		b, err := os.ReadFile(e.path)
 		if err != nil {

@@ -8,24 +8,31 @@ import (
 	"testing"
 
 	"failover/engine/dataplane"
+	"failover/engine/dataplane/dataplanetest"
 )
 
-func newFakeEngine(t *testing.T, links ...string) (*Engine, *dataplane.Fake) {
+func newFakeEngine(t *testing.T, links ...string) (*Engine, *dataplanetest.Fake) {
 	t.Helper()
-	dp := dataplane.NewFake()
+	dp := dataplanetest.NewFake()
 	for i, l := range links {
 		if err := dp.AddLink(l, "02:00:00:00:00:0"+string(rune('1'+i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e, err := New(Options{DP: dp})
+	return runEngine(t, Options{DP: dp}), dp
+}
+
+// runEngine builds an engine and runs its loop until the test ends.
+func runEngine(t *testing.T, o Options) *Engine {
+	t.Helper()
+	e, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go e.Run(ctx)
 	t.Cleanup(cancel)
-	return e, dp
+	return e
 }
 
 func mustExec(t *testing.T, s *Session, lines ...string) {

@@ -12,24 +12,30 @@ import (
 	"failover/grammar"
 )
 
+// showVersion prints ASA's layout, which inventory tools parse: "Version
+// X", the "HOST up ..." line, "Hardware:" and "Serial Number:". It tells
+// the truth about the box (a Linux machine), not an ASA model.
 func (e *Engine) showVersion() string {
-	up := e.clk.Now().Sub(e.started).Round(time.Second)
+	up := e.clk.Now().Sub(e.started)
 	var b strings.Builder
-	fmt.Fprintf(&b, "failover Version %s (PIX 6.3 command dialect)\n\n", Version)
-	fmt.Fprintf(&b, "Compiled with %s for %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(&b, "failover Software Version %s (PIX 6.3 command dialect)\n", Version)
+	fmt.Fprintf(&b, "Compiled with %s for %s/%s\n\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(&b, "%s up %s\n\n", e.cfg.Hostname, formatUptime(up))
-	fmt.Fprintf(&b, "Hardware:   Linux\n")
+	fmt.Fprintf(&b, "Hardware:   %s\n\n", e.hw)
 	for i, f := range e.cfg.Interfaces {
 		l, ok := e.links[f.HW]
 		mac := "unknown"
 		if ok && len(l.MAC) == 6 {
 			mac = grammar.FormatMAC([6]byte(l.MAC))
 		}
-		fmt.Fprintf(&b, "%d: %s: address is %s\n", i, f.HW, mac)
+		fmt.Fprintf(&b, " %d: %s: address is %s\n", i, f.HW, mac)
 	}
+	fmt.Fprintf(&b, "\nSerial Number: %s\n", e.hw.serial)
 	return b.String()
 }
 
+// formatUptime prints ASA's uptime: the two largest units, singular when
+// one ("1 day 3 hours", "2 hours 1 min", "5 mins 0 secs").
 func formatUptime(d time.Duration) string {
 	days := int(d.Hours()) / 24
 	h := int(d.Hours()) % 24
@@ -37,11 +43,18 @@ func formatUptime(d time.Duration) string {
 	s := int(d.Seconds()) % 60
 	switch {
 	case days > 0:
-		return fmt.Sprintf("%d days %d hours", days, h)
+		return plural(days, "day") + " " + plural(h, "hour")
 	case h > 0:
-		return fmt.Sprintf("%d hours %d mins", h, m)
+		return plural(h, "hour") + " " + plural(m, "min")
 	}
-	return fmt.Sprintf("%d mins %d secs", m, s)
+	return plural(m, "min") + " " + plural(s, "sec")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // showInterface prints PIX 6.3's interface status block for one or every

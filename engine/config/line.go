@@ -38,7 +38,9 @@ func (e *UnsupportedError) Error() string {
 // IsComment reports whether a line is a PIX running-config comment.
 func IsComment(line string) bool {
 	t := strings.TrimSpace(line)
-	return t == "" || strings.HasPrefix(t, ":") || strings.HasPrefix(t, "!")
+	// ASA ends a saved configuration with its checksum; it is not a
+	// command and pastes and startup-configs carry it.
+	return t == "" || strings.HasPrefix(t, ":") || strings.HasPrefix(t, "!") || strings.HasPrefix(t, "Cryptochecksum:")
 }
 
 // Parse finds the command for line in x's mode chain; exec commands come

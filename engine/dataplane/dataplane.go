@@ -1,8 +1,8 @@
 // Package dataplane is the engine's only door to the kernel: links,
 // addresses, routes, policy rules and gratuitous ARP. The engine's state
 // machines talk to the small interfaces below; netlink.go implements them on
-// a real kernel and fake.go in memory, printing its state as text so tests
-// can compare whole kernel states.
+// a real kernel and package dataplanetest in memory, printing its state as
+// text so tests can compare whole kernel states.
 package dataplane
 
 import (

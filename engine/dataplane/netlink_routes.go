@@ -48,7 +48,7 @@ func (n *Netlink) OwnedRoutes() ([]Route, error) {
 			Protocol: int(r.Protocol),
 		})
 	}
-	slices.SortFunc(out, compareRoute)
+	slices.SortFunc(out, CompareRoute)
 	return out, nil
 }
 
@@ -182,7 +182,7 @@ func (n *Netlink) OwnedRules() ([]Rule, error) {
 		}
 		out = append(out, Rule{Priority: r.Priority, Mark: r.Mark, Table: fromKernelTable(r.Table)})
 	}
-	slices.SortFunc(out, compareRule)
+	slices.SortFunc(out, CompareRule)
 	return out, nil
 }
 

@@ -532,3 +532,14 @@ func TestNetlinkWatchLinksResubscribes(t *testing.T) {
 		t.Fatal("WatchLinks did not return after cancel")
 	}
 }
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -2,10 +2,10 @@ package dataplane
 
 import "cmp"
 
-// The compare functions give every implementation the same listing order,
+// The Compare functions give every implementation the same listing order,
 // so that listings and printed states diff cleanly.
 
-func compareAddr(a, b Addr) int {
+func CompareAddr(a, b Addr) int {
 	if a.Link != b.Link {
 		return cmp.Compare(a.Link, b.Link)
 	}
@@ -15,7 +15,7 @@ func compareAddr(a, b Addr) int {
 	return a.Prefix.Bits() - b.Prefix.Bits()
 }
 
-func compareRoute(a, b Route) int {
+func CompareRoute(a, b Route) int {
 	if a.Table != b.Table {
 		return a.Table - b.Table
 	}
@@ -31,7 +31,7 @@ func compareRoute(a, b Route) int {
 	return a.Protocol - b.Protocol
 }
 
-func compareRule(a, b Rule) int {
+func CompareRule(a, b Rule) int {
 	if a.Priority != b.Priority {
 		return a.Priority - b.Priority
 	}

@@ -106,7 +106,7 @@ func (p *ICMP) Probe(ctx context.Context, s Spec) (res Result) {
 	// Resolution ate into the timeout; the echo gets what is left.
 	remaining := time.Until(deadline)
 	if remaining <= 0 {
-		return Result{Err: noReply(s.Timeout)}
+		return Result{Err: NoReply(s.Timeout)}
 	}
 
 	pinger := probing.New(ip.String())
@@ -185,7 +185,7 @@ func (p *ICMP) Probe(ctx context.Context, s Spec) (res Result) {
 	case runErr != nil && !isContextErr(runErr):
 		res.Err = runFailure(runErr, setUp.Load(), st.PacketsSent)
 	default:
-		res.Err = noReply(s.Timeout)
+		res.Err = NoReply(s.Timeout)
 	}
 	return res
 }
@@ -320,10 +320,6 @@ func shortErr(err error) string {
 		return errno.Error()
 	}
 	return err.Error()
-}
-
-func noReply(timeout time.Duration) string {
-	return fmt.Sprintf("no echo reply within %s", timeout)
 }
 
 func isContextErr(err error) bool {

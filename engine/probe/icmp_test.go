@@ -324,8 +324,8 @@ func TestICMPNetns(t *testing.T) {
 		// No answer at all: the probe still waits out its timeout.
 		s := Spec{Target: addrBlackhole, NumPackets: 2, Timeout: time.Second}
 		r, took := probeIn(t, n.a, helperInput{Spec: s})
-		if r.OK || r.Recv != 0 || r.Err != noReply(s.Timeout) {
-			t.Errorf("got %+v, want Err %q", r, noReply(s.Timeout))
+		if r.OK || r.Recv != 0 || r.Err != NoReply(s.Timeout) {
+			t.Errorf("got %+v, want Err %q", r, NoReply(s.Timeout))
 		}
 		if took < s.Timeout-100*time.Millisecond || took > s.Timeout+StopMargin {
 			t.Errorf("took %s, want about the %s timeout", took, s.Timeout)

@@ -3,6 +3,7 @@ package probe
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -31,4 +32,10 @@ type Result struct {
 // resolution included).
 type Prober interface {
 	Probe(ctx context.Context, s Spec) Result
+}
+
+// NoReply is Result.Err for an operation whose packets all went out and
+// none came back within timeout.
+func NoReply(timeout time.Duration) string {
+	return fmt.Sprintf("no echo reply within %s", timeout)
 }

@@ -10,6 +10,7 @@ import (
 	"failover/engine/clock"
 	"failover/engine/config"
 	"failover/engine/dataplane"
+	"failover/engine/dataplane/dataplanetest"
 	"failover/engine/transport"
 )
 
@@ -33,7 +34,7 @@ func (e *events) index(s string) int { return slices.Index(e.list, s) }
 // fakeHooks plays the engine for one unit.
 type fakeHooks struct {
 	name     string
-	dp       *dataplane.Fake
+	dp       *dataplanetest.Fake
 	u        *Unit
 	ev       *events
 	running  string
@@ -88,7 +89,7 @@ type node struct {
 	name   string
 	u      *Unit
 	ep     *transport.MemEndpoint
-	dp     *dataplane.Fake
+	dp     *dataplanetest.Fake
 	hooks  *fakeHooks
 	syslog []string
 	cfg    *config.Config
@@ -136,7 +137,7 @@ func (p *pair) add(name string, cfg *config.Config) *node {
 		}
 	}
 	if n.dp == nil {
-		n.dp = dataplane.NewFake()
+		n.dp = dataplanetest.NewFake()
 		for i, l := range allLinks {
 			mac := "02:00:00:0" + strings.ToLower(name[:1]) + ":00:0" + string(rune('1'+i))
 			if err := n.dp.AddLink(l, mac); err != nil {

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"failover/engine/clock"
-	"failover/engine/dataplane"
+	"failover/engine/dataplane/dataplanetest"
 	"failover/engine/transport"
 )
 
@@ -36,7 +36,7 @@ func TestRealEventLoop(t *testing.T) {
 	units := map[string]*Unit{}
 	ev := &events{}
 	for _, n := range []struct{ name, role string }{{"A", "primary"}, {"B", "secondary"}} {
-		dp := dataplane.NewFake()
+		dp := dataplanetest.NewFake()
 		for _, l := range allLinks {
 			if err := dp.AddLink(l, ""); err != nil {
 				t.Fatal(err)

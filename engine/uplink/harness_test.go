@@ -13,7 +13,8 @@ import (
 	"failover/engine/clock"
 	"failover/engine/config"
 	"failover/engine/dataplane"
-	"failover/engine/probe"
+	"failover/engine/dataplane/dataplanetest"
+	"failover/engine/probe/probetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -34,8 +35,8 @@ const (
 type harness struct {
 	t    *testing.T
 	clk  *clock.Fake
-	dp   *dataplane.Fake
-	pr   *probe.Fake
+	dp   *dataplanetest.Fake
+	pr   *probetest.Fake
 	m    *Manager
 	q    chan func()
 	logs []string
@@ -44,7 +45,7 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg *config.Config) *harness {
 	t.Helper()
-	h := &harness{t: t, clk: clock.NewFake(), dp: dataplane.NewFake(), pr: probe.NewFake(), q: make(chan func(), 1024), cfg: cfg}
+	h := &harness{t: t, clk: clock.NewFake(), dp: dataplanetest.NewFake(), pr: probetest.NewFake(), q: make(chan func(), 1024), cfg: cfg}
 	for _, l := range []struct{ name, addr string }{
 		{"eth0", "198.51.100.2/28"}, {"eth1", "203.0.113.2/28"}, {"eth2", "192.0.2.1/25"},
 	} {

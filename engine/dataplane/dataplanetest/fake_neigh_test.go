@@ -1,4 +1,4 @@
-package dataplane
+package dataplanetest
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"syscall"
 	"testing"
+
+	"failover/engine/dataplane"
 )
 
 func TestFakeNeighbors(t *testing.T) {
@@ -14,9 +16,9 @@ func TestFakeNeighbors(t *testing.T) {
 	if ns, err := f.Neighbors("outside"); err != nil || len(ns) != 0 {
 		t.Fatalf("Neighbors = %+v, %v; want none", ns, err)
 	}
-	var set []Neighbor
+	var set []dataplane.Neighbor
 	for i := range 12 {
-		set = append(set, Neighbor{IP: netip.AddrFrom4([4]byte{192, 0, 2, byte(100 + i)}), MAC: net.HardwareAddr{2, 0, 0, 0, 1, byte(i)}})
+		set = append(set, dataplane.Neighbor{IP: netip.AddrFrom4([4]byte{192, 0, 2, byte(100 + i)}), MAC: net.HardwareAddr{2, 0, 0, 0, 1, byte(i)}})
 	}
 	must(t, f.SetNeighbors("outside", set))
 	set[0].MAC[5] = 0xee // the Fake keeps its own copy
@@ -24,8 +26,8 @@ func TestFakeNeighbors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ns) != MaxNeighbors || ns[0].IP.String() != "192.0.2.100" || ns[0].MAC.String() != "02:00:00:00:01:00" {
-		t.Errorf("Neighbors = %+v, want the first %d as set", ns, MaxNeighbors)
+	if len(ns) != dataplane.MaxNeighbors || ns[0].IP.String() != "192.0.2.100" || ns[0].MAC.String() != "02:00:00:00:01:00" {
+		t.Errorf("Neighbors = %+v, want the first %d as set", ns, dataplane.MaxNeighbors)
 	}
 	if ns, _ := f.Neighbors("inside"); len(ns) != 0 {
 		t.Errorf("inside has %+v", ns)
@@ -34,7 +36,7 @@ func TestFakeNeighbors(t *testing.T) {
 	if ns, _ := f.Neighbors("outside"); len(ns) != 0 {
 		t.Errorf("after removal: %+v", ns)
 	}
-	if err := f.SetNeighbors("nope", set); !errors.Is(err, ErrNotFound) {
+	if err := f.SetNeighbors("nope", set); !errors.Is(err, dataplane.ErrNotFound) {
 		t.Errorf("SetNeighbors on a missing link: %v", err)
 	}
 	must(t, f.FailNext("Neighbors", syscall.EIO))
@@ -45,9 +47,9 @@ func TestFakeNeighbors(t *testing.T) {
 
 func TestFakeARPRequestAndPing(t *testing.T) {
 	f := newTestFake(t)
-	must(t, f.AddrReplace(Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.10/24")}))
-	must(t, f.AddrReplace(Addr{Link: "outside", Prefix: netip.MustParsePrefix("198.51.100.10/24")}))
-	must(t, f.SetNeighbors("outside", []Neighbor{{IP: netip.MustParseAddr("192.0.2.1"), MAC: net.HardwareAddr{2, 0, 0, 0, 0, 9}}}))
+	must(t, f.AddrReplace(dataplane.Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.10/24")}))
+	must(t, f.AddrReplace(dataplane.Addr{Link: "outside", Prefix: netip.MustParsePrefix("198.51.100.10/24")}))
+	must(t, f.SetNeighbors("outside", []dataplane.Neighbor{{IP: netip.MustParseAddr("192.0.2.1"), MAC: net.HardwareAddr{2, 0, 0, 0, 0, 9}}}))
 
 	// A live segment: every request is answered with one packet.
 	var hooked []string

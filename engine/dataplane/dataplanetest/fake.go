@@ -1,4 +1,6 @@
-package dataplane
+// Package dataplanetest is an in-memory dataplane.Dataplane for tests of the
+// state machines, kept out of the daemon.
+package dataplanetest
 
 import (
 	"context"
@@ -8,9 +10,11 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+
+	"failover/engine/dataplane"
 )
 
-// Fake is an in-memory Dataplane for testing state machines. It mirrors the
+// Fake is an in-memory dataplane.Dataplane for testing state machines. It mirrors the
 // kernel rules the engine depends on: Carrier is only reported while the
 // link is admin up, taking a link down flushes the routes through it, routes
 // need an up link and an IPv4 gateway on a connected subnet, and only
@@ -24,11 +28,11 @@ type Fake struct {
 	cond     *sync.Cond // signals queued events and finished deliveries
 	links    map[string]*fakeLink
 	nextIdx  int
-	addrs    map[fakeAddrKey]Addr
-	routes   []Route
+	addrs    map[fakeAddrKey]dataplane.Addr
+	routes   []dataplane.Route
 	rules    []fakeRule
 	garps    []GARP
-	neigh    map[string][]Neighbor
+	neigh    map[string][]dataplane.Neighbor
 	arps     []ARPRequest
 	pings    []BroadcastPing
 	onSend   func(link string, dst netip.Addr)
@@ -36,7 +40,7 @@ type Fake struct {
 	watchers map[*fakeWatcher]struct{}
 }
 
-var _ Dataplane = (*Fake)(nil)
+var _ dataplane.Dataplane = (*Fake)(nil)
 
 // GARP is one gratuitous ARP the Fake was asked to send.
 type GARP struct {
@@ -61,7 +65,7 @@ type BroadcastPing struct {
 }
 
 type fakeLink struct {
-	Link
+	dataplane.Link
 	carrier bool // physical carrier, reported only while AdminUp
 }
 
@@ -71,17 +75,17 @@ type fakeAddrKey struct {
 }
 
 type fakeRule struct {
-	Rule
+	dataplane.Rule
 	proto int
 }
 
 type fakeWatcher struct {
-	queue  []Link
+	queue  []dataplane.Link
 	busy   bool
 	closed bool
 }
 
-// fakeMethods are the names FailNext accepts: the Dataplane methods.
+// fakeMethods are the names FailNext accepts: the dataplane.Dataplane methods.
 var fakeMethods = []string{
 	"Links", "Link", "SetAdminUp", "SetMTU", "SetMAC", "Addrs", "AddrReplace", "AddrDel", "WatchLinks",
 	"OwnedRoutes", "RouteReplace", "RouteDel", "OwnedRules", "RuleAdd", "RuleDel",
@@ -92,8 +96,8 @@ var fakeMethods = []string{
 func NewFake() *Fake {
 	f := &Fake{
 		links:    map[string]*fakeLink{},
-		addrs:    map[fakeAddrKey]Addr{},
-		neigh:    map[string][]Neighbor{},
+		addrs:    map[fakeAddrKey]dataplane.Addr{},
+		neigh:    map[string][]dataplane.Neighbor{},
 		fail:     map[string][]error{},
 		watchers: map[*fakeWatcher]struct{}{},
 	}
@@ -119,7 +123,7 @@ func (f *Fake) AddLink(name string, mac string) error {
 			return fmt.Errorf("failed to add link %q: %w", name, err)
 		}
 	}
-	l := &fakeLink{Link: Link{Name: name, Index: f.nextIdx, AdminUp: true, MTU: 1500, MAC: hw}, carrier: true}
+	l := &fakeLink{Link: dataplane.Link{Name: name, Index: f.nextIdx, AdminUp: true, MTU: 1500, MAC: hw}, carrier: true}
 	f.links[name] = l
 	f.notifyLocked(l)
 	return nil
@@ -132,7 +136,7 @@ func (f *Fake) DelLink(name string) error {
 	defer f.mu.Unlock()
 	l, ok := f.links[name]
 	if !ok {
-		return fmt.Errorf("failed to delete link %q: %w", name, ErrNotFound)
+		return fmt.Errorf("failed to delete link %q: %w", name, dataplane.ErrNotFound)
 	}
 	delete(f.links, name)
 	for k := range f.addrs {
@@ -152,7 +156,7 @@ func (f *Fake) SetCarrier(name string, up bool) error {
 	defer f.mu.Unlock()
 	l, ok := f.links[name]
 	if !ok {
-		return fmt.Errorf("failed to set carrier on %q: %w", name, ErrNotFound)
+		return fmt.Errorf("failed to set carrier on %q: %w", name, dataplane.ErrNotFound)
 	}
 	l.carrier = up
 	f.notifyLocked(l)
@@ -160,12 +164,12 @@ func (f *Fake) SetCarrier(name string, up bool) error {
 }
 
 // SetStats sets a link's counters, for code that watches traffic.
-func (f *Fake) SetStats(name string, s LinkStats) error {
+func (f *Fake) SetStats(name string, s dataplane.LinkStats) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	l, ok := f.links[name]
 	if !ok {
-		return fmt.Errorf("failed to set stats on %q: %w", name, ErrNotFound)
+		return fmt.Errorf("failed to set stats on %q: %w", name, dataplane.ErrNotFound)
 	}
 	l.Stats = s
 	return nil
@@ -177,16 +181,16 @@ func (f *Fake) AddRxPackets(name string, n uint64) error {
 	defer f.mu.Unlock()
 	l, ok := f.links[name]
 	if !ok {
-		return fmt.Errorf("failed to add packets on %q: %w", name, ErrNotFound)
+		return fmt.Errorf("failed to add packets on %q: %w", name, dataplane.ErrNotFound)
 	}
 	l.Stats.RxPackets += n
 	return nil
 }
 
-// SetNeighbors sets what Neighbors returns for link (beyond MaxNeighbors,
+// SetNeighbors sets what Neighbors returns for link (beyond dataplane.MaxNeighbors,
 // the oldest are left out), as the kernel would have learned them, newest
 // first. A nil list removes them.
-func (f *Fake) SetNeighbors(link string, ns []Neighbor) error {
+func (f *Fake) SetNeighbors(link string, ns []dataplane.Neighbor) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, err := f.linkLocked(link); err != nil {
@@ -210,7 +214,7 @@ func (f *Fake) OnSend(fn func(link string, dst netip.Addr)) {
 	f.onSend = fn
 }
 
-// FailNext makes the next call of method (a Dataplane method name, such as
+// FailNext makes the next call of method (a dataplane.Dataplane method name, such as
 // "RouteReplace") return err without changing anything. Calls queue up: two
 // FailNext calls fail the next two calls.
 func (f *Fake) FailNext(method string, err error) error {
@@ -236,9 +240,9 @@ func (f *Fake) failLocked(method string) error {
 // AddForeignRoute installs a route as another routing daemon would, with
 // r.Protocol as given, to check that the engine leaves it alone. It is not
 // subject to link checks.
-func (f *Fake) AddForeignRoute(r Route) error {
-	if r.Protocol == Proto {
-		return fmt.Errorf("failed to add foreign route %s: protocol %d is the engine's own", r.Dst, Proto)
+func (f *Fake) AddForeignRoute(r dataplane.Route) error {
+	if r.Protocol == dataplane.Proto {
+		return fmt.Errorf("failed to add foreign route %s: protocol %d is the engine's own", r.Dst, dataplane.Proto)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -247,11 +251,11 @@ func (f *Fake) AddForeignRoute(r Route) error {
 	return nil
 }
 
-// AddForeignRule installs a rule with protocol proto (not Proto), to check
+// AddForeignRule installs a rule with protocol proto (not dataplane.Proto), to check
 // that the engine leaves it alone.
-func (f *Fake) AddForeignRule(r Rule, proto int) error {
-	if proto == Proto {
-		return fmt.Errorf("failed to add foreign rule: protocol %d is the engine's own", Proto)
+func (f *Fake) AddForeignRule(r dataplane.Rule, proto int) error {
+	if proto == dataplane.Proto {
+		return fmt.Errorf("failed to add foreign rule: protocol %d is the engine's own", dataplane.Proto)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -309,7 +313,7 @@ func (f *Fake) pendingLocked() bool {
 	return false
 }
 
-func (l *fakeLink) view() Link {
+func (l *fakeLink) view() dataplane.Link {
 	out := l.Link
 	out.Carrier = l.AdminUp && l.carrier
 	out.MAC = slices.Clone(l.MAC)
@@ -327,12 +331,12 @@ func (f *Fake) notifyLocked(l *fakeLink) {
 func (f *Fake) linkLocked(name string) (*fakeLink, error) {
 	l, ok := f.links[name]
 	if !ok {
-		return nil, fmt.Errorf("failed to find link %q: %w", name, ErrNotFound)
+		return nil, fmt.Errorf("failed to find link %q: %w", name, dataplane.ErrNotFound)
 	}
 	return l, nil
 }
 
-func (f *Fake) Links() ([]Link, error) {
+func (f *Fake) Links() ([]dataplane.Link, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("Links"); err != nil {
@@ -341,24 +345,24 @@ func (f *Fake) Links() ([]Link, error) {
 	return f.sortedLinksLocked(), nil
 }
 
-func (f *Fake) sortedLinksLocked() []Link {
-	out := make([]Link, 0, len(f.links))
+func (f *Fake) sortedLinksLocked() []dataplane.Link {
+	out := make([]dataplane.Link, 0, len(f.links))
 	for _, l := range f.links {
 		out = append(out, l.view())
 	}
-	slices.SortFunc(out, func(a, b Link) int { return a.Index - b.Index })
+	slices.SortFunc(out, func(a, b dataplane.Link) int { return a.Index - b.Index })
 	return out
 }
 
-func (f *Fake) Link(name string) (Link, error) {
+func (f *Fake) Link(name string) (dataplane.Link, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("Link"); err != nil {
-		return Link{}, err
+		return dataplane.Link{}, err
 	}
 	l, err := f.linkLocked(name)
 	if err != nil {
-		return Link{}, err
+		return dataplane.Link{}, err
 	}
 	return l.view(), nil
 }
@@ -387,7 +391,7 @@ func (f *Fake) SetAdminUp(name string, up bool) error {
 // flushRoutesLocked drops every route through link, whoever owns it, as the
 // kernel does when a link goes down.
 func (f *Fake) flushRoutesLocked(link string) {
-	f.routes = slices.DeleteFunc(f.routes, func(r Route) bool { return r.Link == link })
+	f.routes = slices.DeleteFunc(f.routes, func(r dataplane.Route) bool { return r.Link == link })
 }
 
 func (f *Fake) SetMTU(name string, mtu int) error {
@@ -430,7 +434,7 @@ func (f *Fake) SetMAC(name string, mac net.HardwareAddr) error {
 	return nil
 }
 
-func (f *Fake) Addrs(name string) ([]Addr, error) {
+func (f *Fake) Addrs(name string) ([]dataplane.Addr, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("Addrs"); err != nil {
@@ -439,19 +443,19 @@ func (f *Fake) Addrs(name string) ([]Addr, error) {
 	if _, err := f.linkLocked(name); err != nil {
 		return nil, err
 	}
-	var out []Addr
+	var out []dataplane.Addr
 	for k, a := range f.addrs {
 		if k.link == name {
 			out = append(out, a)
 		}
 	}
-	slices.SortFunc(out, compareAddr)
+	slices.SortFunc(out, dataplane.CompareAddr)
 	return out, nil
 }
 
 // AddrReplace stores the lifetime as given; the Fake never expires
 // addresses, so tests check the refresh by reading ValidLft back.
-func (f *Fake) AddrReplace(a Addr) error {
+func (f *Fake) AddrReplace(a dataplane.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("AddrReplace"); err != nil {
@@ -471,7 +475,7 @@ func (f *Fake) AddrReplace(a Addr) error {
 	return nil
 }
 
-func (f *Fake) AddrDel(a Addr) error {
+func (f *Fake) AddrDel(a dataplane.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("AddrDel"); err != nil {
@@ -479,14 +483,14 @@ func (f *Fake) AddrDel(a Addr) error {
 	}
 	k := fakeAddrKey{a.Link, netip.PrefixFrom(a.Prefix.Addr().Unmap(), a.Prefix.Bits())}
 	if _, ok := f.addrs[k]; !ok {
-		return fmt.Errorf("failed to delete address %s on %q: %w", a.Prefix, a.Link, ErrNotFound)
+		return fmt.Errorf("failed to delete address %s on %q: %w", a.Prefix, a.Link, dataplane.ErrNotFound)
 	}
 	delete(f.addrs, k)
 	return nil
 }
 
 // WatchLinks reports every link, then every change, until ctx ends.
-func (f *Fake) WatchLinks(ctx context.Context, fn func(Link)) error {
+func (f *Fake) WatchLinks(ctx context.Context, fn func(dataplane.Link)) error {
 	f.mu.Lock()
 	if err := f.failLocked("WatchLinks"); err != nil {
 		f.mu.Unlock()
@@ -526,29 +530,29 @@ func (f *Fake) WatchLinks(ctx context.Context, fn func(Link)) error {
 	}
 }
 
-func (f *Fake) OwnedRoutes() ([]Route, error) {
+func (f *Fake) OwnedRoutes() ([]dataplane.Route, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("OwnedRoutes"); err != nil {
 		return nil, err
 	}
-	var out []Route
+	var out []dataplane.Route
 	for _, r := range f.routes {
-		if r.Protocol == Proto {
+		if r.Protocol == dataplane.Proto {
 			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, compareRoute)
+	slices.SortFunc(out, dataplane.CompareRoute)
 	return out, nil
 }
 
 // sameSlot says whether the kernel would replace a with b: same
 // destination, table and metric (the key of an IPv4 FIB entry).
-func sameSlot(a, b Route) bool {
+func sameSlot(a, b dataplane.Route) bool {
 	return a.Dst == b.Dst && a.Table == b.Table && a.Metric == b.Metric
 }
 
-func (f *Fake) RouteReplace(r Route) error {
+func (f *Fake) RouteReplace(r dataplane.Route) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("RouteReplace"); err != nil {
@@ -559,7 +563,7 @@ func (f *Fake) RouteReplace(r Route) error {
 	}
 	r.Dst = r.Dst.Masked()
 	r.Gw = r.Gw.Unmap()
-	r.Protocol = Proto
+	r.Protocol = dataplane.Proto
 	for i, old := range f.routes {
 		if sameSlot(old, r) {
 			f.routes[i] = r
@@ -571,7 +575,7 @@ func (f *Fake) RouteReplace(r Route) error {
 }
 
 // checkRouteLocked applies the kernel's nexthop checks.
-func (f *Fake) checkRouteLocked(r Route) error {
+func (f *Fake) checkRouteLocked(r dataplane.Route) error {
 	if !r.Dst.IsValid() {
 		return syscall.EINVAL
 	}
@@ -612,7 +616,7 @@ func (f *Fake) connectedLocked(gw netip.Addr, link string) bool {
 
 // RouteDel deletes the first owned route matching r's destination and table,
 // and r's metric, gateway and link where given, as the kernel matches.
-func (f *Fake) RouteDel(r Route) error {
+func (f *Fake) RouteDel(r dataplane.Route) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("RouteDel"); err != nil {
@@ -620,7 +624,7 @@ func (f *Fake) RouteDel(r Route) error {
 	}
 	dst := r.Dst.Masked()
 	for i, old := range f.routes {
-		if old.Protocol != Proto || old.Dst != dst || old.Table != r.Table ||
+		if old.Protocol != dataplane.Proto || old.Dst != dst || old.Table != r.Table ||
 			(r.Metric != 0 && old.Metric != r.Metric) ||
 			(r.Gw.IsValid() && old.Gw != r.Gw.Unmap()) ||
 			(r.Link != "" && old.Link != r.Link) {
@@ -629,55 +633,55 @@ func (f *Fake) RouteDel(r Route) error {
 		f.routes = slices.Delete(f.routes, i, i+1)
 		return nil
 	}
-	return fmt.Errorf("failed to delete route %s: %w", r.Dst, ErrNotFound)
+	return fmt.Errorf("failed to delete route %s: %w", r.Dst, dataplane.ErrNotFound)
 }
 
-func (f *Fake) OwnedRules() ([]Rule, error) {
+func (f *Fake) OwnedRules() ([]dataplane.Rule, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("OwnedRules"); err != nil {
 		return nil, err
 	}
-	var out []Rule
+	var out []dataplane.Rule
 	for _, r := range f.rules {
-		if r.proto == Proto {
+		if r.proto == dataplane.Proto {
 			out = append(out, r.Rule)
 		}
 	}
-	slices.SortFunc(out, compareRule)
+	slices.SortFunc(out, dataplane.CompareRule)
 	return out, nil
 }
 
 // RuleAdd is idempotent like the Netlink one. Priority 0 is stored as 0
 // here; the kernel would pick a free priority instead.
-func (f *Fake) RuleAdd(r Rule) error {
+func (f *Fake) RuleAdd(r dataplane.Rule) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("RuleAdd"); err != nil {
 		return err
 	}
 	for _, old := range f.rules {
-		if old.proto == Proto && old.Rule == r {
+		if old.proto == dataplane.Proto && old.Rule == r {
 			return nil
 		}
 	}
-	f.rules = append(f.rules, fakeRule{Rule: r, proto: Proto})
+	f.rules = append(f.rules, fakeRule{Rule: r, proto: dataplane.Proto})
 	return nil
 }
 
-func (f *Fake) RuleDel(r Rule) error {
+func (f *Fake) RuleDel(r dataplane.Rule) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("RuleDel"); err != nil {
 		return err
 	}
 	for i, old := range f.rules {
-		if old.proto == Proto && old.Rule == r {
+		if old.proto == dataplane.Proto && old.Rule == r {
 			f.rules = slices.Delete(f.rules, i, i+1)
 			return nil
 		}
 	}
-	return fmt.Errorf("failed to delete rule %+v: %w", r, ErrNotFound)
+	return fmt.Errorf("failed to delete rule %+v: %w", r, dataplane.ErrNotFound)
 }
 
 func (f *Fake) GratuitousARP(link string, ip netip.Addr) error {
@@ -700,8 +704,8 @@ func (f *Fake) GratuitousARP(link string, ip netip.Addr) error {
 	return nil
 }
 
-func cloneNeighbors(ns []Neighbor) []Neighbor {
-	out := make([]Neighbor, len(ns))
+func cloneNeighbors(ns []dataplane.Neighbor) []dataplane.Neighbor {
+	out := make([]dataplane.Neighbor, len(ns))
 	for i, n := range ns {
 		n.MAC = slices.Clone(n.MAC)
 		out[i] = n
@@ -709,7 +713,7 @@ func cloneNeighbors(ns []Neighbor) []Neighbor {
 	return out
 }
 
-func (f *Fake) Neighbors(link string) ([]Neighbor, error) {
+func (f *Fake) Neighbors(link string) ([]dataplane.Neighbor, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.failLocked("Neighbors"); err != nil {
@@ -719,7 +723,7 @@ func (f *Fake) Neighbors(link string) ([]Neighbor, error) {
 		return nil, err
 	}
 	ns := f.neigh[link]
-	return cloneNeighbors(ns[:min(len(ns), MaxNeighbors)]), nil
+	return cloneNeighbors(ns[:min(len(ns), dataplane.MaxNeighbors)]), nil
 }
 
 // ARPRequest records the request; the source address is picked as the
@@ -754,13 +758,13 @@ func (f *Fake) ARPRequest(link string, target netip.Addr) error {
 // arpSourceLocked is link's IPv4 address on target's subnet, or its
 // lowest IPv4 address, or 0.0.0.0.
 func (f *Fake) arpSourceLocked(link string, target netip.Addr) netip.Addr {
-	var as []Addr
+	var as []dataplane.Addr
 	for k, a := range f.addrs {
 		if k.link == link && k.prefix.Addr().Is4() {
 			as = append(as, a)
 		}
 	}
-	slices.SortFunc(as, compareAddr)
+	slices.SortFunc(as, dataplane.CompareAddr)
 	for _, a := range as {
 		if a.Prefix.Contains(target) {
 			return a.Prefix.Addr()

@@ -1,4 +1,4 @@
-package probe
+package probetest
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"failover/engine/probe"
 )
 
 func TestFakeScripted(t *testing.T) {
@@ -14,22 +16,22 @@ func TestFakeScripted(t *testing.T) {
 	f.Set("192.0.2.2", false)
 	ctx := context.Background()
 
-	up := f.Probe(ctx, Spec{Target: "192.0.2.1", NumPackets: 3, Timeout: time.Second, Threshold: time.Second})
+	up := f.Probe(ctx, probe.Spec{Target: "192.0.2.1", NumPackets: 3, Timeout: time.Second, Threshold: time.Second})
 	if !up.OK || up.OverThreshold || up.Sent != 3 || up.Recv != 3 || up.RTT != FakeRTT || up.Err != "" {
 		t.Errorf("reachable target: got %+v", up)
 	}
-	down := f.Probe(ctx, Spec{Target: "192.0.2.2", Timeout: time.Second})
+	down := f.Probe(ctx, probe.Spec{Target: "192.0.2.2", Timeout: time.Second})
 	if down.OK || down.Recv != 0 || down.Sent != 1 || down.Err == "" {
 		t.Errorf("unreachable target: got %+v", down)
 	}
-	unknown := f.Probe(ctx, Spec{Target: "192.0.2.3", Timeout: time.Second})
+	unknown := f.Probe(ctx, probe.Spec{Target: "192.0.2.3", Timeout: time.Second})
 	if unknown.OK || unknown.Err != "no scripted result" {
 		t.Errorf("unscripted target: got %+v", unknown)
 	}
 
 	// Re-scripting takes effect on the next call.
 	f.Set("192.0.2.2", true)
-	if r := f.Probe(ctx, Spec{Target: "192.0.2.2", Timeout: time.Second}); !r.OK {
+	if r := f.Probe(ctx, probe.Spec{Target: "192.0.2.2", Timeout: time.Second}); !r.OK {
 		t.Errorf("after Set(true): got %+v", r)
 	}
 }
@@ -37,7 +39,7 @@ func TestFakeScripted(t *testing.T) {
 func TestFakeThreshold(t *testing.T) {
 	f := NewFake()
 	f.Set("192.0.2.1", true)
-	r := f.Probe(context.Background(), Spec{Target: "192.0.2.1", Timeout: time.Second, Threshold: FakeRTT / 2})
+	r := f.Probe(context.Background(), probe.Spec{Target: "192.0.2.1", Timeout: time.Second, Threshold: FakeRTT / 2})
 	if !r.OK || !r.OverThreshold {
 		t.Errorf("threshold below FakeRTT: got %+v, want OK and OverThreshold", r)
 	}
@@ -45,15 +47,15 @@ func TestFakeThreshold(t *testing.T) {
 
 func TestFakeSetResult(t *testing.T) {
 	f := NewFake()
-	want := Result{OK: true, OverThreshold: true, RTT: 7 * time.Millisecond, Sent: 5, Recv: 2}
+	want := probe.Result{OK: true, OverThreshold: true, RTT: 7 * time.Millisecond, Sent: 5, Recv: 2}
 	f.SetResult("gw.example", want)
-	got := f.Probe(context.Background(), Spec{Target: "gw.example", NumPackets: 1, Timeout: time.Second})
+	got := f.Probe(context.Background(), probe.Spec{Target: "gw.example", NumPackets: 1, Timeout: time.Second})
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 	// SetResult replaces an earlier Set, and Set an earlier SetResult.
 	f.Set("gw.example", false)
-	if got := f.Probe(context.Background(), Spec{Target: "gw.example", Timeout: time.Second}); got.OK {
+	if got := f.Probe(context.Background(), probe.Spec{Target: "gw.example", Timeout: time.Second}); got.OK {
 		t.Errorf("after Set(false): got %+v", got)
 	}
 }
@@ -66,10 +68,10 @@ func TestFakeCallsAndLastSpec(t *testing.T) {
 	if _, ok := f.LastSpec("192.0.2.1"); ok {
 		t.Error("LastSpec reported a probe before any ran")
 	}
-	a1 := Spec{Target: "192.0.2.1", Mark: 0x10, NumPackets: 1, Timeout: time.Second}
-	a2 := Spec{Target: "192.0.2.1", Mark: 0x20, NumPackets: 2, Timeout: 2 * time.Second, Size: 100, TOS: 8}
-	b := Spec{Target: "192.0.2.2", Mark: 0x30, Timeout: time.Second}
-	for _, s := range []Spec{a1, a2, b} {
+	a1 := probe.Spec{Target: "192.0.2.1", Mark: 0x10, NumPackets: 1, Timeout: time.Second}
+	a2 := probe.Spec{Target: "192.0.2.1", Mark: 0x20, NumPackets: 2, Timeout: 2 * time.Second, Size: 100, TOS: 8}
+	b := probe.Spec{Target: "192.0.2.2", Mark: 0x30, Timeout: time.Second}
+	for _, s := range []probe.Spec{a1, a2, b} {
 		f.Probe(context.Background(), s)
 	}
 	if n := f.Calls("192.0.2.1"); n != 2 {
@@ -97,7 +99,7 @@ func TestFakeCancelledContext(t *testing.T) {
 	f.Set("192.0.2.1", true)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	r := f.Probe(ctx, Spec{Target: "192.0.2.1", Timeout: time.Second})
+	r := f.Probe(ctx, probe.Spec{Target: "192.0.2.1", Timeout: time.Second})
 	if r.OK || r.Err == "" {
 		t.Errorf("cancelled ctx: got %+v, want a failure", r)
 	}
@@ -118,8 +120,8 @@ func TestFakeConcurrent(t *testing.T) {
 			target := fmt.Sprintf("192.0.2.%d", w%2+1)
 			for i := range each {
 				f.Set(target, i%2 == 0)
-				f.SetResult("192.0.2.9", Result{OK: true})
-				f.Probe(context.Background(), Spec{Target: target, Timeout: time.Second})
+				f.SetResult("192.0.2.9", probe.Result{OK: true})
+				f.Probe(context.Background(), probe.Spec{Target: target, Timeout: time.Second})
 				f.Calls(target)
 				f.LastSpec(target)
 				f.Last()

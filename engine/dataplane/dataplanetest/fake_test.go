@@ -1,4 +1,4 @@
-package dataplane
+package dataplanetest
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"failover/engine/dataplane"
 )
 
 func newTestFake(t *testing.T) *Fake {
@@ -42,14 +44,14 @@ func TestFakeString(t *testing.T) {
 	must(t, f.SetAdminUp("spare", false))
 	must(t, f.SetCarrier("inside", false))
 	must(t, f.SetMTU("outside", 9000))
-	must(t, f.AddrReplace(Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.10/24")}))
-	must(t, f.AddrReplace(Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.11/24"), ValidLft: 30 * time.Second}))
-	must(t, f.AddrReplace(Addr{Link: "inside", Prefix: netip.MustParsePrefix("198.51.100.1/24")}))
-	must(t, f.RouteReplace(Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: netip.MustParseAddr("192.0.2.1"), Link: "outside", Table: 100}))
-	must(t, f.RouteReplace(Route{Dst: netip.MustParsePrefix("203.0.113.7/24"), Link: "inside", Metric: 10}))
-	must(t, f.AddForeignRoute(Route{Dst: netip.MustParsePrefix("203.0.113.0/24"), Link: "inside", Protocol: 4}))
-	must(t, f.RuleAdd(Rule{Priority: 100, Mark: 1, Table: 100}))
-	must(t, f.AddForeignRule(Rule{Priority: 50, Mark: 2, Table: 200}, 4))
+	must(t, f.AddrReplace(dataplane.Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.10/24")}))
+	must(t, f.AddrReplace(dataplane.Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.11/24"), ValidLft: 30 * time.Second}))
+	must(t, f.AddrReplace(dataplane.Addr{Link: "inside", Prefix: netip.MustParsePrefix("198.51.100.1/24")}))
+	must(t, f.RouteReplace(dataplane.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: netip.MustParseAddr("192.0.2.1"), Link: "outside", Table: 100}))
+	must(t, f.RouteReplace(dataplane.Route{Dst: netip.MustParsePrefix("203.0.113.7/24"), Link: "inside", Metric: 10}))
+	must(t, f.AddForeignRoute(dataplane.Route{Dst: netip.MustParsePrefix("203.0.113.0/24"), Link: "inside", Protocol: 4}))
+	must(t, f.RuleAdd(dataplane.Rule{Priority: 100, Mark: 1, Table: 100}))
+	must(t, f.AddForeignRule(dataplane.Rule{Priority: 50, Mark: 2, Table: 200}, 4))
 	must(t, f.GratuitousARP("outside", netip.MustParseAddr("192.0.2.10")))
 	must(t, f.GratuitousARP("outside", netip.MustParseAddr("192.0.2.10")))
 
@@ -81,8 +83,8 @@ func TestFakeCarrierNeedsAdminUp(t *testing.T) {
 	if l, _ := f.Link("outside"); !l.Carrier {
 		t.Error("carrier not back after admin up")
 	}
-	if _, err := f.Link("nope"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Link(nope) = %v, want ErrNotFound", err)
+	if _, err := f.Link("nope"); !errors.Is(err, dataplane.ErrNotFound) {
+		t.Errorf("Link(nope) = %v, want dataplane.ErrNotFound", err)
 	}
 }
 
@@ -102,29 +104,29 @@ func TestFakeAddLinkErrors(t *testing.T) {
 
 func TestFakeRouteReplaceKeepsOne(t *testing.T) {
 	f := newTestFake(t)
-	must(t, f.AddrReplace(Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.10/24")}))
+	must(t, f.AddrReplace(dataplane.Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.10/24")}))
 	dst := netip.MustParsePrefix("0.0.0.0/0")
-	must(t, f.RouteReplace(Route{Dst: dst, Gw: netip.MustParseAddr("192.0.2.1"), Link: "outside"}))
-	must(t, f.RouteReplace(Route{Dst: dst, Gw: netip.MustParseAddr("192.0.2.2"), Link: "outside"}))
+	must(t, f.RouteReplace(dataplane.Route{Dst: dst, Gw: netip.MustParseAddr("192.0.2.1"), Link: "outside"}))
+	must(t, f.RouteReplace(dataplane.Route{Dst: dst, Gw: netip.MustParseAddr("192.0.2.2"), Link: "outside"}))
 	rs, err := f.OwnedRoutes()
 	must(t, err)
-	if len(rs) != 1 || rs[0].Gw != netip.MustParseAddr("192.0.2.2") || rs[0].Protocol != Proto {
-		t.Errorf("OwnedRoutes = %+v, want one route via 192.0.2.2 proto %d", rs, Proto)
+	if len(rs) != 1 || rs[0].Gw != netip.MustParseAddr("192.0.2.2") || rs[0].Protocol != dataplane.Proto {
+		t.Errorf("OwnedRoutes = %+v, want one route via 192.0.2.2 proto %d", rs, dataplane.Proto)
 	}
 }
 
 func TestFakeRouteChecks(t *testing.T) {
 	f := newTestFake(t)
 	gw := netip.MustParseAddr("192.0.2.1")
-	def := Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: gw, Link: "outside"}
+	def := dataplane.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: gw, Link: "outside"}
 	if err := f.RouteReplace(def); !errors.Is(err, syscall.ENETUNREACH) {
 		t.Errorf("route via unconnected gateway: err = %v, want ENETUNREACH", err)
 	}
-	must(t, f.AddrReplace(Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.10/24")}))
+	must(t, f.AddrReplace(dataplane.Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.10/24")}))
 	must(t, f.RouteReplace(def))
 
 	// Going down flushes every route through the link, foreign ones too.
-	must(t, f.AddForeignRoute(Route{Dst: netip.MustParsePrefix("203.0.113.0/24"), Link: "outside", Protocol: 4}))
+	must(t, f.AddForeignRoute(dataplane.Route{Dst: netip.MustParsePrefix("203.0.113.0/24"), Link: "outside", Protocol: 4}))
 	must(t, f.SetAdminUp("outside", false))
 	if err := f.RouteReplace(def); !errors.Is(err, syscall.ENETDOWN) {
 		t.Errorf("route on down link: err = %v, want ENETDOWN", err)
@@ -135,27 +137,27 @@ func TestFakeRouteChecks(t *testing.T) {
 	if s := f.String(); strings.Contains(s, "route ") {
 		t.Errorf("foreign route survived admin down:\n%s", s)
 	}
-	if err := f.RouteReplace(Route{Dst: netip.MustParsePrefix("203.0.113.0/24")}); err == nil {
+	if err := f.RouteReplace(dataplane.Route{Dst: netip.MustParsePrefix("203.0.113.0/24")}); err == nil {
 		t.Error("route without gateway or link accepted")
 	}
 }
 
 func TestFakeOwnership(t *testing.T) {
 	f := newTestFake(t)
-	foreign := Route{Dst: netip.MustParsePrefix("203.0.113.0/24"), Link: "inside", Protocol: 4}
+	foreign := dataplane.Route{Dst: netip.MustParsePrefix("203.0.113.0/24"), Link: "inside", Protocol: 4}
 	must(t, f.AddForeignRoute(foreign))
-	if err := f.AddForeignRoute(Route{Dst: foreign.Dst, Link: "inside", Protocol: Proto}); err == nil {
+	if err := f.AddForeignRoute(dataplane.Route{Dst: foreign.Dst, Link: "inside", Protocol: dataplane.Proto}); err == nil {
 		t.Error("AddForeignRoute accepted the engine's own protocol")
 	}
 	if rs, _ := f.OwnedRoutes(); len(rs) != 0 {
 		t.Errorf("OwnedRoutes lists a foreign route: %+v", rs)
 	}
-	if err := f.RouteDel(Route{Dst: foreign.Dst, Link: "inside"}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("RouteDel of a foreign route: err = %v, want ErrNotFound", err)
+	if err := f.RouteDel(dataplane.Route{Dst: foreign.Dst, Link: "inside"}); !errors.Is(err, dataplane.ErrNotFound) {
+		t.Errorf("RouteDel of a foreign route: err = %v, want dataplane.ErrNotFound", err)
 	}
-	must(t, f.AddForeignRule(Rule{Priority: 10, Mark: 1, Table: 100}, 0))
-	if err := f.RuleDel(Rule{Priority: 10, Mark: 1, Table: 100}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("RuleDel of a foreign rule: err = %v, want ErrNotFound", err)
+	must(t, f.AddForeignRule(dataplane.Rule{Priority: 10, Mark: 1, Table: 100}, 0))
+	if err := f.RuleDel(dataplane.Rule{Priority: 10, Mark: 1, Table: 100}); !errors.Is(err, dataplane.ErrNotFound) {
+		t.Errorf("RuleDel of a foreign rule: err = %v, want dataplane.ErrNotFound", err)
 	}
 	if !strings.Contains(f.String(), "route 203.0.113.0/24 dev inside table main metric 0 proto 4\n") ||
 		!strings.Contains(f.String(), "rule 10: fwmark 0x1 lookup 100 proto 0\n") {
@@ -165,37 +167,37 @@ func TestFakeOwnership(t *testing.T) {
 
 func TestFakeRules(t *testing.T) {
 	f := newTestFake(t)
-	r := Rule{Priority: 100, Mark: 0x10, Table: 100}
+	r := dataplane.Rule{Priority: 100, Mark: 0x10, Table: 100}
 	must(t, f.RuleAdd(r))
 	must(t, f.RuleAdd(r)) // idempotent, like the kernel wrapper
-	must(t, f.RuleAdd(Rule{Priority: 90, Mark: 0x20, Table: 200}))
+	must(t, f.RuleAdd(dataplane.Rule{Priority: 90, Mark: 0x20, Table: 200}))
 	rs, err := f.OwnedRules()
 	must(t, err)
 	if len(rs) != 2 || rs[0].Priority != 90 || rs[1] != r {
 		t.Errorf("OwnedRules = %+v", rs)
 	}
 	must(t, f.RuleDel(r))
-	if err := f.RuleDel(r); !errors.Is(err, ErrNotFound) {
-		t.Errorf("second RuleDel: err = %v, want ErrNotFound", err)
+	if err := f.RuleDel(r); !errors.Is(err, dataplane.ErrNotFound) {
+		t.Errorf("second RuleDel: err = %v, want dataplane.ErrNotFound", err)
 	}
 }
 
 func TestFakeAddrs(t *testing.T) {
 	f := newTestFake(t)
 	p := netip.MustParsePrefix("192.0.2.10/24")
-	must(t, f.AddrReplace(Addr{Link: "outside", Prefix: p, ValidLft: 10 * time.Second}))
-	must(t, f.AddrReplace(Addr{Link: "outside", Prefix: p, ValidLft: 20 * time.Second}))
+	must(t, f.AddrReplace(dataplane.Addr{Link: "outside", Prefix: p, ValidLft: 10 * time.Second}))
+	must(t, f.AddrReplace(dataplane.Addr{Link: "outside", Prefix: p, ValidLft: 20 * time.Second}))
 	as, err := f.Addrs("outside")
 	must(t, err)
 	if len(as) != 1 || as[0].ValidLft != 20*time.Second {
 		t.Errorf("Addrs after refresh = %+v, want one with 20s", as)
 	}
-	if err := f.AddrReplace(Addr{Link: "nope", Prefix: p}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("address on missing link: err = %v, want ErrNotFound", err)
+	if err := f.AddrReplace(dataplane.Addr{Link: "nope", Prefix: p}); !errors.Is(err, dataplane.ErrNotFound) {
+		t.Errorf("address on missing link: err = %v, want dataplane.ErrNotFound", err)
 	}
-	must(t, f.AddrDel(Addr{Link: "outside", Prefix: p}))
-	if err := f.AddrDel(Addr{Link: "outside", Prefix: p}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("second AddrDel: err = %v, want ErrNotFound", err)
+	must(t, f.AddrDel(dataplane.Addr{Link: "outside", Prefix: p}))
+	if err := f.AddrDel(dataplane.Addr{Link: "outside", Prefix: p}); !errors.Is(err, dataplane.ErrNotFound) {
+		t.Errorf("second AddrDel: err = %v, want dataplane.ErrNotFound", err)
 	}
 }
 
@@ -204,7 +206,7 @@ func TestFakeFailNext(t *testing.T) {
 	boom := errors.New("boom")
 	must(t, f.FailNext("RuleAdd", boom))
 	must(t, f.FailNext("RuleAdd", boom))
-	r := Rule{Priority: 100, Mark: 1, Table: 100}
+	r := dataplane.Rule{Priority: 100, Mark: 1, Table: 100}
 	for i := range 2 {
 		if err := f.RuleAdd(r); !errors.Is(err, boom) {
 			t.Fatalf("RuleAdd #%d: err = %v, want boom", i, err)
@@ -218,7 +220,7 @@ func TestFakeFailNext(t *testing.T) {
 		t.Error("FailNext accepted a misspelt method")
 	}
 	must(t, f.FailNext("WatchLinks", boom))
-	if err := f.WatchLinks(context.Background(), func(Link) {}); !errors.Is(err, boom) {
+	if err := f.WatchLinks(context.Background(), func(dataplane.Link) {}); !errors.Is(err, boom) {
 		t.Errorf("WatchLinks: err = %v, want boom", err)
 	}
 }
@@ -248,7 +250,7 @@ type linkRecorder struct {
 	got []string
 }
 
-func (r *linkRecorder) add(l Link) {
+func (r *linkRecorder) add(l dataplane.Link) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.got = append(r.got, l.Name+" "+pick(l.AdminUp, "up", "down")+" "+pick(l.Carrier, "carrier", "nocarrier"))
@@ -270,7 +272,7 @@ func TestFakeWatchLinks(t *testing.T) {
 	// The subscriber changes the Fake itself, as an engine reacting to
 	// carrier loss might; that must not deadlock.
 	go func() {
-		done <- f.WatchLinks(ctx, func(l Link) {
+		done <- f.WatchLinks(ctx, func(l dataplane.Link) {
 			rec.add(l)
 			if l.Name == "inside" && !l.Carrier && l.AdminUp {
 				_ = f.SetAdminUp("inside", false)
@@ -325,16 +327,16 @@ func waitFor(t *testing.T, cond func() bool) {
 // TestFakeConcurrent is for the race detector.
 func TestFakeConcurrent(t *testing.T) {
 	f := newTestFake(t)
-	must(t, f.AddrReplace(Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.10/24")}))
+	must(t, f.AddrReplace(dataplane.Addr{Link: "outside", Prefix: netip.MustParsePrefix("192.0.2.10/24")}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = f.WatchLinks(ctx, func(Link) {}) }()
+	go func() { _ = f.WatchLinks(ctx, func(dataplane.Link) {}) }()
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
 			for j := range 100 {
 				_ = f.SetCarrier("outside", j%2 == 0)
-				_ = f.RouteReplace(Route{Dst: netip.MustParsePrefix("203.0.113.0/24"), Gw: netip.MustParseAddr("192.0.2.1"), Metric: i})
+				_ = f.RouteReplace(dataplane.Route{Dst: netip.MustParsePrefix("203.0.113.0/24"), Gw: netip.MustParseAddr("192.0.2.1"), Metric: i})
 				_, _ = f.OwnedRoutes()
 				_ = f.GratuitousARP("outside", netip.MustParseAddr("192.0.2.10"))
 				_ = f.String()

@@ -1,10 +1,12 @@
-package dataplane
+package dataplanetest
 
 import (
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+
+	"failover/engine/dataplane"
 )
 
 // String prints the whole state, one object per line in a stable order, so
@@ -27,17 +29,17 @@ func (f *Fake) String() string {
 	var b strings.Builder
 
 	links := f.sortedLinksLocked()
-	slices.SortFunc(links, func(a, b Link) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(links, func(a, b dataplane.Link) int { return strings.Compare(a.Name, b.Name) })
 	for _, l := range links {
 		fmt.Fprintf(&b, "link %s index %d %s %s mtu %d mac %s\n",
 			l.Name, l.Index, pick(l.AdminUp, "up", "down"), pick(l.Carrier, "carrier", "nocarrier"), l.MTU, l.MAC)
 	}
 
-	addrs := make([]Addr, 0, len(f.addrs))
+	addrs := make([]dataplane.Addr, 0, len(f.addrs))
 	for _, a := range f.addrs {
 		addrs = append(addrs, a)
 	}
-	slices.SortFunc(addrs, compareAddr)
+	slices.SortFunc(addrs, dataplane.CompareAddr)
 	for _, a := range addrs {
 		lft := "forever"
 		if a.ValidLft > 0 {
@@ -47,7 +49,7 @@ func (f *Fake) String() string {
 	}
 
 	routes := slices.Clone(f.routes)
-	slices.SortFunc(routes, compareRoute)
+	slices.SortFunc(routes, dataplane.CompareRoute)
 	for _, r := range routes {
 		fmt.Fprintf(&b, "route %s", r.Dst)
 		if r.Gw.IsValid() {
@@ -61,7 +63,7 @@ func (f *Fake) String() string {
 
 	rules := slices.Clone(f.rules)
 	slices.SortFunc(rules, func(a, b fakeRule) int {
-		if c := compareRule(a.Rule, b.Rule); c != 0 {
+		if c := dataplane.CompareRule(a.Rule, b.Rule); c != 0 {
 			return c
 		}
 		return a.proto - b.proto
