@@ -94,6 +94,7 @@ type Engine struct {
 	sessions int
 	macs     *MACStore
 	hw       hardware
+	obs      observer // event stream and published status (observe.go)
 }
 
 // New builds an engine and loads the startup-config. Lines of the
@@ -113,6 +114,7 @@ func New(o Options) (*Engine, error) {
 		links: map[string]dataplane.Link{},
 	}
 	e.started = e.clk.Now()
+	e.obs = newObserver(e.clk)
 	e.hw = readHardware()
 	if o.StatePath != "" {
 		e.macs = NewMACStore(o.StatePath, o.Log)
@@ -259,6 +261,7 @@ func (e *Engine) ApplyReplicated(line string) error {
 	}
 	e.cfg = c
 	e.configChanged()
+	e.configEvent("mate", lastLine(line))
 	return nil
 }
 
@@ -268,6 +271,7 @@ func (e *Engine) ReplaceConfig(text string) error {
 	c, errs := config.ApplyLines(config.New(), text)
 	e.cfg = config.KeepLocal(e.cfg, c)
 	e.configChanged()
+	e.configEvent("mate", "(whole configuration)")
 	if len(errs) > 0 {
 		return fmt.Errorf("failed to apply %d replicated lines, first: %w", len(errs), errs[0])
 	}

@@ -69,6 +69,9 @@ func (e *Engine) serveConn(conn net.Conn) {
 		var rep api.Reply
 		if err := json.Unmarshal(line, &req); err != nil {
 			rep = s.reply(api.Reply{Err: "ERROR: malformed request"})
+		} else if req.Op == api.OpSubscribe {
+			e.streamEvents(conn, r)
+			return
 		} else {
 			rep = s.Handle(req)
 		}

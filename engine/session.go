@@ -56,6 +56,8 @@ func (s *Session) Handle(req api.Request) api.Reply {
 		return s.Enable(req.Password)
 	case api.OpPrompt:
 		return s.reply(api.Reply{})
+	case api.OpStatus:
+		return s.reply(api.Reply{Status: s.e.Status()})
 	}
 	return s.reply(api.Reply{Err: fmt.Sprintf("ERROR: unknown request %q", req.Op)})
 }
@@ -202,6 +204,7 @@ func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
 	e.cfg = n
 	s.mode, s.obj = x.NextMode, x.NextObj
 	e.configChanged()
+	e.configEvent(s.sessionName(), strings.TrimSpace(line))
 	if e.unit != nil && !local {
 		e.unit.ConfigReplicate(strings.Join(append(ctxLines, strings.TrimSpace(line)), "\n"))
 	}

@@ -3,7 +3,9 @@ package api
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 )
@@ -50,3 +52,37 @@ func (c *Client) Do(req Request) (Reply, error) {
 
 // Close ends the session.
 func (c *Client) Close() error { return c.conn.Close() }
+
+// Status asks for the machine-readable status.
+func (c *Client) Status() (*Status, error) {
+	rep, err := c.Do(Request{Op: OpStatus})
+	if err != nil {
+		return nil, err
+	}
+	if rep.Status == nil {
+		return nil, fmt.Errorf("failed to get the status: %s", rep.Err)
+	}
+	return rep.Status, nil
+}
+
+// Subscribe turns the session into the event stream and calls f with each
+// JSON line (without its newline) until the stream ends or f fails.
+func (c *Client) Subscribe(f func(line []byte) error) error {
+	if err := c.enc.Encode(Request{Op: OpSubscribe}); err != nil {
+		return fmt.Errorf("failed to send to failoverd: %w", err)
+	}
+	for {
+		line, err := c.r.ReadBytes('\n')
+		if len(line) > 0 {
+			if ferr := f(line[:len(line)-1]); ferr != nil {
+				return ferr
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("failed to read events: %w", err)
+		}
+	}
+}

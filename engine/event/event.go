@@ -136,3 +136,10 @@ func (s *Sub) Close() {
 		close(s.ch)
 	}
 }
+
+// Subscribers is the number of live subscriptions.
+func (b *Bus) Subscribers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}
