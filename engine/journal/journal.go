@@ -127,9 +127,9 @@ func ParsePIX(msg string) (severity, id int, ok bool) {
 		return 0, 0, false
 	}
 	num, _, found := strings.Cut(rest[2:], ":")
-	n, err := strconv.Atoi(num)
-	if !found || err != nil || n < 0 {
+	if !found || num == "" || len(num) > 9 || strings.Trim(num, "0123456789") != "" {
 		return 0, 0, false
 	}
+	n, _ := strconv.Atoi(num)
 	return sev, n, true
 }
