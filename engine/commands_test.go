@@ -19,14 +19,15 @@ func TestEveryDeclarationIsImplemented(t *testing.T) {
 	}
 	s := e.NewSession(false)
 	for _, d := range g.Decls() {
-		if config.IsConfigCommand(d.ID) || blocking[d.ID] {
+		if config.IsConfigCommand(d.ID) {
 			continue
 		}
 		inv := &grammar.Invocation{Decl: d, Mode: grammar.ModeExec, Values: map[string]string{}, Words: map[string]bool{}}
 		var r string
 		e.do(func() {
 			s.priv, s.mode = true, grammar.ModeExec
-			r = s.execCommand(inv).Err
+			rep, _ := s.execCommand(inv)
+			r = rep.Err
 		})
 		if strings.Contains(r, "not implemented") {
 			t.Errorf("command %s (%q) has no implementation", d.ID, d.Syntax)

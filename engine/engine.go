@@ -6,10 +6,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,7 +31,7 @@ type Uplink interface {
 	LinkChanged(l dataplane.Link)
 	SetActive(active bool)
 	Stop()
-	ShowRoute(c *config.Config) string
+	ShowRoute(c *config.Config, held func(hw string) netip.Prefix) string
 	ShowTrack(id int) string
 	ShowSLAConfig(c *config.Config, id int) string
 	ShowSLAOper(id int) string
@@ -80,8 +81,9 @@ type Engine struct {
 	dp     dataplane.Dataplane
 	prober probe.Prober
 
-	ops  chan func()
-	done chan struct{}
+	ops   chan func()
+	done  chan struct{}
+	files *fileIO // file reads and writes, off the loop
 
 	// Everything below is touched only on the event loop.
 	cfg      *config.Config
@@ -93,8 +95,10 @@ type Engine struct {
 	links    map[string]dataplane.Link
 	sessions int
 	macs     *MACStore
-	hw       hardware
-	obs      observer // event stream and published status (observe.go)
+
+	statePath string
+	hw        hardware
+	obs       observer // event stream and published status (observe.go)
 }
 
 // New builds an engine and loads the startup-config. Lines of the
@@ -111,26 +115,26 @@ func New(o Options) (*Engine, error) {
 		log: o.Log, clk: o.Clock, path: o.ConfigPath, dp: o.DP, prober: o.Prober,
 		ops: make(chan func(), 256), done: make(chan struct{}),
 		cfg: config.New(), logs: newLogBuffer(), owned: map[string]dataplane.Addr{},
-		links: map[string]dataplane.Link{},
+		links: map[string]dataplane.Link{}, statePath: o.StatePath,
 	}
 	e.started = e.clk.Now()
 	e.obs = newObserver(e.clk)
+	e.files = startFileIO()
 	e.hw = readHardware()
 	if o.StatePath != "" {
 		e.macs = NewMACStore(o.StatePath, o.Log)
+		e.macs.submit = e.files.submit
 	}
 	if o.ConfigPath != "" {
-		b, err := os.ReadFile(o.ConfigPath)
+		b, err := readRegular(o.ConfigPath)
 		switch {
-		case os.IsNotExist(err):
+		case errors.Is(err, os.ErrNotExist):
 			e.log.Info("no startup-config, starting with an empty configuration", "path", o.ConfigPath)
 		case err != nil:
 			return nil, fmt.Errorf("failed to read startup-config: %w", err)
 		default:
 			c, errs := config.ApplyLines(e.cfg, string(b))
-			for _, err := range errs {
-				e.log.Warn("startup-config line rejected", "err", err)
-			}
+			logRejected(e.log, errs)
 			e.cfg = c
 		}
 	}
@@ -194,6 +198,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.log.Error("failed to start uplink tracking", "err", err)
 		}
 	}
+	e.cleanTemps()
 	refresh := time.NewTicker(time.Second)
 	defer refresh.Stop()
 	for {
@@ -205,6 +210,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.releaseSystemAddrs()
 			if e.uplink != nil {
 				e.uplink.Stop()
+			}
+			if !e.files.stop(5 * time.Second) {
+				e.log.Error("file writes still pending at exit: the disk does not answer")
 			}
 			return nil
 		case f := <-e.ops:
@@ -278,57 +286,25 @@ func (e *Engine) ReplaceConfig(text string) error {
 	return nil
 }
 
-// WriteMemory saves the running configuration atomically: temp file,
-// fsync, rename, fsync of the directory.
-func (e *Engine) WriteMemory() error {
-	if e.path == "" {
-		return fmt.Errorf("failed to save: no startup-config path (--config)")
+// ExecShow runs a show command for the mate ("failover exec mate");
+// done gets its output on the loop. A command that reads a file does so
+// off the loop.
+func (e *Engine) ExecShow(cmd string, done func(out string)) {
+	if !strings.HasPrefix(strings.TrimSpace(cmd), "sh") {
+		done("ERROR: only show commands can be run on the mate\n")
+		return
 	}
-	return writeAtomic(e.path, configText(e.cfg, true))
-}
-
-func writeAtomic(path, text string) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".startup-config-*")
-	if err != nil {
-		return fmt.Errorf("failed to create a temporary file: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("failed to set mode: %w", err)
-	}
-	if _, err := f.WriteString(text); err != nil {
-		f.Close()
-		return fmt.Errorf("failed to write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("failed to sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("failed to close %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("failed to rename to %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// ExecShow runs a show command for the mate ("failover exec mate").
-func (e *Engine) ExecShow(cmd string) string {
 	s := e.newSessionOnLoop(true)
 	s.priv = true // the mate's operator is already privileged, as on ASA
-	if !strings.HasPrefix(strings.TrimSpace(cmd), "sh") {
-		return "ERROR: only show commands can be run on the mate\n"
+	r, wait := s.execOnLoop(cmd)
+	if wait == nil {
+		done(r.Output + r.Err)
+		return
 	}
-	r := s.execOnLoop(cmd)
-	return r.Output + r.Err
+	go func() {
+		r := wait()
+		e.Post(func() { done(r.Output + r.Err) })
+	}()
 }
 
 // Console prints a console message (logged; the --console session shows

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -13,49 +12,34 @@ import (
 	"failover/grammar"
 )
 
-// blocking are the EXEC commands that wait on the network.
-var blocking = map[string]bool{"ping": true, "failover-exec": true, "dir": true, "show-memory": true}
-
-// execBlocking runs the EXEC commands that wait on the network (ping,
-// failover exec mate) in the session's goroutine, so the event loop never
-// waits for a packet. ok is false for every other command.
-func (s *Session) execBlocking(line string) (api.Reply, bool) {
-	var inv *grammar.Invocation
-	var bad api.Reply
-	var parsed bool
-	s.e.do(func() { inv, bad, parsed = s.parse(line) })
-	if !parsed || !blocking[inv.Decl.ID] {
-		return bad, false
+// execMate runs a show command on the mate (loop only); the session
+// waits for the unit's answer, which always comes (output, error or the
+// unit's own timeout), outside the loop.
+func (s *Session) execMate(inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+	if s.e.unit == nil {
+		return api.Reply{Err: "ERROR: failover is not available"}, nil
 	}
-	switch inv.Decl.ID {
-	case "ping":
-		return s.ping(inv), true
-	case "dir":
-		return showDir(s.e.path), true
-	case "show-memory":
-		return showMemory(), true
-	case "failover-exec":
-		if s.e.unit == nil {
-			return api.Reply{Err: "ERROR: failover is not available"}, true
+	ch := make(chan api.Reply, 1)
+	s.e.unit.ExecMate(inv.Str("command"), func(out string, err error) {
+		if err != nil {
+			ch <- api.Reply{Err: "ERROR: " + err.Error()}
+			return
 		}
-		ch := make(chan api.Reply, 1)
-		s.e.do(func() {
-			s.e.unit.ExecMate(inv.Str("command"), func(out string, err error) {
-				if err != nil {
-					ch <- api.Reply{Err: "ERROR: " + err.Error()}
-					return
-				}
-				ch <- api.Reply{Output: out}
-			})
-		})
+		ch <- api.Reply{Output: out}
+	})
+	return api.Reply{}, s.await(ch)
+}
+
+// await waits for a reply outside the loop, or for the engine to stop.
+func (s *Session) await(ch <-chan api.Reply) func() api.Reply {
+	return func() api.Reply {
 		select {
 		case r := <-ch:
-			return r, true
-		case <-time.After(10 * time.Second):
-			return api.Reply{Err: "ERROR: no reply from the mate"}, true
+			return r
+		case <-s.e.done:
+			return api.Reply{Err: "ERROR: failoverd is stopping"}
 		}
 	}
-	return api.Reply{}, false
 }
 
 // ping prints PIX 6.3's ping output: three echoes, one line each.
@@ -76,8 +60,32 @@ func (s *Session) ping(inv *grammar.Invocation) api.Reply {
 	return api.Reply{Output: b.String()}
 }
 
-// execCommand runs an EXEC command (loop only).
-func (s *Session) execCommand(inv *grammar.Invocation) api.Reply {
+// execCommand runs an EXEC command (loop only). Commands that wait on
+// the network or the disk return a continuation that waits outside the
+// loop.
+func (s *Session) execCommand(inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+	switch inv.Decl.ID {
+	case "ping":
+		return api.Reply{}, func() api.Reply { return s.ping(inv) }
+	case "dir":
+		path := s.e.path
+		return api.Reply{}, func() api.Reply { return showDir(path) }
+	case "show-memory":
+		return api.Reply{}, showMemory
+	case "failover-exec":
+		return s.execMate(inv)
+	case "show-startup":
+		return s.showStartup()
+	case "write-memory", "copy-run-start":
+		return s.writeMemory()
+	case "write-erase":
+		return s.writeErase()
+	}
+	return s.execNow(inv), nil
+}
+
+// execNow runs an EXEC command that does not wait (loop only).
+func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 	e := s.e
 	switch inv.Decl.ID {
 	case "enable":
@@ -128,25 +136,6 @@ func (s *Session) execCommand(inv *grammar.Invocation) api.Reply {
 		return api.Reply{Output: config.Text(config.Render(e.cfg, config.RenderOpts{Section: sect}))}
 	case "more-system-running":
 		return api.Reply{Output: configText(e.cfg, true)}
-	case "show-startup":
-		b, err := os.ReadFile(e.path)
-		if err != nil {
-			if os.IsNotExist(err) || e.path == "" {
-				return api.Reply{Output: "No Configuration\n"}
-			}
-			return api.Reply{Err: "ERROR: " + err.Error()}
-		}
-		if strings.TrimSpace(string(b)) == "" {
-			return api.Reply{Output: "No Configuration\n"} // after write erase
-		}
-		return api.Reply{Output: maskKey(string(b))}
-	case "write-memory", "copy-run-start":
-		return s.writeMemory()
-	case "write-erase":
-		if err := writeAtomic(e.path, ""); err != nil {
-			return api.Reply{Err: "ERROR: " + err.Error()}
-		}
-		return api.Reply{Output: "[OK]\n"}
 	case "write-standby":
 		return s.unitAction(func() error { return e.unit.WriteStandby() })
 	case "failover-active":
@@ -182,7 +171,7 @@ func (s *Session) execCommand(inv *grammar.Invocation) api.Reply {
 		if e.uplink == nil {
 			return api.Reply{Err: "ERROR: route tracking is not available"}
 		}
-		return api.Reply{Output: e.uplink.ShowRoute(e.cfg)}
+		return api.Reply{Output: e.uplink.ShowRoute(e.cfg, e.heldAddr)}
 	case "show-track":
 		if e.uplink == nil {
 			return api.Reply{Err: "ERROR: route tracking is not available"}
@@ -220,17 +209,66 @@ func (s *Session) unitAction(f func() error) api.Reply {
 	return api.Reply{}
 }
 
-func (s *Session) writeMemory() api.Reply {
+// writeMemory saves the running configuration off the loop, then asks
+// the standby to save too.
+func (s *Session) writeMemory() (api.Reply, func() api.Reply) {
 	e := s.e
-	if err := e.WriteMemory(); err != nil {
-		return api.Reply{Err: "ERROR: " + err.Error()}
-	}
-	if e.unit != nil && e.cfg.Failover.Enabled {
-		if err := e.unit.WriteMemory(); err != nil {
-			return api.Reply{Output: "Building configuration...\n[OK]\n", Err: "WARNING: mate not saved: " + err.Error()}
+	ch := make(chan api.Reply, 1)
+	err := e.saveStartup(func(err error) {
+		if err != nil {
+			ch <- api.Reply{Err: "ERROR: " + err.Error()}
+			return
 		}
+		// The mate is asked from the loop, after our own save succeeded.
+		e.Post(func() {
+			r := api.Reply{Output: "Building configuration...\n[OK]\n"}
+			if e.unit != nil && e.cfg.Failover.Enabled {
+				if err := e.unit.WriteMemory(); err != nil {
+					r.Err = "WARNING: mate not saved: " + err.Error()
+				}
+			}
+			ch <- r
+		})
+	})
+	if err != nil {
+		return api.Reply{Err: "ERROR: " + err.Error()}, nil
 	}
-	return api.Reply{Output: "Building configuration...\n[OK]\n"}
+	return api.Reply{}, s.await(ch)
+}
+
+func (s *Session) writeErase() (api.Reply, func() api.Reply) {
+	ch := make(chan api.Reply, 1)
+	err := s.e.eraseStartup(func(err error) {
+		if err != nil {
+			ch <- api.Reply{Err: "ERROR: " + err.Error()}
+			return
+		}
+		ch <- api.Reply{Output: "[OK]\n"}
+	})
+	if err != nil {
+		return api.Reply{Err: "ERROR: " + err.Error()}, nil
+	}
+	return api.Reply{}, s.await(ch)
+}
+
+// showStartup reads the startup-config off the loop. Anything but a
+// regular file at the path is refused, so a FIFO cannot hang the session.
+func (s *Session) showStartup() (api.Reply, func() api.Reply) {
+	ch := make(chan api.Reply, 1)
+	err := s.e.readStartup(func(text string, err error) {
+		switch {
+		case err != nil:
+			ch <- api.Reply{Err: "ERROR: " + err.Error()}
+		case strings.TrimSpace(text) == "":
+			ch <- api.Reply{Output: "No Configuration\n"} // none, or after write erase
+		default:
+			ch <- api.Reply{Output: maskKey(text)}
+		}
+	})
+	if err != nil {
+		return api.Reply{Err: "ERROR: " + err.Error()}, nil
+	}
+	return api.Reply{}, s.await(ch)
 }
 
 // maskKey hides the failover key when the startup-config is displayed.

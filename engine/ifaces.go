@@ -9,10 +9,10 @@ import (
 type netipPrefix = netip.Prefix
 
 // desiredAddrs are the addresses this box must hold now: the failover
-// unit decides when failover is enabled; otherwise the system addresses
-// of named interfaces (loop only).
+// unit decides (with failover off too: a unit keeps the role it had);
+// without one, the system addresses of named interfaces (loop only).
 func (e *Engine) desiredAddrs() []dataplane.Addr {
-	if e.unit != nil && e.cfg.Failover.Enabled {
+	if e.unit != nil {
 		return e.unit.DesiredAddrs()
 	}
 	var out []dataplane.Addr
@@ -89,8 +89,7 @@ func (e *Engine) reconcileInterfaces() {
 		}
 	}
 	for k, a := range want {
-		_, had := e.owned[k]
-		if had && a.ValidLft == 0 {
+		if had, ok := e.owned[k]; ok && had.ValidLft == 0 && a.ValidLft == 0 {
 			continue // forever addresses need no refresh
 		}
 		if err := e.dp.AddrReplace(a); err != nil {

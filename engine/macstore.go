@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 )
 
@@ -20,12 +19,15 @@ type MACStore struct {
 	log  *slog.Logger
 	mu   sync.Mutex
 	macs map[string]string
+	// submit hands the file write to the engine's file goroutine, so the
+	// loop that calls BurnedIn never waits on the disk; nil writes at once.
+	submit func(job func()) error
 }
 
 // NewMACStore opens (or starts) the store at path.
 func NewMACStore(path string, log *slog.Logger) *MACStore {
 	s := &MACStore{path: path, log: log, macs: map[string]string{}}
-	if b, err := os.ReadFile(path); err == nil {
+	if b, err := readRegular(path); err == nil {
 		if err := json.Unmarshal(b, &s.macs); err != nil {
 			log.Warn("ignoring unreadable MAC store", "path", path, "err", err)
 			s.macs = map[string]string{}
@@ -46,7 +48,14 @@ func (s *MACStore) BurnedIn(link string, index int, current net.HardwareAddr) ne
 	}
 	s.macs[key] = current.String()
 	b, _ := json.Marshal(s.macs)
-	if err := writeAtomic(s.path, string(b)+"\n"); err != nil {
+	save := func() {
+		if err := writeAtomic(s.path, string(b)+"\n"); err != nil {
+			s.log.Warn("failed to save the MAC store", "path", s.path, "err", err)
+		}
+	}
+	if s.submit == nil {
+		save()
+	} else if err := s.submit(save); err != nil {
 		s.log.Warn("failed to save the MAC store", "path", s.path, "err", err)
 	}
 	return current

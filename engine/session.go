@@ -63,11 +63,14 @@ func (s *Session) Handle(req api.Request) api.Reply {
 }
 
 func (s *Session) reply(r api.Reply) api.Reply {
-	s.e.do(func() {
-		r.Prompt = s.prompt()
-		r.Pager = s.pager()
-	})
+	s.e.do(func() { s.stamp(&r) })
 	return r
+}
+
+// stamp sets the reply's prompt and pager (loop only).
+func (s *Session) stamp(r *api.Reply) {
+	r.Prompt = s.prompt()
+	r.Pager = s.pager()
 }
 
 func (s *Session) pager() int {
@@ -121,28 +124,33 @@ func checkLine(line string) string {
 	return ""
 }
 
-// Exec runs one line.
+// Exec runs one line. The common case is one loop turn: the line is
+// parsed once and run with the engine's state, and the reply carries the
+// new prompt. Commands that wait (on the network or the disk) hand back a
+// continuation that waits in the session's goroutine, never on the loop.
 func (s *Session) Exec(line string) api.Reply {
 	if msg := checkLine(line); msg != "" {
 		return s.reply(api.Reply{Err: msg})
 	}
-	line = strings.TrimRight(line, " \t\r")
-	if config.IsComment(line) {
-		return s.reply(api.Reply{})
-	}
+	var r api.Reply
+	var wait func() api.Reply
 	s.e.do(func() {
-		s.history = append(s.history, strings.TrimSpace(line))
-		if len(s.history) > 100 {
-			s.history = s.history[1:]
+		r, wait = s.execOnLoop(line)
+		if wait == nil {
+			s.stamp(&r)
 		}
 	})
-	// Commands that wait on the network run off the event loop.
-	if r, ok := s.execBlocking(line); ok {
-		return s.reply(r)
+	if wait != nil {
+		return s.reply(wait())
 	}
-	var r api.Reply
-	s.e.do(func() { r = s.execOnLoop(line) })
-	return s.reply(r)
+	return r
+}
+
+func (s *Session) addHistory(line string) {
+	s.history = append(s.history, strings.TrimSpace(line))
+	if len(s.history) > 100 {
+		s.history = s.history[1:]
+	}
 }
 
 func (s *Session) parse(line string) (*grammar.Invocation, api.Reply, bool) {
@@ -169,14 +177,20 @@ func (s *Session) parse(line string) (*grammar.Invocation, api.Reply, bool) {
 	return nil, api.Reply{Err: err.Error()}, false
 }
 
-// execOnLoop runs a parsed command with the engine's state (loop only).
-func (s *Session) execOnLoop(line string) api.Reply {
+// execOnLoop parses line and runs it (loop only). wait, when not nil,
+// finishes the command outside the loop.
+func (s *Session) execOnLoop(line string) (r api.Reply, wait func() api.Reply) {
+	line = strings.TrimRight(line, " \t\r")
+	if config.IsComment(line) {
+		return api.Reply{}, nil
+	}
+	s.addHistory(line)
 	inv, bad, ok := s.parse(line)
 	if !ok {
-		return bad
+		return bad, nil
 	}
 	if config.IsConfigCommand(inv.Decl.ID) {
-		return s.configure(inv, line)
+		return s.configure(inv, line), nil
 	}
 	return s.execCommand(inv)
 }

@@ -127,11 +127,30 @@ func (e *Engine) showIPAddress() string {
 	return b.String()
 }
 
-// currentAddr is the address this unit holds on f now.
+// currentAddr is the address this unit holds on f now, as the kernel
+// has it: an address that expired or was removed is not shown.
 func (e *Engine) currentAddr(f *config.Interface) netipPrefix {
+	return e.heldAddr(f.HW)
+}
+
+// heldAddr is the address of ours the kernel holds on link hw: one the
+// engine wants there and the kernel really has (loop only).
+func (e *Engine) heldAddr(hw string) netipPrefix {
+	if e.dp == nil {
+		return netipPrefix{}
+	}
+	have, err := e.dp.Addrs(hw)
+	if err != nil {
+		return netipPrefix{}
+	}
 	for _, a := range e.desiredAddrs() {
-		if a.Link == f.HW {
-			return a.Prefix
+		if a.Link != hw {
+			continue
+		}
+		for _, h := range have {
+			if h.Prefix == a.Prefix {
+				return a.Prefix
+			}
 		}
 	}
 	return netipPrefix{}

@@ -241,6 +241,7 @@ func (n *Netlink) Addrs(name string) ([]Addr, error) {
 		}
 		out = append(out, Addr{Link: name, Prefix: p, ValidLft: lifetime(a.ValidLft)})
 	}
+	slices.SortFunc(out, CompareAddr)
 	return out, nil
 }
 

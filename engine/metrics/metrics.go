@@ -29,7 +29,7 @@ type Source func() *api.Status
 
 // Unit and interface states, each exported as one series of a one-hot set.
 var (
-	unitStates  = []string{"Disabled", "Negotiation", "Sync Config", "Standby", "Active", "Failed"}
+	unitStates  = []string{"Disabled", "Negotiation", "Sync Config", "Standby", "Active", "Failed", "Pseudo-Standby"}
 	mateStates  = append([]string{"Not Detected"}, unitStates...)
 	ifStates    = []string{"Normal", "Waiting", "Testing", "Failed", "No Link", "Link Down", "Unknown"}
 	returnCodes = []string{"OK", "Over threshold", "Timeout", "No connection", "Error", "Unknown"}
@@ -37,7 +37,7 @@ var (
 )
 
 // label turns a display word into a label value: "Sync Config" -> "sync_config".
-func label(s string) string { return strings.ReplaceAll(strings.ToLower(s), " ", "_") }
+func label(s string) string { return strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(s)) }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc("failover_"+name, help, labels, nil)

@@ -21,49 +21,70 @@ type switchover struct {
 }
 
 const (
-	swGiving = iota // we are active, told the mate to take over, wait for its ack
-	swAsking        // we are standby and asked the active mate to hand over
-	swTook          // we just took over; the old active may still say Active
+	swNone   = iota
+	swGiving // we serve, told the mate to take over, wait for its ack
+	swAsking // we are standby and asked the serving mate to hand over
+	swTook   // we just took over; the old active may still say Active
 )
 
-// NoFailoverActive makes this active unit standby: the mate takes the
+// Where a planned switchover leads: with failover off a unit keeps its
+// failover off, and only trades serving for pseudo-standby and back.
+func (u *Unit) serveState() State {
+	if u.participating() {
+		return Active
+	}
+	return Disabled
+}
+
+func (u *Unit) yieldState() State {
+	if u.participating() {
+		return Standby
+	}
+	return PseudoStandby
+}
+
+// NoFailoverActive makes this serving unit standby: the mate takes the
 // addresses first, and we give them up when it says it is ready.
 func (u *Unit) NoFailoverActive() error {
-	if !u.enabled {
-		return errors.New("failed to switch over: failover is not enabled")
+	if !u.talking {
+		return errors.New("failed to switch over: failover is not configured")
 	}
-	if u.state != Active {
+	if !u.state.serves() {
 		return nil
 	}
 	v := u.look()
-	if !v.lanFresh || v.conflict || v.ms != wire.UnitStandby {
+	if !v.lanFresh || v.conflict || v.mateServing || (v.ms != wire.UnitStandby && v.ms != wire.UnitDisabled) {
 		return errors.New("failed to switch over: no standby unit is ready")
 	}
-	u.handOver("Set by the config command")
+	u.handOver(rsConfig)
 	return nil
 }
 
-// FailoverActive makes this unit active: through the mate when it is the
-// active one, at once when there is no active mate.
+// FailoverActive makes this unit serve: through the mate when the mate
+// serves, at once otherwise. With failover off this is ASA's way to make
+// a pseudo-standby unit active.
 func (u *Unit) FailoverActive() error {
-	if !u.enabled {
-		return errors.New("failed to switch over: failover is not enabled")
+	if !u.talking {
+		if u.state.serves() {
+			return nil
+		}
+		return errors.New("failed to switch over: failover is not configured")
 	}
 	switch u.state {
-	case Active:
+	case Active, Disabled:
 		return nil
 	case Failed:
 		return errors.New("failed to switch over: this unit has failed; use failover reset first")
 	}
 	v := u.look()
-	if v.lanFresh && v.ms == wire.UnitActive {
+	if v.lanFresh && v.mateServing {
 		if v.conflict {
 			return errors.New("failed to switch over: mate has the same unit role")
 		}
-		u.askActive("Set by the config command")
+		u.askActive(rsConfig)
 		return nil
 	}
-	u.setState(Active, "Set by the config command")
+	u.setState(u.serveState(), rsConfig)
 	return nil
 }
 
@@ -94,7 +115,7 @@ func (u *Unit) expireSwitchover(now time.Time) {
 
 // Reset clears a failed state on this unit and on the mate.
 func (u *Unit) Reset() error {
-	if !u.enabled {
+	if !u.participating() {
 		return errors.New("failed to reset failover: failover is not enabled")
 	}
 	u.clearFailures()
@@ -122,11 +143,11 @@ func (u *Unit) handleControl(c *wire.Control) {
 	}
 	switch c.Op {
 	case wire.OpBecomeStandby:
-		if u.state == Active && (u.switchover == nil || u.switchover.kind != swGiving) {
+		if u.state.serves() && (u.switchover == nil || u.switchover.kind != swGiving) {
 			u.handOver("Other unit wants me Standby")
 		}
 	case wire.OpBecomeActive:
-		if u.state != Standby && u.state != SyncConfig {
+		if u.state != Standby && u.state != SyncConfig && u.state != PseudoStandby {
 			return
 		}
 		if u.policyExceeded(u.failedCount()) {
@@ -137,15 +158,15 @@ func (u *Unit) handleControl(c *wire.Control) {
 		if s := u.switchover; s != nil && s.kind == swAsking {
 			reason = s.reason
 		}
-		u.setState(Active, reason)
+		u.setState(u.serveState(), reason)
 		// The old active still says Active until it has our ack: that is
 		// not a split brain.
 		u.switchover = &switchover{kind: swTook, deadline: u.o.Clock.Now().Add(u.hold())}
 		u.sendLAN(&wire.Control{Op: wire.OpAckReady, Token: c.Token})
 	case wire.OpAckReady:
-		if s := u.switchover; s != nil && s.kind == swGiving && s.token == c.Token && u.state == Active {
+		if s := u.switchover; s != nil && s.kind == swGiving && s.token == c.Token && u.state.serves() {
 			u.switchover = nil
-			u.setState(Standby, s.reason)
+			u.setState(u.yieldState(), s.reason)
 		}
 	case wire.OpReset:
 		u.clearFailures()
@@ -181,8 +202,8 @@ func (e *execReq) finish(out string, err error) {
 // ExecMate runs a show command on the mate; done is called once, on the
 // event loop, with its output or an error (mate not heard, timeout).
 func (u *Unit) ExecMate(cmd string, done func(out string, err error)) {
-	if !u.enabled || u.stopped {
-		done("", errors.New("failed to run on mate: failover is not enabled"))
+	if !u.talking || u.stopped {
+		done("", errors.New("failed to run on mate: failover is not configured"))
 		return
 	}
 	if !u.look().lanFresh {
@@ -213,12 +234,13 @@ func (u *Unit) handleExecRequest(r *wire.ExecRequest) {
 	if !u.mate.heard {
 		return
 	}
-	out := u.o.Hooks.ExecShow(r.Command)
-	for _, rep := range wire.SplitExecOutput(r.ID, out) {
-		if !u.sendLAN(&rep) {
-			return
+	u.o.Hooks.ExecShow(r.Command, func(out string) {
+		for _, rep := range wire.SplitExecOutput(r.ID, out) {
+			if !u.sendLAN(&rep) {
+				return
+			}
 		}
-	}
+	})
 }
 
 func (u *Unit) handleExecReply(r *wire.ExecReply) {

@@ -1,200 +1,254 @@
 package unit
 
 import (
-	"bytes"
 	"time"
 
 	"failover/engine/wire"
 )
 
-// view is what evaluate decides on, computed once per pass.
-type view struct {
-	now       time.Time
-	lanFresh  bool           // mate heard on the LAN link within the hold time
-	lanRecent bool           // and its last hello is at most 1.5 polls old: its news is current
-	dataHeard bool           // mate heard on a data interface within the interface hold time (since the probes, once they went out)
-	probing   bool           // LAN link quiet, nothing heard on data yet, probes still within their window
-	ms        wire.UnitState // mate's state (meaningful when lanFresh)
-	conflict  bool           // mate has our role
-	myBad     int            // our failed monitored interfaces
-	mateBad   int            // the mate's, as it announced them
-	unhealthy bool           // myBad exceeds the interface policy
+// facts is everything decide looks at: what the unit knows at one instant,
+// gathered by look. decide reads nothing else, so every rule can be tested
+// with a literal facts value (decide_test.go).
+type facts struct {
+	participating bool          // failover on, with a unit role and a LAN interface
+	role          wire.Role     // our unit role
+	inState       time.Duration // time spent in the current state
+	hold          time.Duration // unit hold time
+	listened      bool          // we have listened on the LAN link for a hold time: a mate would have been heard
+
+	mateHeard    bool           // mate heard on the LAN link since we started listening
+	mateShutdown bool           // its last hello announced a clean shutdown
+	lanFresh     bool           // mate heard on the LAN link within the hold time
+	lanRecent    bool           // and its last hello is at most 1.5 polls old: its news is current
+	dataHeard    bool           // mate heard on a data interface (since the probes, once they went out)
+	probing      bool           // LAN link quiet, nothing heard on data yet, probes still within their window
+	ms           wire.UnitState // mate's state (meaningful when lanFresh)
+	mateServing  bool           // mate holds the system addresses (Active, or failover off and serving)
+	conflict     bool           // mate has our role
+	bootHigher   bool           // our boot id is above the mate's: we yield when the roles conflict
+
+	myBad         int  // our failed monitored interfaces (no link or failed test)
+	mateBad       int  // the mate's, as it announced them
+	unhealthy     bool // myBad exceeds the interface policy
+	noLink        bool // interfaces without carrier alone exceed the policy
+	mateUnhealthy bool // mateBad exceeds the policy
+
+	conflictLogged bool // 104005 already sent for this conflict
+	switchover     int  // swNone, or the kind of planned switchover in progress
+	splitBrain     bool // we stayed active while the mate was active too
+	preempt        bool // `failover preempt` applies to us now
+	preemptArmed   bool // the preempt delay is running
+	preemptDue     bool // and it has run out
 }
 
-func (u *Unit) look() view {
-	now := u.o.Clock.Now()
-	v := view{now: now}
-	v.lanFresh = u.mate.heard && !u.mate.shutdown && now.Sub(u.mate.lastLAN) < u.hold()
-	v.lanRecent = v.lanFresh && now.Sub(u.mate.lastLAN) <= u.fo.Poll*3/2+u.tickEvery
-	for _, f := range u.ifs {
-		if f.monitored && u.mateHeardOn(f, now, v.lanFresh) {
-			v.dataHeard = true
+// action is a side effect decide asks for besides a state change; the
+// executor (evaluate) performs them in the order of the constants.
+type action uint8
+
+const (
+	actLogConflict   action = 1 << iota // syslog 104005 once per conflict
+	actSplitBrain                       // remember that both were active
+	actEndSplitBrain                    // the mate yielded: forget it and ...
+	actAnnounce                         // ... announce our addresses again (gratuitous ARPs)
+	actArmPreempt                       // start the preempt delay
+	actPreempt                          // ask the active mate to hand over
+)
+
+// decision is decide's answer: the next state (the current one for no
+// change), the reason for the history and the syslog, and the actions.
+type decision struct {
+	next   State
+	reason string
+	acts   action
+}
+
+// Reasons, as ASA words them in `show failover history` where it has one.
+const (
+	rsConfig      = "Set by the config command"
+	rsNoActive    = "No Active unit found"
+	rsActiveMate  = "Detected an Active mate"
+	rsMateFailed  = "Other unit Failed"
+	rsHelloLost   = "HELLO not heard from mate"
+	rsPoweredOff  = "Other unit powered off"
+	rsIfCheck     = "Interface check"
+	rsIfPassed    = "Interface check passed"
+	rsMateLostAct = "Active mate lost"
+	rsServingMate = "Mate passes traffic with failover off"
+	rsBothActive  = "Both units Active, Primary stays Active"
+	rsSameRole    = "Mate has the same unit role"
+	rsMateServes  = "Mate is Active"
+)
+
+// decide is the unit's state machine: from the current state and what the
+// unit knows, the next state, why, and what else to do. It is pure; the
+// package documentation draws the transitions.
+func decide(s State, f facts) decision {
+	d := decision{next: s}
+	if f.conflict && !f.conflictLogged {
+		d.acts |= actLogConflict
+	}
+	to := func(n State, reason string) decision {
+		d.next, d.reason = n, reason
+		return d
+	}
+	// While the probes wait for an answer the mate is not lost yet: it may
+	// only be the LAN link that failed.
+	mateLost := !f.lanFresh && !f.dataHeard && !f.probing
+	lost := rsHelloLost
+	if f.mateShutdown {
+		lost = rsPoweredOff
+	}
+	// A mate that passes traffic while we hear it: the one rule that keeps
+	// two units from holding the system addresses at once, whatever the
+	// order of `no failover` on either of them.
+	servingMate := f.lanFresh && f.mateServing
+
+	if !f.participating {
+		switch s {
+		case Active:
+			// ASA: the units keep their roles until restarted.
+			return to(Disabled, rsConfig)
+		case Standby, SyncConfig, Failed:
+			return to(PseudoStandby, rsConfig)
+		case Negotiation:
+			if servingMate {
+				return to(PseudoStandby, rsConfig)
+			}
+			return to(Disabled, rsConfig)
+		case Disabled:
+			// Both serve (after a restart, or a healed LAN link): the one
+			// with failover off yields to an active mate; between two with
+			// failover off the secondary yields (with one role, the higher
+			// boot id).
+			if servingMate && (f.ms == wire.UnitActive ||
+				(!f.conflict && f.role == wire.RoleSecondary) || (f.conflict && f.bootHigher)) {
+				return to(PseudoStandby, rsMateServes)
+			}
 		}
+		return d
 	}
-	v.probing = !v.lanFresh && !v.dataHeard && u.probePending(now)
-	v.ms = u.mate.hello.State
-	v.conflict = v.lanFresh && u.mate.role == u.role
-	v.myBad = u.failedCount()
-	v.mateBad = u.mateFailedCount()
-	v.unhealthy = u.policyExceeded(v.myBad)
-	return v
-}
 
-// evaluate applies the rules of SPEC §5 until the state settles (a join
-// goes Negotiation -> Sync Config in one pass, for instance).
-func (u *Unit) evaluate() {
-	if !u.enabled || u.stopped {
-		return
-	}
-	for range 4 {
-		u.updateIfs()
-		u.updateProbe(u.o.Clock.Now())
-		before := u.state
-		u.step(u.look())
-		if u.state == before {
-			return
+	switch s {
+	case Disabled, PseudoStandby:
+		// failover was just turned on (or completed).
+		switch {
+		case f.lanFresh && f.ms == wire.UnitActive && !f.conflict:
+			return to(SyncConfig, rsActiveMate)
+		case servingMate:
+			return to(Standby, rsServingMate)
+		case s == Disabled && (f.listened || (f.lanFresh && !f.conflict)):
+			// A serving unit that has listened long enough to know
+			// nobody else serves keeps its addresses.
+			return to(Active, rsConfig)
 		}
-	}
-}
+		return to(Negotiation, rsConfig)
 
-func (u *Unit) step(v view) {
-	if v.conflict && !u.conflictLogged {
-		u.conflictLogged = true
-		u.syslog(1, 104005, "Mate has the same unit role ("+roleWord(u.role)+"); check failover lan unit")
-	}
-	// While the probes wait for an answer the mate is not lost yet: it
-	// may only be the LAN link that failed (SPEC §5 Mate lost).
-	mateLost := !v.lanFresh && !v.dataHeard && !v.probing
-	lostReason := "HELLO not heard from mate"
-	if u.mate.shutdown {
-		lostReason = "Other unit powered off"
-	}
-	u.noteMate(!mateLost, lostReason)
-	since := v.now.Sub(u.stateSince)
-
-	switch u.state {
 	case Negotiation:
 		switch {
-		case v.conflict:
+		case f.conflict:
 			// Neither unit takes the other's addresses: wait for the
 			// operator to fix the roles.
-		case v.lanFresh:
-			switch v.ms {
+		case f.lanFresh:
+			switch f.ms {
 			case wire.UnitActive:
-				u.setState(SyncConfig, "Detected an Active mate")
+				return to(SyncConfig, rsActiveMate)
 			case wire.UnitNegotiation:
-				if u.role == wire.RolePrimary {
-					u.setState(Active, "No Active unit found")
+				if f.role == wire.RolePrimary {
+					return to(Active, rsNoActive)
 				}
-			case wire.UnitFailed, wire.UnitDisabled:
-				u.setState(Active, "Other unit Failed")
+			case wire.UnitFailed:
+				return to(Active, rsMateFailed)
+			case wire.UnitDisabled:
+				if f.mateServing {
+					return to(Standby, rsServingMate)
+				}
+				return to(Active, rsNoActive)
 			default:
 				// The mate is standby or syncing without an active unit:
 				// it takes over itself; only if it does not do we.
-				if since >= u.hold() {
-					u.setState(Active, "No Active unit found")
+				if f.inState >= f.hold {
+					return to(Active, rsNoActive)
 				}
 			}
-		case v.dataHeard:
+		case f.dataHeard:
 			// The LAN link is down but the mate is alive: only the primary
 			// may go active, so at most one unit does.
-			if u.role == wire.RolePrimary && since >= u.hold() {
-				u.setState(Active, "No Active unit found")
+			if f.role == wire.RolePrimary && f.inState >= f.hold {
+				return to(Active, rsNoActive)
 			}
-		case v.probing:
+		case f.probing:
 			// Wait for the answer before going active alone.
-		case since >= u.hold():
-			u.setState(Active, "No Active unit found")
+		case f.inState >= f.hold:
+			return to(Active, rsNoActive)
 		}
 
 	case SyncConfig:
 		switch {
-		case mateLost && u.mate.heard:
-			u.setState(Active, lostReason)
-		case v.lanFresh && v.ms != wire.UnitActive:
-			u.setState(Negotiation, "Active mate lost")
+		case mateLost && f.mateHeard:
+			return to(Active, lost)
+		case f.lanFresh && f.ms != wire.UnitActive:
+			return to(Negotiation, rsMateLostAct)
 		}
 
 	case Standby:
 		switch {
 		case mateLost:
-			u.setState(Active, lostReason)
-		case u.policyExceeded(u.noLinkCount()) || (v.unhealthy && v.lanRecent && v.mateBad < v.myBad):
+			return to(Active, lost)
+		case f.noLink || (f.unhealthy && f.lanRecent && f.mateBad < f.myBad):
 			// No carrier is certain; a failed test only counts when the
 			// mate's current report shows its side working.
-			u.setState(Failed, "Interface check")
-		case !v.lanFresh || v.conflict:
-		case v.ms == wire.UnitFailed:
-			u.setState(Active, "Other unit Failed")
-		case v.ms == wire.UnitNegotiation:
-			u.setState(Active, "No Active unit found")
-		case v.ms == wire.UnitStandby && u.role == wire.RolePrimary:
-			u.setState(Active, "No Active unit found")
-		case v.ms == wire.UnitActive:
-			u.maybePreempt(v)
+			return to(Failed, rsIfCheck)
+		case !f.lanFresh || f.conflict:
+		case f.ms == wire.UnitFailed:
+			return to(Active, rsMateFailed)
+		case f.ms == wire.UnitNegotiation:
+			return to(Active, rsNoActive)
+		case f.ms == wire.UnitDisabled && !f.mateServing:
+			// A pseudo-standby mate never takes over: nobody would serve.
+			return to(Active, rsNoActive)
+		case f.ms == wire.UnitStandby && f.role == wire.RolePrimary:
+			return to(Active, rsNoActive)
+		case f.ms == wire.UnitActive && f.preempt:
+			switch {
+			case !f.preemptArmed:
+				d.acts |= actArmPreempt
+			case f.preemptDue:
+				d.acts |= actPreempt
+			}
 		}
 
 	case Active:
 		switch {
-		case v.lanFresh && v.ms == wire.UnitActive && u.switchover == nil:
-			u.resolveSplitBrain(v)
-		case v.lanFresh && v.ms != wire.UnitActive && u.splitBrain:
+		case f.lanFresh && f.ms == wire.UnitActive && f.switchover == swNone:
+			// Both active while hearing each other: the primary stays, the
+			// secondary yields; with one role the higher boot id yields.
+			if f.conflict && f.bootHigher {
+				return to(Negotiation, rsSameRole)
+			}
+			if !f.conflict && f.role == wire.RoleSecondary {
+				return to(SyncConfig, rsBothActive)
+			}
+			d.acts |= actSplitBrain
+		case f.lanFresh && f.ms != wire.UnitActive && f.splitBrain:
 			// The mate yielded: announce again so every neighbour that
 			// learned its MAC during the split comes back to us.
-			u.splitBrain = false
-			u.announce()
-		case v.unhealthy && v.lanRecent && !v.conflict && v.ms == wire.UnitStandby &&
-			v.mateBad < v.myBad && !u.policyExceeded(v.mateBad):
-			u.setState(Failed, "Interface check")
+			d.acts |= actEndSplitBrain | actAnnounce
+		case f.unhealthy && f.lanRecent && !f.conflict && f.ms == wire.UnitStandby &&
+			f.mateBad < f.myBad && !f.mateUnhealthy:
+			return to(Failed, rsIfCheck)
 		}
 
 	case Failed:
 		switch {
-		case !v.unhealthy:
-			u.setState(Negotiation, "Interface check passed")
-		case mateLost && u.mate.heard:
+		case !f.unhealthy:
+			return to(Negotiation, rsIfPassed)
+		case mateLost && f.mateHeard:
 			// Partial service beats none.
-			u.setState(Active, lostReason)
-		case v.lanFresh && !v.conflict && v.ms == wire.UnitFailed &&
-			(v.mateBad > v.myBad || (v.mateBad == v.myBad && u.role == wire.RolePrimary)):
-			u.setState(Active, "No Active unit found")
+			return to(Active, lost)
+		case f.lanFresh && !f.conflict && f.ms == wire.UnitFailed &&
+			(f.mateBad > f.myBad || (f.mateBad == f.myBad && f.role == wire.RolePrimary)):
+			return to(Active, rsNoActive)
 		}
 	}
-}
-
-// resolveSplitBrain handles both units active while hearing each other:
-// the primary stays, the secondary yields. With equal roles the unit with
-// the higher boot id yields, so exactly one stays.
-func (u *Unit) resolveSplitBrain(v view) {
-	yield := u.role == wire.RoleSecondary
-	if v.conflict {
-		me := u.sender.BootID()
-		yield = bytes.Compare(me[:], u.mate.boot[:]) > 0
-	}
-	if yield {
-		if v.conflict {
-			u.setState(Negotiation, "Mate has the same unit role")
-		} else {
-			u.setState(SyncConfig, "Both units Active, Primary stays Active")
-		}
-		return
-	}
-	u.splitBrain = true
-}
-
-// maybePreempt lets a healthy standby primary take the active role back
-// after the preempt delay, when `failover preempt` is configured.
-func (u *Unit) maybePreempt(v view) {
-	if !u.fo.Preempt || u.role != wire.RolePrimary || u.mate.role == u.role || v.unhealthy || u.switchover != nil {
-		return
-	}
-	if u.preemptAt.IsZero() {
-		u.preemptAt = v.now.Add(time.Duration(u.fo.PreemptDelay) * time.Second)
-	}
-	if v.now.Before(u.preemptAt) {
-		return
-	}
-	u.preemptAt = v.now.Add(u.hold()) // retry later if the mate does not answer
-	u.log.Info("preempting the active role")
-	u.askActive("Preempt")
+	return d
 }

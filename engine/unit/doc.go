@@ -1,12 +1,46 @@
-// Package unit is the unit-failover state machine of SPEC §5: one side of
-// a Cisco PIX style active/standby pair.
+// Package unit is the unit-failover state machine: one side of a Cisco
+// PIX style active/standby pair.
 //
 // Everything runs on the engine event loop: received packets and timers
 // come back through Options.Post, so the Unit has no locks. The engine
 // applies addresses; the unit only says which (DesiredAddrs) and asks for
 // them to be applied now (Hooks.Reconcile) before it sends gratuitous ARPs.
 //
-// Decisions made here where the SPEC is silent:
+// # Decisions and actions
+//
+// look gathers what the unit knows into a facts value; decide (pure,
+// decide.go, one table row per branch in decide_test.go) returns the next
+// state, the reason and the side actions; execute performs them, and
+// setState carries out a transition (history, syslog, addresses, MACs,
+// hellos, with the BeforeTakeover/AfterRelease hooks around serving).
+//
+//	start, or failover on
+//	      |
+//	      v        active mate               bulk copy
+//	 Negotiation -------------> Sync Config -----------> Standby
+//	      |                         |                   |  ^
+//	      | nobody active           | mate lost         |  | planned switchover,
+//	      | by the hold time        v                   |  | both active (secondary)
+//	      +-------------------->  Active <--------------+  |
+//	                                |    mate lost/failed  |
+//	                                +----------------------+
+//	 Active/Standby --own interfaces failed--> Failed --passed--> Negotiation
+//
+//	 failover off:  Active --> Disabled (serves)
+//	                Standby, Sync Config, Failed --> Pseudo-Standby
+//	                Disabled <--failover active / no failover active--> Pseudo-Standby
+//	 failover on:   Disabled --nobody else serves--> Active; --mate serves--> Sync Config/Standby
+//
+// Failover off keeps each unit's role until restart, as on ASA: the active
+// unit goes Disabled and keeps serving, a standby goes Pseudo-Standby and
+// keeps the standby addresses. Both keep talking on the LAN link (hellos
+// with the HelloServing flag, probe answers), so an enabled mate never
+// takes addresses a unit with failover off still holds; of two serving
+// units that hear each other, the one with failover off yields (two with
+// failover off: the secondary). A box without a unit role or LAN interface
+// is standalone (Disabled) and keeps its addresses whatever `failover` says.
+//
+// Other decisions:
 //   - Hellos on the LAN link go to 255.255.255.255, so two units with the
 //     same role still hear each other and report the conflict (syslog
 //     104005, a line in show failover) instead of staying silent. While

@@ -54,21 +54,21 @@ func (h *fakeHooks) ReplaceConfig(text string) error {
 	h.replaced = append(h.replaced, text)
 	return nil
 }
-func (h *fakeHooks) WriteMemory() error         { h.writes++; return nil }
-func (h *fakeHooks) ExecShow(cmd string) string { return h.name + " ran " + cmd + "\n" }
+func (h *fakeHooks) WriteMemory() error                     { h.writes++; return nil }
+func (h *fakeHooks) ExecShow(cmd string, done func(string)) { done(h.name + " ran " + cmd + "\n") }
 func (h *fakeHooks) ActiveChanged(active bool) {
 	h.serving = append(h.serving, active)
 	h.ev.add(h.name + " serving " + map[bool]string{true: "on", false: "off"}[active])
 }
 func (h *fakeHooks) Console(msg string) { h.console = append(h.console, msg) }
 
-// Reconcile applies DesiredAddrs to the fake kernel, as the engine does.
+// Reconcile applies DesiredAddrs to the fake kernel, as the engine does:
+// stale addresses go first, because deleting a subnet's primary address
+// takes the secondaries added after it along.
 func (h *fakeHooks) Reconcile() {
+	desired := h.u.DesiredAddrs()
 	want := map[dataplane.Addr]bool{}
-	for _, a := range h.u.DesiredAddrs() {
-		if err := h.dp.AddrReplace(a); err != nil {
-			panic(err)
-		}
+	for _, a := range desired {
 		a.ValidLft = 0
 		want[a] = true
 	}
@@ -79,6 +79,11 @@ func (h *fakeHooks) Reconcile() {
 			if !want[a] {
 				_ = h.dp.AddrDel(a)
 			}
+		}
+	}
+	for _, a := range desired {
+		if err := h.dp.AddrReplace(a); err != nil {
+			panic(err)
 		}
 	}
 	h.ev.add(h.name + " reconcile " + h.u.State().String())

@@ -36,7 +36,7 @@ func (u *Unit) stopTimers() {
 }
 
 func (u *Unit) onTick(gen int) {
-	if gen != u.tickGen || u.stopped || !u.enabled {
+	if gen != u.tickGen || u.stopped || !u.talking {
 		return
 	}
 	now := u.o.Clock.Now()
@@ -48,7 +48,7 @@ func (u *Unit) onTick(gen int) {
 		u.nextIfHello = now.Add(u.fo.IfPoll)
 	}
 	u.evaluate()
-	if u.state == Active && !now.Before(u.nextRefresh) {
+	if u.state.serves() && !now.Before(u.nextRefresh) {
 		// Refresh the lifetime of the system addresses, so that they
 		// expire by themselves only if this daemon dies.
 		u.reconcile(false)
@@ -62,6 +62,9 @@ func (u *Unit) sendHello(flags uint8) {
 	lan := u.lanIf()
 	if lan == nil || !u.listening[lan.cfg.HW] {
 		return
+	}
+	if u.state.serves() {
+		flags |= wire.HelloServing
 	}
 	h := &wire.Hello{
 		State:         u.state.wireState(),

@@ -22,7 +22,7 @@ func (u *Unit) syncListens() {
 		return
 	}
 	want := map[string]bool{}
-	if u.enabled && !u.stopped {
+	if u.talking && !u.stopped {
 		for _, f := range u.ifs {
 			if f.lan || f.monitored {
 				want[f.cfg.HW] = true
@@ -123,7 +123,7 @@ func (u *Unit) recvLoop(ch <-chan transport.Packet) {
 // handlePacket authenticates and dispatches one datagram. queued is how
 // many packets were still waiting behind it (the Recv Q depth).
 func (u *Unit) handlePacket(p transport.Packet, queued int) {
-	if u.stopped || !u.enabled {
+	if u.stopped || !u.talking {
 		return
 	}
 	u.stats.recvQueued(queued)

@@ -26,15 +26,20 @@ func (u *Unit) noteTransition(from, to State, reason string) {
 	u.o.Events.Emit(event.Event{Kind: event.UnitState, Role: roleWord(u.role), From: from.String(), To: to.String(), Reason: reason})
 }
 
-// noteMate reports the mate found or lost when that changes.
-func (u *Unit) noteMate(up bool, lostReason string) {
-	if up == u.mateUp {
+// noteMate reports the mate found or lost when that changes. While the
+// probes wait for an answer the mate is not lost yet, as for decide.
+func (u *Unit) noteMate(f facts) {
+	up := f.lanFresh || f.dataHeard || f.probing
+	if !f.participating || up == u.mateUp {
 		return
 	}
 	u.mateUp = up
 	ev := event.Event{Kind: event.MateFound, Role: roleWord(u.role), Reason: "mate heard"}
 	if !up {
-		ev.Kind, ev.Reason = event.MateLost, lostReason
+		ev.Kind, ev.Reason = event.MateLost, "HELLO not heard from mate"
+		if f.mateShutdown {
+			ev.Reason = "Other unit powered off"
+		}
 	}
 	u.o.Events.Emit(ev)
 }
@@ -53,7 +58,7 @@ func (u *Unit) noteIfTest(f *ifc, passed bool) {
 func (u *Unit) Status() *api.FailoverStat {
 	v := u.look()
 	s := &api.FailoverStat{
-		Enabled: u.enabled, Role: roleWord(u.role), State: u.state.String(),
+		Enabled: u.participating(), Role: roleWord(u.role), State: u.state.String(),
 		StateSince: u.stateSince, LastFailover: u.lastFailover,
 		ActiveSeconds: int64(u.activeTime().Seconds()), Cable: u.cableStatus(v),
 		ReplicatedVer: u.cfgVersion,
@@ -67,7 +72,7 @@ func (u *Unit) Status() *api.FailoverStat {
 	if u.mate.heard {
 		mate.Role = roleWord(u.mate.role)
 	}
-	if u.enabled && (v.lanFresh || (u.mate.heard && v.dataHeard)) {
+	if u.participating() && (v.lanFresh || (u.mate.heard && v.dataHeard)) {
 		mate.Seen, mate.State = true, mateStateWord(u.mate.hello.State)
 	}
 	s.Mate = mate

@@ -21,7 +21,7 @@ type bulkRx struct {
 // ConfigReplicate sends a configuration command accepted on the active
 // unit to the standby, numbered so that it applies in order.
 func (u *Unit) ConfigReplicate(line string) {
-	if !u.enabled || u.stopped || u.state != Active {
+	if !u.participating() || u.stopped || u.state != Active {
 		return
 	}
 	u.cfgVersion++
@@ -35,7 +35,7 @@ func (u *Unit) ConfigReplicate(line string) {
 // unit-local (failover lan unit, no failover, ...) are the engine's to
 // exempt.
 func (u *Unit) RefuseConfig() (bool, string) {
-	if !u.enabled {
+	if !u.participating() {
 		return false, ""
 	}
 	switch u.state {
@@ -51,7 +51,7 @@ func (u *Unit) RefuseConfig() (bool, string) {
 
 // WriteStandby sends the whole running configuration to the standby now.
 func (u *Unit) WriteStandby() error {
-	if !u.enabled {
+	if !u.participating() {
 		return errors.New("failed to write standby: failover is not enabled")
 	}
 	if u.state != Active {
@@ -66,7 +66,7 @@ func (u *Unit) WriteStandby() error {
 // WriteMemory is called by the engine after `write memory` succeeded on
 // the active unit: the standby saves its configuration too.
 func (u *Unit) WriteMemory() error {
-	if !u.enabled || u.state != Active || !u.mate.heard {
+	if !u.participating() || u.state != Active || !u.mate.heard {
 		return nil
 	}
 	if !u.sendLAN(&wire.Control{Op: wire.OpWriteMemory}) {

@@ -14,7 +14,7 @@ import (
 // under them, no trailing spaces, every line ending in a newline.
 func (u *Unit) ShowFailover() string {
 	var b strings.Builder
-	if !u.enabled {
+	if !u.participating() {
 		fmt.Fprintf(&b, "Failover Off\nCable status: Normal\nReconnect timeout %s\n", hms(u.fo.Timeout))
 		return b.String()
 	}
@@ -59,7 +59,7 @@ func (u *Unit) ShowFailover() string {
 				}
 			}
 		}
-		if !v.lanFresh && !f.lan && u.mateHeardOn(f, v.now, false) {
+		if !v.lanFresh && !f.lan && u.mateHeardOn(f, u.o.Clock.Now(), false) {
 			// The LAN link is down but the mate still talks here.
 			status = wire.IfNormal
 		}
@@ -95,7 +95,7 @@ func (u *Unit) ShowFailover() string {
 }
 
 // cableStatus maps the failover LAN link to the PIX words.
-func (u *Unit) cableStatus(v view) string {
+func (u *Unit) cableStatus(v facts) string {
 	lan := u.lanIf()
 	switch {
 	case lan == nil || !lan.adminUp || !lan.carrier:

@@ -12,21 +12,29 @@ type State int
 
 // States, in the order a joining unit normally passes through them.
 const (
-	Disabled    State = iota // `no failover`: no failover behaviour at all
-	Negotiation              // looking for the mate; holds no data addresses
-	SyncConfig               // mate is active; receiving the bulk configuration
-	Standby                  // holds the standby addresses, ready to take over
-	Active                   // holds the system addresses and answers
-	Failed                   // own interfaces failed; holds the standby addresses
+	// Disabled is failover off (`no failover`, or no unit role or LAN
+	// interface yet) on a unit that serves: a standalone box, or the
+	// active unit of a pair, which keeps its role and addresses.
+	Disabled    State = iota
+	Negotiation       // looking for the mate; holds no data addresses
+	SyncConfig        // mate is active; receiving the bulk configuration
+	Standby           // holds the standby addresses, ready to take over
+	Active            // holds the system addresses and answers
+	Failed            // own interfaces failed; holds the standby addresses
+	// PseudoStandby is failover off on a unit that was standby: it keeps
+	// the standby addresses and never takes over by itself, so the two
+	// units never both pass traffic (ASA's pseudo-standby).
+	PseudoStandby
 )
 
 var stateNames = [...]string{
-	Disabled:    "Disabled",
-	Negotiation: "Negotiation",
-	SyncConfig:  "Sync Config",
-	Standby:     "Standby",
-	Active:      "Active",
-	Failed:      "Failed",
+	Disabled:      "Disabled",
+	Negotiation:   "Negotiation",
+	SyncConfig:    "Sync Config",
+	Standby:       "Standby",
+	Active:        "Active",
+	Failed:        "Failed",
+	PseudoStandby: "Pseudo-Standby",
 }
 
 func (s State) String() string {
@@ -36,7 +44,12 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int(s))
 }
 
-// wireState is the code a hello carries for s.
+// serves says whether a unit in state s holds the system addresses and
+// passes traffic.
+func (s State) serves() bool { return s == Active || s == Disabled }
+
+// wireState is the code a hello carries for s; whether a unit whose
+// failover is off serves travels in the HelloServing flag.
 func (s State) wireState() wire.UnitState {
 	switch s {
 	case Negotiation:
@@ -49,7 +62,7 @@ func (s State) wireState() wire.UnitState {
 		return wire.UnitActive
 	case Failed:
 		return wire.UnitFailed
-	case Disabled:
+	case Disabled, PseudoStandby:
 		return wire.UnitDisabled
 	}
 	return wire.UnitUnknown

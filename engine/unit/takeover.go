@@ -33,18 +33,16 @@ func (u *Unit) addrLifetime() time.Duration {
 }
 
 // heldAddr is the address f carries on this unit in state s; the zero
-// Prefix means none.
+// Prefix means none. The LAN link and a separate stateful link keep the
+// address of the unit role; the data interfaces follow the state.
 func (u *Unit) heldAddr(f *ifc, s State) netip.Prefix {
-	if !u.enabled {
-		return netip.Prefix{}
-	}
-	if f.lan || f.stateLink {
+	if (f.lan || f.stateLink) && u.talking {
 		return lanAddr(f.cfg, u.role)
 	}
 	switch s {
-	case Active:
+	case Active, Disabled:
 		return f.cfg.Addr
-	case Standby, SyncConfig, Failed:
+	case Standby, SyncConfig, Failed, PseudoStandby:
 		if f.cfg.StandbyIP.IsValid() && f.cfg.Addr.IsValid() {
 			return netip.PrefixFrom(f.cfg.StandbyIP, f.cfg.Addr.Bits())
 		}
@@ -52,12 +50,12 @@ func (u *Unit) heldAddr(f *ifc, s State) netip.Prefix {
 	return netip.Prefix{}
 }
 
-// DesiredAddrs lists the addresses this unit must hold now. With failover
-// disabled it is empty: the engine owns the addresses itself then.
+// DesiredAddrs lists the addresses this box must hold now, on every named
+// interface. A standalone box (failover off, no mate to talk to) holds its
+// system addresses for good; a unit of a pair holds them with a lifetime
+// (addrLifetime), refreshed while it runs, so that a killed daemon's box
+// stops answering for them by itself.
 func (u *Unit) DesiredAddrs() []dataplane.Addr {
-	if !u.enabled {
-		return nil
-	}
 	var out []dataplane.Addr
 	for _, f := range u.ifs {
 		p := u.heldAddr(f, u.state)
@@ -65,7 +63,7 @@ func (u *Unit) DesiredAddrs() []dataplane.Addr {
 			continue
 		}
 		a := dataplane.Addr{Link: f.cfg.HW, Prefix: p}
-		if u.state == Active && !f.lan && !f.stateLink {
+		if u.state.serves() && u.talking && !f.lan && !f.stateLink {
 			a.ValidLft = u.addrLifetime()
 		}
 		out = append(out, a)
@@ -143,8 +141,8 @@ func (u *Unit) applyMACs() {
 }
 
 func (u *Unit) wantMAC(f *ifc) net.HardwareAddr {
-	active := u.state == Active
-	if !u.enabled {
+	active := u.state.serves()
+	if !u.talking {
 		return f.ownMAC
 	}
 	if f.cfg.HasMAC {

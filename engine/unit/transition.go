@@ -17,7 +17,10 @@ const maxHistory = 64
 
 // setState is the one place where the state changes: it logs "A -> B",
 // records the history, keeps the active-time account, sends the syslog
-// messages, moves the addresses and tells the mate at once.
+// messages, moves the addresses and tells the mate at once. Taking over
+// and releasing the system addresses are bracketed by the BeforeTakeover
+// and AfterRelease hooks (connection state goes in before the addresses
+// answer, and is dropped only once they are gone).
 func (u *Unit) setState(to State, reason string) {
 	from := u.state
 	if from == to {
@@ -35,6 +38,10 @@ func (u *Unit) setState(to State, reason string) {
 		if from != Disabled && from != Negotiation {
 			u.lastFailover = now
 		}
+	}
+	takeover, release := !from.serves() && to.serves(), from.serves() && !to.serves()
+	if takeover && u.o.BeforeTakeover != nil {
+		u.o.BeforeTakeover()
 	}
 	u.state, u.stateSince = to, now
 	if to != Active {
@@ -59,13 +66,14 @@ func (u *Unit) setState(to State, reason string) {
 		u.bulk = nil
 	}
 
-	serving := to == Active || to == Disabled
 	u.reconcile(true)
-	if serving != u.serving {
-		u.serving = serving
-		u.o.Hooks.ActiveChanged(serving)
+	if takeover || release {
+		u.o.Hooks.ActiveChanged(to.serves())
 	}
-	if u.enabled && !u.stopped {
+	if release && u.o.AfterRelease != nil {
+		u.o.AfterRelease()
+	}
+	if u.talking && !u.stopped {
 		u.sendHello(0)
 	}
 }

@@ -22,9 +22,11 @@ type Hooks interface {
 	ApplyReplicated(line string) error
 	ReplaceConfig(text string) error // bulk sync on the standby
 	WriteMemory() error
-	ExecShow(cmd string) string // for "failover exec mate"
-	ActiveChanged(active bool)  // true while this unit serves traffic (Active, or failover Disabled)
-	Console(msg string)         // console messages such as "Beginning configuration replication: Sending to mate."
+	// ExecShow runs a show command for "failover exec mate"; done gets its
+	// output on the loop, later when the command reads a file.
+	ExecShow(cmd string, done func(out string))
+	ActiveChanged(active bool) // true while this unit serves traffic (Active, or failover Disabled)
+	Console(msg string)        // console messages such as "Beginning configuration replication: Sending to mate."
 	// Reconcile makes the kernel match DesiredAddrs now, before returning,
 	// so that gratuitous ARPs sent afterwards announce addresses really held.
 	Reconcile()
@@ -51,6 +53,13 @@ type Options struct {
 	// test results (nil: none).
 	Events *event.Bus
 
+	// BeforeTakeover runs just before this unit starts to serve (takes
+	// the system addresses), AfterRelease just after it stopped serving;
+	// both on the event loop, nil for nothing. They are where connection
+	// state replication installs and drops what it replicated.
+	BeforeTakeover func()
+	AfterRelease   func()
+
 	// manualRecv leaves the Recv channel to the test, which drains it
 	// itself; that makes the two-unit tests deterministic.
 	manualRecv bool
@@ -62,10 +71,11 @@ type Unit struct {
 	o   Options
 	log *slog.Logger
 
-	cfg     *config.Config
-	fo      config.Failover
-	enabled bool
-	role    wire.Role
+	cfg         *config.Config
+	fo          config.Failover
+	talking     bool      // role and LAN interface configured: hellos, listening, timers
+	listenSince time.Time // when talking started
+	role        wire.Role
 
 	codec  *wire.Codec
 	sender *wire.Sender
@@ -109,7 +119,6 @@ type Unit struct {
 	probe          *probeRound // data-interface check while the mate's LAN hellos are overdue
 
 	desired []dataplane.Addr // what the last Reconcile applied
-	serving bool             // last value given to ActiveChanged
 	stopped bool
 	done    chan struct{}
 }
@@ -175,7 +184,6 @@ func New(o Options) *Unit {
 		listening: map[string]bool{},
 		execs:     map[uint32]*execReq{},
 		state:     Disabled,
-		serving:   true,
 		done:      make(chan struct{}),
 	}
 	u.fo = u.cfg.Failover
@@ -198,7 +206,7 @@ func (u *Unit) PromptTags() (prio, state string) {
 		prio = "sec"
 	}
 	state = "stby"
-	if u.state == Active || u.state == Disabled {
+	if u.state.serves() {
 		state = "act"
 	}
 	return prio, state
@@ -242,36 +250,46 @@ func (u *Unit) Apply(c *config.Config) {
 	u.rebuildIfs()
 
 	switch {
-	case !u.fo.Enabled && u.enabled:
-		u.enabled = false
+	case !u.fo.Enabled && old.Enabled:
 		u.syslog(1, 105001, "Disabling failover.")
+	case u.fo.Enabled && !old.Enabled:
+		u.syslog(1, 105002, "Enabling failover.")
+	}
+	// A unit with a role and a LAN interface talks to its mate even with
+	// failover off: its hellos tell the mate which addresses it holds, so
+	// the mate does not take them (see Disabled and PseudoStandby).
+	talking := u.fo.Unit != "" && u.lanIf() != nil
+	switch {
+	case talking && !u.talking:
+		u.talking = true
+		u.mate = mateInfo{}
+		u.listenSince = u.o.Clock.Now()
+		u.syncListens()
+		u.startTimers()
+	case !talking && u.talking:
+		u.talking = false
 		u.stopTimers()
 		u.syncListens()
-		u.setState(Disabled, "Set by the config command")
-	case u.fo.Enabled && !u.enabled:
-		u.enabled = true
-		u.mate = mateInfo{}
-		u.syslog(1, 105002, "Enabling failover.")
-		u.syncListens()
-		u.setState(Negotiation, "Set by the config command")
-		u.startTimers()
-	case u.fo.Enabled:
+	case talking:
 		u.syncListens()
 		if old.Poll != u.fo.Poll || old.IfPoll != u.fo.IfPoll || old.Hold != u.fo.Hold {
 			u.stopTimers()
 			u.startTimers()
 		}
-		if old.Unit != u.fo.Unit && u.state != Negotiation {
-			u.setState(Negotiation, "Unit role changed")
-		}
+	}
+	if old.Unit != "" && old.Unit != u.fo.Unit && u.participating() && u.state != Negotiation {
+		u.setState(Negotiation, "Unit role changed")
 	}
 	if !slices.Equal(u.DesiredAddrs(), u.desired) {
 		u.reconcile(false)
 	}
-	if u.enabled {
-		u.evaluate()
-	}
+	u.evaluate()
 }
+
+// participating says whether this unit takes part in a pair now: failover
+// is on and it has a unit role and a LAN interface to find its mate on.
+// Without them a box stays a standalone router that keeps its addresses.
+func (u *Unit) participating() bool { return u.talking && u.fo.Enabled }
 
 // rebuildIfs refreshes the interface table from the configuration, keeping
 // what was learned at run time (carrier, MACs, mate heard) for interfaces
@@ -340,9 +358,7 @@ func (u *Unit) LinkChanged(l dataplane.Link) {
 	if f.ownMAC == nil && len(l.MAC) == 6 {
 		f.ownMAC = u.burnedIn(l)
 	}
-	if u.enabled {
-		u.evaluate()
-	}
+	u.evaluate()
 }
 
 // Stop announces a clean shutdown to the mate (so it takes over at once
@@ -351,7 +367,7 @@ func (u *Unit) Stop() {
 	if u.stopped {
 		return
 	}
-	if u.enabled {
+	if u.talking {
 		u.sendHello(wire.HelloShuttingDown)
 	}
 	u.restoreMACs()
@@ -388,11 +404,11 @@ func lanAddr(ci config.Interface, r wire.Role) netip.Prefix {
 
 type nopHooks struct{}
 
-func (nopHooks) RunningConfig() string        { return "" }
-func (nopHooks) ApplyReplicated(string) error { return nil }
-func (nopHooks) ReplaceConfig(string) error   { return nil }
-func (nopHooks) WriteMemory() error           { return nil }
-func (nopHooks) ExecShow(string) string       { return "" }
-func (nopHooks) ActiveChanged(bool)           {}
-func (nopHooks) Console(string)               {}
-func (nopHooks) Reconcile()                   {}
+func (nopHooks) RunningConfig() string                { return "" }
+func (nopHooks) ApplyReplicated(string) error         { return nil }
+func (nopHooks) ReplaceConfig(string) error           { return nil }
+func (nopHooks) WriteMemory() error                   { return nil }
+func (nopHooks) ExecShow(_ string, done func(string)) { done("") }
+func (nopHooks) ActiveChanged(bool)                   {}
+func (nopHooks) Console(string)                       {}
+func (nopHooks) Reconcile()                           {}

@@ -488,15 +488,19 @@ func TestResetClearsFailed(t *testing.T) {
 	}
 }
 
+// `no failover` on the active unit keeps its role and addresses: it goes
+// on serving, with the address lifetime still refreshed (a mate may be
+// there), and says so in its hellos.
 func TestDisable(t *testing.T) {
-	p, a, _ := bootstrap(t)
+	p, a, b := bootstrap(t)
 	c := testConfig("primary")
 	c.Failover.Enabled = false
 	a.u.Apply(c)
 	p.settle()
 	wantState(t, a, Disabled)
-	if a.u.DesiredAddrs() != nil {
-		t.Errorf("disabled unit claims addresses: %v", a.u.DesiredAddrs())
+	want := []string{"eth-fo 192.0.2.1/30", "eth-in 203.0.113.1/24", "eth-out 198.51.100.1/24"}
+	if got := a.addrs(t); !slices.Equal(got, want) {
+		t.Errorf("disabled active holds %q, want %q", got, want)
 	}
 	if !a.logged("%PIX-1-105001: (Primary) Disabling failover.") {
 		t.Errorf("syslog %q", a.syslog)
@@ -504,8 +508,17 @@ func TestDisable(t *testing.T) {
 	if refuse, _ := a.u.RefuseConfig(); refuse {
 		t.Error("disabled unit refuses configuration")
 	}
-	if err := a.u.FailoverActive(); err == nil {
-		t.Error("failover active accepted while disabled")
+	if err := a.u.FailoverActive(); err != nil {
+		t.Errorf("failover active on a serving unit: %v", err)
+	}
+	if pr, st := a.u.PromptTags(); pr != "pri" || st != "act" {
+		t.Errorf("prompt tags %s/%s, want pri/act", pr, st)
+	}
+	p.run(time.Minute)
+	wantState(t, a, Disabled)
+	wantState(t, b, Standby)
+	if got := a.addrs(t); !slices.Equal(got, want) {
+		t.Errorf("a minute later the disabled active holds %q, want %q", got, want)
 	}
 }
 

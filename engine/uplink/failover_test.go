@@ -176,8 +176,8 @@ func TestBothUplinksDown(t *testing.T) {
 	h.setCarrier("eth1", false)
 	h.wantMain("")
 	wantLogs(t, h.takeLogs(), delBackup)
-	if !strings.Contains(h.m.ShowRoute(h.cfg), "Gateway of last resort is not set") {
-		t.Errorf("show route with no default:\n%s", h.m.ShowRoute(h.cfg))
+	if !strings.Contains(h.m.ShowRoute(h.cfg, nil), "Gateway of last resort is not set") {
+		t.Errorf("show route with no default:\n%s", h.m.ShowRoute(h.cfg, nil))
 	}
 	// Backup's cable back: an untracked route returns at once.
 	h.setCarrier("eth1", true)

@@ -21,8 +21,10 @@ const routeCodes = `Codes: C - connected, S - static, I - IGRP, R - RIP, M - mob
 
 // ShowRoute is ASA "show route": connected networks of named interfaces
 // that are up, then the static routes the kernel holds (only installed
-// routes show, the default route last).
-func (m *Manager) ShowRoute(c *config.Config) string {
+// routes show, the default route last). held, when not nil, gives the
+// address the kernel really holds on an interface (the standby's is its
+// standby address; an interface without one has no connected route).
+func (m *Manager) ShowRoute(c *config.Config, held func(hw string) netip.Prefix) string {
 	var b strings.Builder
 	b.WriteString(routeCodes)
 	b.WriteString("\n")
@@ -33,10 +35,14 @@ func (m *Manager) ShowRoute(c *config.Config) string {
 	}
 	b.WriteString("\n")
 	for _, f := range c.Interfaces {
-		if f.Name == "" || f.Shutdown || !f.Addr.IsValid() || !m.links[f.HW].Carrier {
+		a := f.Addr
+		if held != nil {
+			a = held(f.HW)
+		}
+		if f.Name == "" || f.Shutdown || !a.IsValid() || !m.links[f.HW].Carrier {
 			continue
 		}
-		p := f.Addr.Masked()
+		p := a.Masked()
 		fmt.Fprintf(&b, "C    %s %s is directly connected, %s\n", p.Addr(), maskString(p.Bits()), f.Name)
 	}
 	dsts := slices.SortedFunc(maps.Keys(m.installed), comparePrefix)

@@ -13,7 +13,7 @@ import (
 func showAll(h *harness) string {
 	var b strings.Builder
 	for _, s := range []struct{ cmd, out string }{
-		{"show route", h.m.ShowRoute(h.cfg)},
+		{"show route", h.m.ShowRoute(h.cfg, nil)},
 		{"show track", h.m.ShowTrack(0)},
 		{"show sla monitor configuration", h.m.ShowSLAConfig(h.cfg, 0)},
 		{"show sla monitor operational-state", h.m.ShowSLAOper(0)},

@@ -63,6 +63,12 @@ const HelloShuttingDown uint8 = 0x01
 // nothing.
 const HelloAnswersProbes uint8 = 0x02
 
+// HelloServing in Hello.Flags says the sender holds the system addresses
+// and passes traffic. The state alone does not say it for a unit whose
+// failover is off: it keeps the role it had (active, or a standby that
+// stays standby), and a mate must not take addresses it still holds.
+const HelloServing uint8 = 0x04
+
 // IfEntry is one interface in a Hello.
 type IfEntry struct {
 	Name   string

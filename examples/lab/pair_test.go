@@ -8,6 +8,7 @@ package lab
 import (
 	"bufio"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -57,12 +58,14 @@ func pairRoot(tb testing.TB) string {
 }
 
 // pairBuild builds failoverd and fosh once per test binary, into a fixed
-// directory (replaced atomically, so concurrent runs and reruns neither
-// collide nor pile up copies).
+// directory per source tree (replaced atomically, so concurrent runs and
+// reruns neither collide nor pile up copies, and two checkouts never run
+// each other's daemon).
 func pairBuild(tb testing.TB) (failoverd, fosh string) {
 	root := pairRoot(tb)
 	pairBins.once.Do(func() {
-		dir := filepath.Join(os.TempDir(), "failover-pair-bin")
+		sum := sha256.Sum256([]byte(root))
+		dir := filepath.Join(os.TempDir(), "failover-pair-bin-"+hex.EncodeToString(sum[:4]))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			pairBins.err = err
 			return

@@ -29,6 +29,8 @@ type Fake struct {
 	links    map[string]*fakeLink
 	nextIdx  int
 	addrs    map[fakeAddrKey]dataplane.Addr
+	addrSeq  map[fakeAddrKey]int // when each address was added: the first of a subnet is its primary
+	nextSeq  int
 	routes   []dataplane.Route
 	rules    []fakeRule
 	garps    []GARP
@@ -97,6 +99,7 @@ func NewFake() *Fake {
 	f := &Fake{
 		links:    map[string]*fakeLink{},
 		addrs:    map[fakeAddrKey]dataplane.Addr{},
+		addrSeq:  map[fakeAddrKey]int{},
 		neigh:    map[string][]dataplane.Neighbor{},
 		fail:     map[string][]error{},
 		watchers: map[*fakeWatcher]struct{}{},
@@ -141,7 +144,7 @@ func (f *Fake) DelLink(name string) error {
 	delete(f.links, name)
 	for k := range f.addrs {
 		if k.link == name {
-			delete(f.addrs, k)
+			f.delAddrLocked(k)
 		}
 	}
 	f.flushRoutesLocked(name)
@@ -424,7 +427,7 @@ func (f *Fake) SetMAC(name string, mac net.HardwareAddr) error {
 	if err != nil {
 		return err
 	}
-	if len(mac) != 6 || mac[0]&1 != 0 {
+	if len(mac) != 6 || mac[0]&1 != 0 || slices.Equal(mac, net.HardwareAddr{0, 0, 0, 0, 0, 0}) {
 		return fmt.Errorf("failed to set link %q mac %s: %w", name, mac, syscall.EADDRNOTAVAIL)
 	}
 	if !slices.Equal(l.MAC, mac) {
@@ -471,7 +474,12 @@ func (f *Fake) AddrReplace(a dataplane.Addr) error {
 		a.ValidLft = 0
 	}
 	a.Prefix = netip.PrefixFrom(a.Prefix.Addr().Unmap(), a.Prefix.Bits())
-	f.addrs[fakeAddrKey{a.Link, a.Prefix}] = a
+	k := fakeAddrKey{a.Link, a.Prefix}
+	if _, ok := f.addrs[k]; !ok {
+		f.nextSeq++
+		f.addrSeq[k] = f.nextSeq
+	}
+	f.addrs[k] = a
 	return nil
 }
 
@@ -485,8 +493,48 @@ func (f *Fake) AddrDel(a dataplane.Addr) error {
 	if _, ok := f.addrs[k]; !ok {
 		return fmt.Errorf("failed to delete address %s on %q: %w", a.Prefix, a.Link, dataplane.ErrNotFound)
 	}
-	delete(f.addrs, k)
+	// As the kernel does with promote_secondaries off (its default):
+	// deleting a subnet's primary address deletes the secondaries with it.
+	if k.prefix.Addr().Is4() && f.isPrimaryLocked(k) {
+		for o := range f.addrs {
+			if o.link == k.link && o.prefix.Masked() == k.prefix.Masked() {
+				f.delAddrLocked(o)
+			}
+		}
+	}
+	f.delAddrLocked(k)
+	// And when a link's last IPv4 address goes, so do its IPv4 routes.
+	if !f.hasV4AddrLocked(k.link) {
+		f.routes = slices.DeleteFunc(f.routes, func(r dataplane.Route) bool {
+			return r.Link == k.link && r.Dst.Addr().Is4()
+		})
+	}
 	return nil
+}
+
+func (f *Fake) delAddrLocked(k fakeAddrKey) {
+	delete(f.addrs, k)
+	delete(f.addrSeq, k)
+}
+
+// isPrimaryLocked says whether k was the first address added in its subnet
+// on its link.
+func (f *Fake) isPrimaryLocked(k fakeAddrKey) bool {
+	for o, seq := range f.addrSeq {
+		if o.link == k.link && o.prefix.Masked() == k.prefix.Masked() && seq < f.addrSeq[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *Fake) hasV4AddrLocked(link string) bool {
+	for k := range f.addrs {
+		if k.link == link && k.prefix.Addr().Is4() {
+			return true
+		}
+	}
+	return false
 }
 
 // WatchLinks reports every link, then every change, until ctx ends.
@@ -564,6 +612,9 @@ func (f *Fake) RouteReplace(r dataplane.Route) error {
 	r.Dst = r.Dst.Masked()
 	r.Gw = r.Gw.Unmap()
 	r.Protocol = dataplane.Proto
+	if r.Link == "" {
+		r.Link = f.connectedLinkLocked(r.Gw) // as the kernel resolves the nexthop
+	}
 	for i, old := range f.routes {
 		if sameSlot(old, r) {
 			f.routes[i] = r
@@ -612,6 +663,22 @@ func (f *Fake) connectedLocked(gw netip.Addr, link string) bool {
 		}
 	}
 	return false
+}
+
+// connectedLinkLocked is the up link with gw on one of its subnets (the
+// lowest index if several), or "".
+func (f *Fake) connectedLinkLocked(gw netip.Addr) string {
+	best := ""
+	for k := range f.addrs {
+		l := f.links[k.link]
+		if l == nil || !l.AdminUp || !k.prefix.Contains(gw) {
+			continue
+		}
+		if best == "" || l.Index < f.links[best].Index {
+			best = k.link
+		}
+	}
+	return best
 }
 
 // RouteDel deletes the first owned route matching r's destination and table,

@@ -1,0 +1,165 @@
+package unit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"failover/engine/config"
+)
+
+// systemAddrs are the data interfaces' system addresses of testConfig.
+var systemAddrs = []string{"eth-out 198.51.100.1/24", "eth-in 203.0.113.1/24"}
+
+func (n *node) holdsSystem(t *testing.T) bool {
+	t.Helper()
+	for _, a := range n.addrs(t) {
+		if slices.Contains(systemAddrs, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// runChecked runs the pair for d and fails the test if, at any step, both
+// units hold a system address.
+func (p *pair) runChecked(d time.Duration, what string) {
+	p.t.Helper()
+	for step := time.Duration(0); step < d; step += 100 * time.Millisecond {
+		p.run(100 * time.Millisecond)
+		var holders []string
+		for _, n := range p.nodes {
+			if n.holdsSystem(p.t) {
+				holders = append(holders, n.name+" ("+n.u.State().String()+")")
+			}
+		}
+		if len(holders) > 1 {
+			p.t.Fatalf("%s: after %v both units hold system addresses: %s", what, step, strings.Join(holders, ", "))
+		}
+	}
+}
+
+func setFailover(n *node, on bool) {
+	c := n.cfg.Clone()
+	c.Failover.Enabled = on
+	n.cfg = c
+	n.u.Apply(c)
+}
+
+// In no order of `no failover` and `failover` on either unit do the two
+// units hold a system address together; the standby stays (pseudo-)standby
+// and the active keeps serving; once failover is on again on both, the pair
+// is active/standby again.
+func TestNoFailoverAnyOrder(t *testing.T) {
+	type op struct {
+		unit string
+		on   bool
+	}
+	ops := []op{{"A", false}, {"A", true}, {"B", false}, {"B", true}}
+	var orders [][]op
+	var perm func(done []op, rest []op)
+	perm = func(done, rest []op) {
+		if len(rest) == 0 {
+			orders = append(orders, slices.Clone(done))
+			return
+		}
+		for i, o := range rest {
+			// each unit's failover goes off before it comes back on
+			if o.on && !slices.Contains(done, op{o.unit, false}) {
+				continue
+			}
+			perm(append(done, o), append(slices.Clone(rest[:i]), rest[i+1:]...))
+		}
+	}
+	perm(nil, ops)
+	if len(orders) != 6 {
+		t.Fatalf("%d orders, want 6", len(orders))
+	}
+	for _, order := range orders {
+		var name []string
+		for _, o := range order {
+			w := "off"
+			if o.on {
+				w = "on"
+			}
+			name = append(name, o.unit+w)
+		}
+		t.Run(strings.Join(name, "-"), func(t *testing.T) {
+			p, a, b := bootstrap(t)
+			nodes := map[string]*node{"A": a, "B": b}
+			for i, o := range order {
+				n := nodes[o.unit]
+				was := n.u.State()
+				setFailover(n, o.on)
+				p.settle()
+				what := fmt.Sprintf("step %d (%s)", i+1, name[i])
+				if !o.on {
+					// The unit keeps its role.
+					want := PseudoStandby
+					if was.serves() {
+						want = Disabled
+					}
+					if got := n.u.State(); got != want {
+						t.Fatalf("%s: %s went %s -> %s, want %s", what, n.name, was, got, want)
+					}
+				}
+				p.runChecked(2*time.Minute, what)
+				if !o.on {
+					if got := n.u.State(); got != Disabled && got != PseudoStandby {
+						t.Fatalf("%s: %s is %s two minutes later", what, n.name, got)
+					}
+				}
+				serving := 0
+				for _, m := range p.nodes {
+					if m.u.State().serves() {
+						serving++
+						if !m.holdsSystem(t) {
+							t.Fatalf("%s: %s is %s but holds no system address: %q", what, m.name, m.u.State(), m.addrs(t))
+						}
+					}
+				}
+				if serving != 1 {
+					t.Fatalf("%s: %d units serve: A %s, B %s", what, serving, a.u.State(), b.u.State())
+				}
+			}
+			if !(a.u.State() == Active && b.u.State() == Standby) && !(a.u.State() == Standby && b.u.State() == Active) {
+				t.Fatalf("failover on again on both: A %s, B %s", a.u.State(), b.u.State())
+			}
+		})
+	}
+}
+
+// A unit without a unit role or LAN interface is a standalone router:
+// `failover` alone does not take its addresses away.
+func TestFailoverWithoutRoleKeepsAddresses(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		mod  func(c *config.Config)
+	}{
+		{"no role", func(c *config.Config) { c.Failover.Unit = "" }},
+		{"no LAN interface", func(c *config.Config) { c.Failover.LanIf = ""; c.Failover.Link = "" }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := newPair(t)
+			cfg := testConfig("primary")
+			cfg.Failover.Enabled = false
+			c.mod(cfg)
+			a := p.add("A", cfg)
+			want := a.addrs(t)
+			if !slices.Contains(want, systemAddrs[0]) {
+				t.Fatalf("standalone box holds %q", want)
+			}
+			setFailover(a, true)
+			p.run(time.Minute)
+			wantState(t, a, Disabled)
+			if got := a.addrs(t); !slices.Equal(got, want) {
+				t.Errorf("after failover: %q, want %q", got, want)
+			}
+			if pr, st := a.u.PromptTags(); st != "act" {
+				t.Errorf("prompt %s/%s", pr, st)
+			}
+		})
+	}
+}
