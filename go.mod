@@ -3,7 +3,6 @@ module failover
 go 1.26.0
 
 require (
-	github.com/chzyer/readline v1.5.1
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/creack/pty v1.1.24
 	github.com/mdlayher/packet v1.2.0

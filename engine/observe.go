@@ -129,25 +129,11 @@ func (e *Engine) Alive(timeout time.Duration) bool {
 }
 
 // configEvent records an accepted configuration change: who made it
-// ("session 3", "console", "mate") and the line (loop only).
+// (a session, or "mate" for a replicated one) and the line, secrets
+// already masked (loop only).
 func (e *Engine) configEvent(who, line string) {
 	e.obs.cfgVersion++
-	e.obs.bus.Emit(event.Event{Kind: event.Config, Session: who, Line: redactLine(line)})
-}
-
-// redactLine hides secrets in a configuration line sent to subscribers,
-// as show running-config does.
-func redactLine(line string) string {
-	f := strings.Fields(line)
-	for i := 0; i+1 < len(f); i++ {
-		switch {
-		case strings.EqualFold(f[i], "key") && i > 0 && (strings.EqualFold(f[i-1], "lan") || strings.EqualFold(f[i-1], "failover")),
-			strings.HasPrefix(strings.ToLower(f[i]), "passw"):
-			f[i+1] = "********"
-			return strings.Join(f, " ")
-		}
-	}
-	return line
+	e.obs.bus.Emit(event.Event{Kind: event.Config, Session: who, Line: line})
 }
 
 // StatusLine is the one-line summary for systemd's STATUS=, e.g.
@@ -171,9 +157,17 @@ func StatusLine(s *api.Status) string {
 	return strings.Join(parts, "; ")
 }
 
-// sessionName names a session in config events.
+// sessionName names a session in config events: its number and who is
+// behind it, as the log says ("session 3 (socket uid 1000 pid 4242)").
 func (s *Session) sessionName() string {
-	return fmt.Sprintf("session %d", s.id)
+	who := s.peer.Kind
+	if s.peer.UID >= 0 {
+		who += fmt.Sprintf(" uid %d pid %d", s.peer.UID, s.peer.PID)
+	}
+	if s.peer.SSH != "" {
+		who += " ssh " + s.peer.SSH
+	}
+	return fmt.Sprintf("session %d (%s)", s.id, who)
 }
 
 // lastLine is the command of a replicated block (the lines before it only

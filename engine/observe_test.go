@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -57,9 +58,10 @@ func TestStatusAndConfigEvents(t *testing.T) {
 			t.Fatalf("%s: %v %+v", l, err, r)
 		}
 	}
+	who := fmt.Sprintf("session 1 (socket uid %d pid %d)", os.Getuid(), os.Getpid())
 	want := []event.Event{
-		{Seq: 1, Kind: event.Config, Session: "session 1", Line: "hostname edge1"},
-		{Seq: 2, Kind: event.Config, Session: "session 1", Line: "failover lan key ********"},
+		{Seq: 1, Kind: event.Config, Session: who, Line: "hostname edge1"},
+		{Seq: 2, Kind: event.Config, Session: who, Line: "failover lan key ********"},
 	}
 	for _, w := range want {
 		if !events.Scan() {

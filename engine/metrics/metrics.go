@@ -37,7 +37,9 @@ var (
 )
 
 // label turns a display word into a label value: "Sync Config" -> "sync_config".
-func label(s string) string { return strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(s)) }
+func label(s string) string {
+	return strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(s))
+}
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc("failover_"+name, help, labels, nil)
