@@ -61,6 +61,10 @@ func rejectCause(err error) string {
 		return "unexpected_auth"
 	case errors.Is(err, wire.ErrVersion):
 		return "version"
+	case errors.Is(err, wire.ErrUnverified):
+		return "unverified"
+	case errors.Is(err, wire.ErrWrongLink):
+		return "wrong_link"
 	}
 	return "malformed"
 }
