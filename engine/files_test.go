@@ -67,7 +67,7 @@ func TestShowStartupRefusesFIFO(t *testing.T) {
 	// The mate's view goes through the same path.
 	out := within(t, "exec show on a FIFO", func() string {
 		ch := make(chan string, 1)
-		e.do(func() { e.ExecShow("show startup-config", func(o string) { ch <- o }) })
+		e.do(func() { e.UnitRequests().ExecShow("show startup-config", func(o string) { ch <- o }) })
 		return <-ch
 	})
 	if !strings.Contains(out, "not a regular file") {
