@@ -24,7 +24,7 @@ func (u *Unit) syncListens() {
 	want := map[string]bool{}
 	if u.talking && !u.stopped {
 		for _, f := range u.ifs {
-			if f.lan || f.monitored {
+			if f.lan || f.monitored || f.stateLink {
 				want[f.cfg.HW] = true
 			}
 		}
@@ -89,7 +89,7 @@ func (u *Unit) mateAddr(f *ifc) netip.Addr {
 			}
 		}
 	}
-	if f.lan {
+	if f.lan || f.stateLink {
 		return lanAddr(f.cfg, otherRole(u.role)).Addr()
 	}
 	return netip.Addr{}
@@ -199,6 +199,8 @@ func (u *Unit) handlePacket(p transport.Packet, queued int) {
 		default:
 			u.handleControl(b)
 		}
+	case *wire.StateUpdate:
+		u.handleStateUpdate(p.Iface, b)
 	case *wire.ExecRequest:
 		u.handleExecRequest(b)
 	case *wire.ExecReply:
