@@ -3,7 +3,6 @@ module failover
 go 1.26.0
 
 require (
-	github.com/chzyer/readline v1.5.1
 	github.com/creack/pty v1.1.24
 	github.com/mdlayher/packet v1.2.0
 	github.com/prometheus-community/pro-bing v0.9.1

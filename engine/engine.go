@@ -68,6 +68,8 @@ type Options struct {
 	// feature out (unit tests of sessions).
 	NewUplink func(e *Engine) Uplink
 	NewUnit   func(e *Engine) Unit
+	// Limits bound the control socket's sessions (zero: DefaultLimits).
+	Limits Limits
 	// StatePath is where volatile state (burned-in MACs) is kept; put it on
 	// tmpfs beside the socket. "" keeps it in memory only.
 	StatePath string
@@ -84,6 +86,10 @@ type Engine struct {
 	ops   chan func()
 	done  chan struct{}
 	files *fileIO // file reads and writes, off the loop
+	// later holds requests made on the loop (by the parts, through
+	// UnitRequests): they run after the current turn, in order, so no part
+	// is ever re-entered from inside its own call.
+	later []func()
 
 	// Everything below is touched only on the event loop.
 	cfg      *config.Config
@@ -93,11 +99,14 @@ type Engine struct {
 	started  time.Time
 	owned    map[string]dataplane.Addr // addresses this engine put on links
 	links    map[string]dataplane.Link
+	ifsSeen  []ifaceKey // interface settings as the kernel was last reconciled with
+	recGen   uint64     // counts interface reconciles (queued requests skip when one ran since)
 	sessions int
 	macs     *MACStore
 
 	statePath string
 	hw        hardware
+	limits    Limits
 }
 
 // New builds an engine and loads the startup-config. Lines of the
@@ -115,6 +124,7 @@ func New(o Options) (*Engine, error) {
 		ops: make(chan func(), 256), done: make(chan struct{}),
 		cfg: config.New(), logs: newLogBuffer(), owned: map[string]dataplane.Addr{},
 		links: map[string]dataplane.Link{}, statePath: o.StatePath,
+		limits: o.Limits.withDefaults(),
 	}
 	e.started = e.clk.Now()
 	e.files = startFileIO()
@@ -196,9 +206,22 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.log.Error("failed to start uplink tracking", "err", err)
 		}
 	}
+	e.runLater()
 	e.cleanTemps()
-	refresh := time.NewTicker(time.Second)
-	defer refresh.Stop()
+	// The refresh runs on the engine's clock, so that a test with a fake
+	// clock decides when it happens.
+	refresh := make(chan struct{}, 1)
+	var refreshTimer clock.Timer
+	arm := func() {
+		refreshTimer = e.clk.AfterFunc(time.Second, func() {
+			select {
+			case refresh <- struct{}{}:
+			default:
+			}
+		})
+	}
+	arm()
+	defer func() { refreshTimer.Stop() }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -215,11 +238,27 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case f := <-e.ops:
 			f()
-		case <-refresh.C:
+		case <-refresh:
 			// Address lifetimes of system addresses are refreshed here, and
 			// any kernel drift (an address removed by hand) is repaired.
 			e.reconcileInterfaces()
+			arm()
 		}
+		e.runLater()
+	}
+}
+
+// queue runs f on the loop after the current turn (loop only). It never
+// blocks, unlike Post, whose channel only the loop itself drains.
+func (e *Engine) queue(f func()) { e.later = append(e.later, f) }
+
+// runLater runs the queued requests, including those they queue.
+func (e *Engine) runLater() {
+	for len(e.later) > 0 {
+		f := e.later[0]
+		e.later[0] = nil
+		e.later = e.later[1:]
+		f()
 	}
 }
 
@@ -240,27 +279,26 @@ func (e *Engine) ConfigSnapshot() *config.Config {
 	return c
 }
 
-// configChanged pushes a new configuration to every part of the engine.
+// configChanged hands the configuration to each part once and then makes
+// the kernel match it once: first the unit (which decides the addresses),
+// then the interfaces (links, addresses), then the uplink's routes, which
+// need the addresses in place for their gateways to be reachable. A part
+// that needs something of the engine queues a request (UnitRequests); it
+// runs after this turn, never from inside the part's own call.
 func (e *Engine) configChanged() {
-	e.reconcileInterfaces()
-	if e.uplink != nil {
-		e.uplink.Apply(e.cfg)
-	}
 	if e.unit != nil {
 		e.unit.Apply(e.cfg)
+	}
+	e.reconcileInterfacesIfChanged()
+	if e.uplink != nil {
+		e.uplink.Apply(e.cfg)
 	}
 	e.logs.configure(e.cfg)
 }
 
-// RunningConfig renders the configuration for replication (no unit-local
-// lines, secrets included).
-func (e *Engine) RunningConfig() string {
-	return config.Text(config.Render(e.cfg, config.RenderOpts{Secrets: true, SkipUnitLocal: true}))
-}
-
-// ApplyReplicated applies one command received from the active mate: the
+// applyReplicated applies one command received from the active mate: the
 // line, preceded by the lines that enter its sub-mode (config.ContextLines).
-func (e *Engine) ApplyReplicated(line string) error {
+func (e *Engine) applyReplicated(line string) error {
 	c, errs := config.ApplyLines(e.cfg, line)
 	if len(errs) > 0 {
 		return errs[0]
@@ -270,9 +308,9 @@ func (e *Engine) ApplyReplicated(line string) error {
 	return nil
 }
 
-// ReplaceConfig replaces everything but the unit-local lines with text
+// replaceConfig replaces everything but the unit-local lines with text
 // (bulk synchronisation from the active mate).
-func (e *Engine) ReplaceConfig(text string) error {
+func (e *Engine) replaceConfig(text string) error {
 	c, errs := config.ApplyLines(config.New(), text)
 	e.cfg = config.KeepLocal(e.cfg, c)
 	e.configChanged()
@@ -282,15 +320,15 @@ func (e *Engine) ReplaceConfig(text string) error {
 	return nil
 }
 
-// ExecShow runs a show command for the mate ("failover exec mate");
+// execShow runs a show command for the mate ("failover exec mate");
 // done gets its output on the loop. A command that reads a file does so
 // off the loop.
-func (e *Engine) ExecShow(cmd string, done func(out string)) {
+func (e *Engine) execShow(cmd string, done func(out string)) {
 	if !strings.HasPrefix(strings.TrimSpace(cmd), "sh") {
 		done("ERROR: only show commands can be run on the mate\n")
 		return
 	}
-	s := e.newSessionOnLoop(true)
+	s := e.newSessionOnLoop(true, matePeer)
 	s.priv = true // the mate's operator is already privileged, as on ASA
 	r, wait := s.execOnLoop(cmd)
 	if wait == nil {
@@ -303,22 +341,12 @@ func (e *Engine) ExecShow(cmd string, done func(out string)) {
 	}()
 }
 
-// Console prints a console message (logged; the --console session shows
+// console prints a console message (logged; the --console session shows
 // the log).
-func (e *Engine) Console(msg string) {
+func (e *Engine) console(msg string) {
 	e.log.Info("console", "msg", msg)
 	e.logs.console(e.clk.Now(), msg)
 }
 
-// ActiveChanged tells the uplink tracker whether to install routes.
-func (e *Engine) ActiveChanged(active bool) {
-	if e.uplink != nil {
-		e.uplink.SetActive(active)
-	}
-}
-
 // MACs is the burned-in MAC store, or nil.
 func (e *Engine) MACs() *MACStore { return e.macs }
-
-// Reconcile applies the failover unit's desired addresses now.
-func (e *Engine) Reconcile() { e.reconcileInterfaces() }

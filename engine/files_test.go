@@ -67,7 +67,7 @@ func TestShowStartupRefusesFIFO(t *testing.T) {
 	// The mate's view goes through the same path.
 	out := within(t, "exec show on a FIFO", func() string {
 		ch := make(chan string, 1)
-		e.do(func() { e.ExecShow("show startup-config", func(o string) { ch <- o }) })
+		e.do(func() { e.UnitRequests().ExecShow("show startup-config", func(o string) { ch <- o }) })
 		return <-ch
 	})
 	if !strings.Contains(out, "not a regular file") {
@@ -136,10 +136,12 @@ func TestSlowDiskDoesNotHoldTheLoop(t *testing.T) {
 		t.Fatalf("saved file: %q %v", txt, err)
 	}
 	// SIGTERM with a stuck disk: the loop still ends.
-	blockSync(t)
+	release = blockSync(t)
 	e.do(func() { _ = e.WriteMemory() }) // queued behind the stuck disk
 	cancel()
 	within(t, "Run after cancel with a stuck disk", func() error { return <-done })
+	release()
+	<-e.files.idle // the late write ends before the temp dir goes
 }
 
 // Temp files of an interrupted save (they may hold the failover key) are

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"net/netip"
+	"slices"
 
+	"failover/engine/config"
 	"failover/engine/dataplane"
 )
 
@@ -50,6 +52,52 @@ func (e *Engine) linkChanged(l dataplane.Link) {
 	}
 }
 
+// ifaceKey is what the interface reconcile reads of one configured
+// interface.
+type ifaceKey struct {
+	hw, name string
+	shutdown bool
+	mtu      int
+}
+
+func ifaceKeys(fs []*config.Interface) []ifaceKey {
+	out := make([]ifaceKey, len(fs))
+	for i, f := range fs {
+		out[i] = ifaceKey{f.HW, f.Name, f.Shutdown, f.MTU}
+	}
+	return out
+}
+
+// reconcileInterfacesIfChanged reconciles only when the interface settings
+// or the addresses to hold differ from what the kernel was last given, so a
+// configuration line about something else costs no kernel call. Drift and
+// address lifetimes are the periodic reconcile's business.
+func (e *Engine) reconcileInterfacesIfChanged() {
+	if e.dp == nil {
+		return
+	}
+	if slices.Equal(ifaceKeys(e.cfg.Interfaces), e.ifsSeen) && e.sameAddrs(e.desiredAddrs()) {
+		return
+	}
+	e.reconcileInterfaces()
+}
+
+// sameAddrs says whether want (the links it names being known) is what the
+// engine holds, lifetimes aside.
+func (e *Engine) sameAddrs(want []dataplane.Addr) bool {
+	n := 0
+	for _, a := range want {
+		if _, ok := e.links[a.Link]; !ok {
+			continue
+		}
+		n++
+		if _, ok := e.owned[a.Link+" "+a.Prefix.String()]; !ok {
+			return false
+		}
+	}
+	return n == len(e.owned)
+}
+
 // reconcileInterfaces makes the kernel match the configuration for the
 // interfaces the configuration names, and touches nothing else: admin
 // state, MTU and the addresses this engine owns (loop only).
@@ -57,6 +105,8 @@ func (e *Engine) reconcileInterfaces() {
 	if e.dp == nil {
 		return
 	}
+	e.recGen++
+	e.ifsSeen = ifaceKeys(e.cfg.Interfaces)
 	e.readLinks()
 	for _, f := range e.cfg.Interfaces {
 		l, ok := e.links[f.HW]

@@ -115,7 +115,7 @@ func (p *enginePair) start(name, cfg string) *pairBox {
 			return uplink.New(uplink.Options{Clock: e.Clock(), DP: e.DP(), Prober: e.Prober(), Post: e.Post, Syslog: e.Syslog})
 		},
 		NewUnit: func(e *engine.Engine) engine.Unit {
-			return unit.New(unit.Options{Clock: e.Clock(), DP: e.DP(), Transport: b.ep, Post: e.Post, Syslog: e.Syslog, Hooks: e})
+			return unit.New(unit.Options{Clock: e.Clock(), DP: e.DP(), Transport: b.ep, Post: e.Post, Syslog: e.Syslog, Hooks: e.UnitRequests()})
 		},
 	})
 	if err != nil {

@@ -15,36 +15,57 @@ import (
 // settings live here, in the engine, so a client cannot claim a privilege
 // it was not given.
 type Session struct {
-	e           *Engine
-	id          int
-	interactive bool
-	priv        bool
-	mode        grammar.Mode
-	obj         string
-	history     []string
-	termPager   int // -1: use the configuration's pager lines
-	width       int
-	pendingPw   bool
-	badPw       int
+	e            *Engine
+	id           int
+	interactive  bool
+	priv         bool
+	mode         grammar.Mode
+	obj          string
+	history      []string
+	historyBytes int
+	termPager    int // -1: use the configuration's pager lines
+	width        int
+	pendingPw    bool
+	badPw        int
+	peer         Peer // set before the session runs; SSH at its hello
 }
 
-// NewSession starts a session in user EXEC.
+// NewSession starts a console session in user EXEC.
 func (e *Engine) NewSession(interactive bool) *Session {
+	return e.newSession(interactive, consolePeer)
+}
+
+func (e *Engine) newSession(interactive bool, p Peer) *Session {
 	var s *Session
-	e.do(func() { s = e.newSessionOnLoop(interactive) })
+	e.do(func() { s = e.newSessionOnLoop(interactive, p) })
 	return s
 }
 
-func (e *Engine) newSessionOnLoop(interactive bool) *Session {
+func (e *Engine) newSessionOnLoop(interactive bool, p Peer) *Session {
 	e.sessions++
-	return &Session{e: e, id: e.sessions, interactive: interactive, mode: grammar.ModeExec, termPager: -1, width: 80}
+	return &Session{e: e, id: e.sessions, interactive: interactive, mode: grammar.ModeExec, termPager: -1, width: 80, peer: p}
+}
+
+// logAttrs name the session in the log: its number and who it is.
+func (s *Session) logAttrs() []any {
+	return append([]any{"session", s.id}, s.peer.attrs()...)
 }
 
 // Handle answers one request; it is the whole session API.
 func (s *Session) Handle(req api.Request) api.Reply {
 	switch req.Op {
 	case api.OpHello:
-		s.interactive = req.Interactive
+		var ssh string
+		if req.SSH != "" {
+			ssh = sshClient(req.SSH)
+		}
+		s.e.do(func() {
+			s.interactive = req.Interactive
+			if ssh != "" && s.peer.SSH == "" {
+				s.peer.SSH = ssh
+				s.e.log.Info("session is an SSH login", s.logAttrs()...)
+			}
+		})
 		return s.reply(api.Reply{})
 	case api.OpExec:
 		return s.Exec(req.Line)
@@ -144,9 +165,18 @@ func (s *Session) Exec(line string) api.Reply {
 	return r
 }
 
+// History keeps the last maxHistory lines, and at most maxHistoryBytes
+// of them, so a session's memory stays small whatever it types.
+const (
+	maxHistory      = 100
+	maxHistoryBytes = 16 << 10
+)
+
 func (s *Session) addHistory(line string) {
 	s.history = append(s.history, strings.TrimSpace(line))
-	if len(s.history) > 100 {
+	s.historyBytes += len(s.history[len(s.history)-1])
+	for len(s.history) > maxHistory || (s.historyBytes > maxHistoryBytes && len(s.history) > 1) {
+		s.historyBytes -= len(s.history[0])
 		s.history = s.history[1:]
 	}
 }
@@ -215,11 +245,30 @@ func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
 	}
 	e.cfg = n
 	s.mode, s.obj = x.NextMode, x.NextObj
+	e.log.Info("configuration changed", append(s.logAttrs(), "line", maskSecrets(inv, line))...)
 	e.configChanged()
 	if e.unit != nil && !local {
 		e.unit.ConfigReplicate(strings.Join(append(ctxLines, strings.TrimSpace(line)), "\n"))
 	}
 	return api.Reply{Output: joinLines(x.Warnings)}
+}
+
+// maskSecrets hides the password or key a configuration line carries, for
+// the log.
+func maskSecrets(inv *grammar.Invocation, line string) string {
+	f := strings.Fields(line)
+	for _, name := range []string{"password", "secret"} {
+		v := inv.Values[name]
+		if v == "" {
+			continue
+		}
+		for i, w := range f {
+			if w == v {
+				f[i] = config.MaskedKey
+			}
+		}
+	}
+	return strings.Join(f, " ")
 }
 
 func joinLines(l []string) string {

@@ -6,181 +6,191 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync/atomic"
+	"time"
 
-	"github.com/chzyer/readline"
+	"golang.org/x/term"
 
 	"failover/engine/api"
 )
 
+// Watched is a Backend that can tell when its daemon went away (the socket
+// client); the shell then says so at once instead of at the next Enter.
+type Watched interface {
+	Done() <-chan struct{}
+	Err() error
+}
+
 // Terminal is an interactive session on a terminal.
 type Terminal struct {
-	b     Backend
-	rl    *readline.Instance
-	in    *os.File
-	out   io.Writer
-	ctrlZ atomic.Bool
-	pager int
-	// moreKey, while non-zero, makes the next key end the line: it is how
-	// the pager reads one key through readline, which owns the terminal.
-	moreMode atomic.Bool
-	moreKey  atomic.Int32
-	// prompt is the prompt on screen now; the "?" handler reprints it
-	// above the help, as a device does.
-	prompt atomic.Value
-	// stdin is readline's reader of in, closed to end the session.
-	stdin io.Closer
+	b      Backend
+	in     *input
+	inFile *os.File
+	out    *os.File
+	pager  int
+	hist   history
+	// Redial, when set, opens a new session after the daemon went away;
+	// the terminal waits for the daemon to come back instead of ending.
+	Redial func() (Backend, error)
 }
+
+// errGone means the daemon went away during the session.
+var errGone = errors.New("failoverd went away")
 
 // NewTerminal prepares line editing on in/out (normally the process's
 // stdin/stdout, which must be a terminal).
 func NewTerminal(b Backend, in *os.File, out *os.File) (*Terminal, error) {
-	// Cancelable: readline's Close waits for its reader, which would
-	// otherwise sit in a read on the terminal, so "exit" hung until the
-	// next key was pressed. readline does not close it itself.
-	stdin := readline.NewCancelableStdin(in)
-	t := &Terminal{b: b, in: in, out: out, stdin: stdin}
-	cfg := &readline.Config{
-		Stdin:  stdin,
-		Stdout: out,
-		Stderr: out,
-		// readline disables Tab completion when the terminal reports a
-		// width of 0 (serial consoles, some ptys): fall back to 80.
-		FuncGetWidth: func() int {
-			if w := readline.GetScreenWidth(); w > 0 {
-				return w
-			}
-			return 80
-		},
-		FuncFilterInputRune: t.filterRune,
-		AutoComplete:        completer{t},
-		HistoryLimit:        100,
-		InterruptPrompt:     "^C",
+	if !term.IsTerminal(int(in.Fd())) {
+		return nil, fmt.Errorf("failed to start line editing: %s is not a terminal", in.Name())
 	}
-	cfg.SetListener(t.onKey)
-	rl, err := readline.NewEx(cfg)
+	return &Terminal{b: b, in: inputFor(in), inFile: in, out: out}, nil
+}
+
+// write prints command output; the terminal is in raw mode, so line ends
+// are sent as CR LF, as a device sends them.
+func (t *Terminal) write(s string) {
+	io.WriteString(t.out, strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n"))
+}
+
+func (t *Terminal) width() int {
+	w, _, err := term.GetSize(int(t.out.Fd()))
 	if err != nil {
-		return nil, fmt.Errorf("failed to start line editing: %w", err)
+		return 0
 	}
-	t.rl = rl
-	return t, nil
+	return w
 }
 
-// filterRune turns Ctrl-Z into "end", as on IOS/PIX. readline would send
-// SIGTSTP to the process group, which suspends an SSH login shell; we
-// swallow it and end the current line as an interrupt.
-func (t *Terminal) filterRune(r rune) (rune, bool) {
-	// The filter runs on readline's key loop, the goroutine that prints
-	// InterruptPrompt right after, so setting it here is race-free.
-	if t.moreMode.Load() {
-		t.moreKey.Store(int32(r))
-		return readline.CharEnter, true
+// done fires when the backend's daemon went away (never for backends that
+// cannot tell).
+func (t *Terminal) done() <-chan struct{} {
+	if w, ok := t.b.(Watched); ok {
+		return w.Done()
 	}
-	switch r {
-	case readline.CharCtrlZ:
-		t.ctrlZ.Store(true)
-		t.rl.Config.InterruptPrompt = "^Z"
-		return readline.CharInterrupt, true
-	case readline.CharInterrupt:
-		t.rl.Config.InterruptPrompt = "^C"
-	}
-	return r, true
-}
-
-// onKey answers "?" at once: the help goes under the line, the line is
-// redrawn with the cursor where it was, and the "?" is not kept.
-func (t *Terminal) onKey(line []rune, pos int, key rune) ([]rune, int, bool) {
-	if key != '?' || pos == 0 || line[pos-1] != '?' {
-		return nil, 0, false
-	}
-	before := string(line[:pos-1])
-	rep, err := t.b.Do(api.Request{Op: api.OpHelp, Line: before})
-	var msg string
-	switch {
-	case err != nil:
-		msg = err.Error() + "\n"
-	case rep.Failed():
-		p, _ := t.prompt.Load().(string)
-		msg = strings.Join(errorLines(p, before, rep, false), "\n") + "\n"
-	default:
-		msg = rep.Output
-	}
-	newLine := append(append([]rune{}, line[:pos-1]...), line[pos:]...)
-	// Written through readline's stdout: it clears the edit line, prints,
-	// and redraws prompt and line below.
-	prompt, _ := t.prompt.Load().(string)
-	fmt.Fprintf(t.rl.Stdout(), "%s%s\n%s", prompt, string(line), msg)
-	return newLine, pos - 1, true
-}
-
-type completer struct{ t *Terminal }
-
-// Do implements readline.AutoCompleter: it returns the suffixes that
-// complete the word under the cursor.
-func (c completer) Do(line []rune, pos int) ([][]rune, int) {
-	before := string(line[:pos])
-	rep, err := c.t.b.Do(api.Request{Op: api.OpComplete, Line: before})
-	if err != nil || len(rep.Completions) == 0 {
-		return nil, 0
-	}
-	partial := ""
-	if !strings.HasSuffix(before, " ") {
-		f := strings.Fields(before)
-		partial = f[len(f)-1]
-	}
-	var out [][]rune
-	for _, w := range rep.Completions {
-		if len(w) < len(partial) {
-			continue
-		}
-		suffix := w[len(partial):]
-		if len(rep.Completions) == 1 {
-			suffix += " "
-		}
-		out = append(out, []rune(suffix))
-	}
-	return out, len([]rune(partial))
+	return nil
 }
 
 // Run reads and runs lines until the session ends.
 func (t *Terminal) Run() error {
-	defer func() {
-		t.stdin.Close()
-		t.rl.Close()
+	st, err := term.MakeRaw(int(t.inFile.Fd()))
+	if err != nil {
+		return fmt.Errorf("failed to set the terminal to raw mode: %w", err)
+	}
+	defer term.Restore(int(t.inFile.Fd()), st)
+	for {
+		err := t.session()
+		if !errors.Is(err, errGone) {
+			return err
+		}
+		reason := err.Error()
+		if w, ok := t.b.(Watched); ok && w.Err() != nil {
+			reason = w.Err().Error()
+		}
+		t.write(fmt.Sprintf("\nfosh: lost the connection to failoverd: %s\n", reason))
+		if t.Redial == nil {
+			return err
+		}
+		if !t.reconnect() {
+			return err
+		}
+	}
+}
+
+// reconnect waits for the daemon to come back (a new session, user EXEC).
+// It gives up when the operator presses Ctrl-C or Ctrl-D, or input ends.
+func (t *Terminal) reconnect() bool {
+	t.write("fosh: waiting for failoverd to come back (Ctrl-C to quit)\n")
+	keys := make(chan key)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			k, ok := t.in.next(stop)
+			if !ok {
+				k = key{code: keyEOF}
+			}
+			select {
+			case keys <- k:
+			case <-stop:
+				return
+			}
+			if !ok {
+				return
+			}
+		}
 	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		if b, err := t.Redial(); err == nil {
+			if c, ok := t.b.(io.Closer); ok {
+				c.Close()
+			}
+			t.b = b
+			t.write("fosh: connected to failoverd again (new session)\n")
+			return true
+		}
+		select {
+		case k := <-keys:
+			if k.code == keyInterrupt || k.code == keyEOF {
+				return false
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+// lineEnd says how reading a line ended.
+type lineEnd int
+
+const (
+	lineEntered lineEnd = iota
+	lineInterrupted
+	lineSuspended
+	lineEOF
+	lineGone
+)
+
+// session runs one session until it ends or its daemon goes away.
+func (t *Terminal) session() error {
 	rep, err := t.b.Do(api.Request{Op: api.OpPrompt})
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", errGone, err)
 	}
 	prompt := rep.Prompt
 	t.pager = rep.Pager
 	for {
-		t.rl.SetPrompt(prompt)
-		t.prompt.Store(prompt)
-		line, err := t.rl.Readline()
-		switch {
-		case errors.Is(err, readline.ErrInterrupt):
-			if !t.ctrlZ.Swap(false) {
-				continue // Ctrl-C abandons the line
-			}
-			line = "end"
-		case errors.Is(err, io.EOF):
+		line, end := t.readLine(prompt)
+		switch end {
+		case lineGone:
+			return errGone
+		case lineEOF:
 			return nil
-		case err != nil:
-			return fmt.Errorf("failed to read a line: %w", err)
+		case lineInterrupted:
+			continue
+		case lineSuspended:
+			// Ctrl-Z is "end"; in EXEC it only gives a new prompt.
+			rep, err := t.b.Do(api.Request{Op: api.OpExec, Line: "end"})
+			if err != nil {
+				return fmt.Errorf("%w: %v", errGone, err)
+			}
+			prompt = rep.Prompt
+			continue
 		}
+		t.hist.add(line)
 		rep, filters, err := run(t.b, line)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %v", errGone, err)
 		}
 		if rep.NeedPassword {
-			pw, perr := t.rl.ReadPassword("Password: ")
-			if perr != nil {
+			pw, end := t.readPassword("Password: ")
+			switch end {
+			case lineGone:
+				return errGone
+			case lineEOF:
 				return nil
-			}
-			rep, err = t.b.Do(api.Request{Op: api.OpEnable, Password: string(pw)})
-			if err != nil {
-				return err
+			case lineEntered:
+				if rep, err = t.b.Do(api.Request{Op: api.OpEnable, Password: pw}); err != nil {
+					return fmt.Errorf("%w: %v", errGone, err)
+				}
 			}
 		}
 		out, ferr := applyFilters(rep.Output, filters)
@@ -188,15 +198,217 @@ func (t *Terminal) Run() error {
 			rep.Err, rep.Caret = ferr.Error(), 0
 		}
 		t.pager = rep.Pager
-		t.page(out)
+		if !t.page(out) {
+			return errGone
+		}
 		if rep.Failed() {
-			for _, l := range errorLines(prompt, line, rep, false) {
-				fmt.Fprintln(t.out, l)
-			}
+			t.write(strings.Join(errorLines(prompt, line, rep, false), "\n") + "\n")
 		}
 		if rep.Exit {
 			return nil
 		}
-		prompt = rep.Prompt
+		if rep.Prompt != "" {
+			prompt = rep.Prompt
+		}
 	}
+}
+
+// readLine edits one line after prompt.
+func (t *Terminal) readLine(prompt string) (string, lineEnd) {
+	ed := newEditor(t.out, t.width, prompt, true)
+	t.hist.reset()
+	for {
+		k, ok := t.in.next(t.done())
+		if !ok {
+			if t.isGone() {
+				return "", lineGone
+			}
+			ed.finish("")
+			return "", lineEOF
+		}
+		switch k.code {
+		case keyRune:
+			if k.r == '?' {
+				t.help(ed)
+				continue
+			}
+			if len(ed.line) < api.MaxLine+1 {
+				ed.insert([]rune{k.r})
+			}
+		case keyEnter:
+			ed.finish("")
+			return ed.String(), lineEntered
+		case keyBackspace:
+			ed.backspace()
+		case keyDelete:
+			ed.deleteUnder()
+		case keyEOF:
+			if len(ed.line) == 0 {
+				ed.finish("")
+				return "", lineEOF
+			}
+			ed.deleteUnder()
+		case keyLeft:
+			ed.setPos(ed.pos - 1)
+		case keyRight:
+			ed.setPos(ed.pos + 1)
+		case keyHome:
+			ed.setPos(0)
+		case keyEnd:
+			ed.setPos(len(ed.line))
+		case keyUp, keyDown:
+			if s, ok := t.hist.move(k.code == keyUp, ed.String()); ok {
+				ed.replace([]rune(s), len([]rune(s)))
+			}
+		case keyKillStart:
+			ed.replace(ed.line[ed.pos:], 0)
+		case keyKillEnd:
+			ed.replace(ed.line[:ed.pos], ed.pos)
+		case keyKillWord:
+			ed.killWord()
+		case keyTab:
+			t.complete(ed)
+		case keyRedraw:
+			ed.finish("")
+			ed.redraw()
+		case keyInterrupt:
+			ed.finish("^C")
+			return "", lineInterrupted
+		case keySuspend:
+			ed.finish("^Z")
+			return "", lineSuspended
+		}
+	}
+}
+
+func (t *Terminal) isGone() bool {
+	select {
+	case <-t.done():
+		return true
+	default:
+		return false
+	}
+}
+
+// readPassword reads a line without echoing anything of it.
+func (t *Terminal) readPassword(prompt string) (string, lineEnd) {
+	ed := newEditor(t.out, t.width, prompt, false)
+	for {
+		k, ok := t.in.next(t.done())
+		if !ok {
+			if t.isGone() {
+				return "", lineGone
+			}
+			return "", lineEOF
+		}
+		switch k.code {
+		case keyRune:
+			ed.insert([]rune{k.r})
+		case keyBackspace:
+			ed.backspace()
+		case keyKillStart:
+			ed.replace(nil, 0)
+		case keyEnter:
+			ed.finish("")
+			return ed.String(), lineEntered
+		case keyInterrupt, keyEOF:
+			ed.finish("")
+			return "", lineInterrupted
+		}
+	}
+}
+
+// help answers "?" at once, as a device does: the "?" is echoed, the help
+// goes under the line, and prompt and line are written again without it.
+func (t *Terminal) help(ed *editor) {
+	before := string(ed.line[:ed.pos])
+	rep, err := t.b.Do(api.Request{Op: api.OpHelp, Line: before})
+	ed.finish("?")
+	switch {
+	case err != nil:
+		t.write(err.Error() + "\n")
+	case rep.Failed():
+		t.write(strings.Join(errorLines(string(ed.prompt), before, rep, false), "\n") + "\n")
+	default:
+		t.write(rep.Output)
+	}
+	ed.redraw()
+}
+
+// complete answers Tab: a unique completion is typed with a blank after
+// it; several are typed as far as they agree, and listed when they agree
+// no further than what is typed.
+func (t *Terminal) complete(ed *editor) {
+	before := string(ed.line[:ed.pos])
+	rep, err := t.b.Do(api.Request{Op: api.OpComplete, Line: before})
+	if err != nil || len(rep.Completions) == 0 {
+		return
+	}
+	partial := ""
+	if f := strings.Fields(before); len(f) > 0 && !strings.HasSuffix(before, " ") {
+		partial = f[len(f)-1]
+	}
+	words := rep.Completions
+	if len(words) == 1 {
+		if len(words[0]) >= len(partial) {
+			ed.insert([]rune(words[0][len(partial):] + " "))
+		}
+		return
+	}
+	common := words[0]
+	for _, w := range words[1:] {
+		n := 0
+		for n < len(common) && n < len(w) && common[n] == w[n] {
+			n++
+		}
+		common = common[:n]
+	}
+	if len(common) > len(partial) {
+		ed.insert([]rune(common[len(partial):]))
+		return
+	}
+	ed.finish("")
+	t.write(strings.Join(words, "  ") + "\n")
+	ed.redraw()
+}
+
+// history is the session's list of entered lines for the arrow keys.
+type history struct {
+	lines   []string
+	at      int    // index being shown; len(lines) = the line being typed
+	pending string // the line being typed before moving into the history
+}
+
+const historyLimit = 100
+
+func (h *history) add(line string) {
+	line = strings.TrimSpace(line)
+	if line == "" || (len(h.lines) > 0 && h.lines[len(h.lines)-1] == line) {
+		return
+	}
+	h.lines = append(h.lines, line)
+	if len(h.lines) > historyLimit {
+		h.lines = h.lines[1:]
+	}
+}
+
+func (h *history) reset() { h.at = len(h.lines) }
+
+// move goes one entry back (up) or forward; ok is false at either end.
+func (h *history) move(up bool, current string) (string, bool) {
+	if h.at == len(h.lines) {
+		h.pending = current
+	}
+	switch {
+	case up && h.at > 0:
+		h.at--
+	case !up && h.at < len(h.lines):
+		h.at++
+	default:
+		return "", false
+	}
+	if h.at == len(h.lines) {
+		return h.pending, true
+	}
+	return h.lines[h.at], true
 }

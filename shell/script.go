@@ -2,6 +2,7 @@ package shell
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -15,20 +16,27 @@ import (
 // prompts and no echo. "?" is an ordinary character here. It returns the
 // number of failed lines; a transport error stops the script.
 func RunScript(b Backend, r io.Reader, stdout, stderr io.Writer) (int, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	lr := lineReader{r: bufio.NewReaderSize(r, 64<<10)}
 	failed, n := 0, 0
+	var size int // the length of the line read last
 	next := func() (string, bool) {
-		if !sc.Scan() {
-			return "", false
+		line, length, ok := lr.next()
+		if ok {
+			n++
 		}
-		n++
-		return strings.TrimRight(sc.Text(), "\r"), true
+		size = length
+		return line, ok
 	}
 	for {
 		line, ok := next()
 		if !ok {
 			break
+		}
+		if size > api.MaxLine {
+			// Not sent: the daemon would refuse it anyway.
+			failed++
+			fmt.Fprintf(stderr, "%s%s\n", errPrefix(n), tooLong(size))
+			continue
 		}
 		rep, filters, err := run(b, line)
 		if err != nil {
@@ -62,8 +70,52 @@ func RunScript(b Backend, r io.Reader, stdout, stderr io.Writer) (int, error) {
 			break
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return failed + 1, fmt.Errorf("failed to read input: %w", err)
+	if lr.err != nil {
+		return failed + 1, fmt.Errorf("failed to read input: %w", lr.err)
 	}
 	return failed, nil
+}
+
+// lineReader reads lines of any length, keeping at most api.MaxLine+1
+// bytes of each: an over-long line in a paste is one error (its length is
+// still counted), and the lines after it run.
+type lineReader struct {
+	r   *bufio.Reader
+	err error
+}
+
+func (lr *lineReader) next() (line string, length int, ok bool) {
+	var kept []byte
+	for {
+		chunk, err := lr.r.ReadSlice('\n')
+		length += len(chunk)
+		if room := api.MaxLine + 2 - len(kept); room > 0 {
+			kept = append(kept, chunk[:min(room, len(chunk))]...)
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			if length == 0 {
+				return "", 0, false
+			}
+		default:
+			lr.err = err
+			if length == 0 {
+				return "", 0, false
+			}
+		}
+		// Drop the line end (LF or CR LF) from the text and its length.
+		for _, c := range []byte{'\n', '\r'} {
+			if len(chunk) > 0 && chunk[len(chunk)-1] == c {
+				chunk = chunk[:len(chunk)-1]
+				length--
+				if len(kept) > 0 && kept[len(kept)-1] == c {
+					kept = kept[:len(kept)-1]
+				}
+			}
+		}
+		return string(kept), length, true
+	}
 }

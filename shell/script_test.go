@@ -3,6 +3,7 @@ package shell
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -179,24 +180,23 @@ func TestRunScriptTransportError(t *testing.T) {
 }
 
 func TestRunScriptLongLines(t *testing.T) {
-	// Lines beyond api.MaxLine still reach the engine, which refuses them
-	// with an error; the script goes on.
-	long := strings.Repeat("x", api.MaxLine+10)
-	b := &fakeBackend{replies: map[string]api.Reply{long: {Err: "ERROR: line too long"}}}
-	failed, _, errs, err := runScript(t, b, long+"\nshow ok\n")
-	if err != nil || failed != 1 {
-		t.Fatalf("failed=%d err=%v", failed, err)
-	}
-	if !strings.HasPrefix(errs, "fosh: line 1: ") || !strings.Contains(errs, "ERROR: line too long") {
-		t.Fatalf("stderr %q", errs[:min(len(errs), 200)])
-	}
-	if len(b.reqs) != 2 {
-		t.Fatalf("requests: %d", len(b.reqs))
-	}
-	// A line beyond the reader's buffer (1 MiB) is an input error.
-	_, _, _, err = runScript(t, &fakeBackend{}, strings.Repeat("y", 2<<20)+"\n")
-	if err == nil {
-		t.Fatal("a 2 MiB line was read without error")
+	// An over-long line, of any length (beyond the reader's buffer too), is
+	// one error naming its line number and its length; it is not sent (the
+	// daemon would refuse it) and the lines after it run.
+	for _, n := range []int{api.MaxLine + 1, 100 << 10, 3 << 20} {
+		b := &fakeBackend{}
+		in := "show a\n" + strings.Repeat("x", n) + "\r\nshow b\n" + strings.Repeat("y", api.MaxLine) + "\n"
+		failed, _, errs, err := runScript(t, b, in)
+		if err != nil || failed != 1 {
+			t.Fatalf("%d: failed=%d err=%v", n, failed, err)
+		}
+		want := fmt.Sprintf("fosh: line 2: ERROR: line too long (%d characters, at most %d)\n", n, api.MaxLine)
+		if errs != want {
+			t.Fatalf("%d: stderr %q, want %q", n, errs[:min(len(errs), 200)], want)
+		}
+		if got := b.lines(); len(got) != 3 || got[0] != "show a" || got[1] != "show b" || len(got[2]) != api.MaxLine {
+			t.Fatalf("%d: lines sent: %d", n, len(got))
+		}
 	}
 }
 

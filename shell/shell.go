@@ -20,6 +20,9 @@ type Backend interface {
 // run sends one line, splitting off output filters first (they are the
 // shell's business: the engine sees only the command).
 func run(b Backend, line string) (api.Reply, []grammar.Filter, error) {
+	if len(line) > api.MaxLine {
+		return api.Reply{Err: tooLong(len(line))}, nil, nil
+	}
 	cmd, filters, perr := grammar.SplitPipe(line)
 	if perr != nil {
 		r := api.Reply{Err: perr.Error()}
@@ -41,6 +44,12 @@ func errorLines(prefix, line string, rep api.Reply, echo bool) []string {
 	}
 	e := &grammar.Error{Kind: grammar.ErrInvalid, Offset: off}
 	return e.Lines(prefix, line, echo)
+}
+
+// tooLong is the error for a line the daemon would refuse; it is not
+// sent (the engine says the same for a line that reaches it).
+func tooLong(n int) string {
+	return fmt.Sprintf("ERROR: line too long (%d characters, at most %d)", n, api.MaxLine)
 }
 
 func errPrefix(n int) string { return fmt.Sprintf("fosh: line %d: ", n) }

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,90 +13,37 @@ import (
 	"github.com/creack/pty"
 )
 
-// TestSSHLoginShell proves fosh works behind a real OpenSSH server, as
-// operators use it: "ssh box 'show failover'" prints exactly that output
-// (ForceCommand), and an interactive "ssh -t" session lands in the CLI with
-// a terminal. sshd and failoverd run in a network namespace of the test's
-// own, on its loopback only.
+// TestSSHLoginShell proves fosh works behind a real OpenSSH server set up
+// with examples/sshd-fosh.conf as written: "ssh box 'show failover'"
+// prints exactly that output (ForceCommand through the user's shell), a
+// script on stdin runs, and an interactive "ssh -tt" session lands in the
+// CLI with a terminal.
 func TestSSHLoginShell(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a network namespace and sshd")
-	}
-	if testing.Short() {
-		t.Skip("end-to-end test")
-	}
-	for _, bin := range []string{"/usr/sbin/sshd", "ssh", "ssh-keygen", "ip"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s not installed: %v", bin, err)
-		}
-	}
-	dir := t.TempDir()
-	sshBuild(t, dir)
-	ns := "fo-ssh-" + sshRandHex(4)
-	sshRun(t, "ip", "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	sshRun(t, "ip", "-n", ns, "link", "set", "lo", "up")
-
-	sock := filepath.Join(dir, "fo.sock")
-	d := exec.Command("ip", "netns", "exec", ns, filepath.Join(dir, "failoverd"), "--config", filepath.Join(dir, "startup-config"), "--socket", sock)
-	d.Stderr = io.Discard
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Process.Kill(); d.Wait() })
-	sshWaitFor(t, func() bool { _, err := os.Stat(sock); return err == nil })
-
-	for _, k := range []string{"host", "user"} {
-		sshRun(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, k))
-	}
-	if err := os.Rename(filepath.Join(dir, "user.pub"), filepath.Join(dir, "authorized_keys")); err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll("/run/sshd", 0o755) // privilege separation directory
-	cfg := fmt.Sprintf(`Port 2222
-ListenAddress 127.0.0.1
-HostKey %[1]s/host
-AuthorizedKeysFile %[1]s/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile %[1]s/sshd.pid
-ForceCommand %[1]s/fosh --socket %[2]s
-`, dir, sock)
-	if err := os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sshd := exec.Command("ip", "netns", "exec", ns, "/usr/sbin/sshd", "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
-	var sshdLog bytes.Buffer
-	sshd.Stderr = &sshdLog
-	if err := sshd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sshd.Process.Kill(); sshd.Wait() })
-
-	sshArgs := func(extra ...string) []string {
-		a := []string{"netns", "exec", ns, "ssh", "-i", filepath.Join(dir, "user"), "-p", "2222",
-			"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes"}
-		return append(append(a, extra...), "root@127.0.0.1")
-	}
-	var out []byte
-	sshWaitFor(t, func() bool {
-		var err error
-		out, err = exec.Command("ip", append(sshArgs(), "show failover")...).Output()
-		return err == nil
-	})
-	if want := "Failover Off\nCable status: Normal\nReconnect timeout 0:00:00\n"; string(out) != want {
-		t.Fatalf("ssh box 'show failover' printed %q, want %q\nsshd: %s", out, want, sshdLog.String())
+	b := startSSHBox(t)
+	out, err := b.ssh("show failover").Output()
+	if want := "Failover Off\nCable status: Normal\nReconnect timeout 0:00:00\n"; err != nil || string(out) != want {
+		t.Fatalf("ssh box 'show failover' printed %q (%v), want %q", out, err, want)
 	}
 	// A failing command makes ssh exit non-zero, as a monitoring script expects.
-	if err := exec.Command("ip", append(sshArgs(), "show nonsense")...).Run(); err == nil {
+	if err := b.ssh("show nonsense").Run(); err == nil {
 		t.Fatal("a failing command exited 0 over ssh")
+	}
+	// A script on stdin (no terminal): its lines run, errors name their line.
+	cmd := b.ssh()
+	cmd.Stdin = strings.NewReader("enable\nshow curpriv\nshow bogus\n")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err = cmd.Output()
+	if err == nil || !strings.Contains(string(out), "Current privilege level : 15") || !strings.HasPrefix(stderr.String(), "fosh: line 3: ") {
+		t.Fatalf("script over ssh: err %v, stdout %q, stderr %q", err, out, stderr.String())
+	}
+	// Other programs are not reachable: the command asked for is a CLI line.
+	if out, err := b.ssh("/bin/cat", "/etc/hostname").CombinedOutput(); err == nil || !strings.Contains(string(out), "ERROR") {
+		t.Fatalf("ssh box /bin/cat ran: %v %q", err, out)
 	}
 
 	// Interactive: ssh -tt gives fosh a terminal on the server side.
-	cmd := exec.Command("ip", sshArgs("-tt")...)
+	cmd = b.ssh("-tt")
 	f, err := pty.Start(cmd)
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +63,13 @@ ForceCommand %[1]s/fosh --socket %[2]s
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("ssh session did not end on exit")
+	}
+
+	// What the snippet warns about: with nologin as the shell, sshd cannot
+	// run ForceCommand.
+	sshRun(t, "usermod", "-s", "/usr/sbin/nologin", b.user)
+	if out, _ := b.ssh("show failover").CombinedOutput(); !strings.Contains(string(out), "not available") {
+		t.Fatalf("with nologin as the shell: %q", out)
 	}
 }
 

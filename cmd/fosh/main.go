@@ -52,6 +52,9 @@ func run() int {
 			fmt.Fprintf(os.Stderr, "fosh: %v\n", err)
 			return 2
 		}
+		// When the daemon restarts, the operator gets a new session on
+		// the same terminal.
+		t.Redial = func() (shell.Backend, error) { return api.Dial(*sock, true) }
 		if err := t.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "fosh: %v\n", err)
 			return 1

@@ -20,6 +20,10 @@ type Request struct {
 	Line        string `json:"line,omitempty"`
 	Password    string `json:"password,omitempty"`
 	Interactive bool   `json:"interactive,omitempty"`
+	// SSH is the SSH client ("ADDR PORT ...", sshd's SSH_CONNECTION) when
+	// the client runs in an SSH login, sent with the hello so the daemon's
+	// log says where a session comes from.
+	SSH string `json:"ssh,omitempty"`
 }
 
 // Reply is the engine's answer.

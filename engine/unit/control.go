@@ -175,9 +175,7 @@ func (u *Unit) handleControl(c *wire.Control) {
 		}
 	case wire.OpWriteMemory:
 		if u.state == Standby || u.state == SyncConfig {
-			if err := u.o.Hooks.WriteMemory(); err != nil {
-				u.log.Warn("failed to write memory for the mate", "err", err)
-			}
+			u.o.Hooks.WriteMemory()
 		}
 	}
 }
@@ -235,6 +233,9 @@ func (u *Unit) handleExecRequest(r *wire.ExecRequest) {
 		return
 	}
 	u.o.Hooks.ExecShow(r.Command, func(out string) {
+		if u.stopped {
+			return
+		}
 		for _, rep := range wire.SplitExecOutput(r.ID, out) {
 			if !u.sendLAN(&rep) {
 				return

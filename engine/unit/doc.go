@@ -4,7 +4,9 @@
 // Everything runs on the engine event loop: received packets and timers
 // come back through Options.Post, so the Unit has no locks. The engine
 // applies addresses; the unit only says which (DesiredAddrs) and asks for
-// them to be applied now (Hooks.Reconcile) before it sends gratuitous ARPs.
+// them to be applied (Hooks.Reconcile), sending gratuitous ARPs once they
+// are. Every request to the engine is queued and answered after the
+// unit's current call: the unit is never re-entered.
 //
 // # Decisions and actions
 //

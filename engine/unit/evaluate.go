@@ -81,7 +81,7 @@ func (u *Unit) execute(d decision) {
 		u.splitBrain = false
 	}
 	if d.acts&actAnnounce != 0 {
-		u.announce()
+		u.reannounce()
 	}
 	if d.acts&actArmPreempt != 0 {
 		u.preemptAt = u.o.Clock.Now().Add(time.Duration(u.fo.PreemptDelay) * time.Second)

@@ -31,13 +31,13 @@ func (e *events) add(s string) { e.list = append(e.list, s) }
 
 func (e *events) index(s string) int { return slices.Index(e.list, s) }
 
-// fakeHooks plays the engine for one unit.
+// fakeHooks plays the engine for one unit. It answers every request at
+// once: the unit must cope with that too.
 type fakeHooks struct {
 	name     string
 	dp       *dataplanetest.Fake
 	u        *Unit
 	ev       *events
-	running  string
 	applied  []string
 	replaced []string
 	console  []string
@@ -45,17 +45,12 @@ type fakeHooks struct {
 	serving  []bool
 }
 
-func (h *fakeHooks) RunningConfig() string { return h.running }
-func (h *fakeHooks) ApplyReplicated(line string) error {
-	h.applied = append(h.applied, line)
-	return nil
+func (h *fakeHooks) ApplyReplicated(line string) { h.applied = append(h.applied, line) }
+func (h *fakeHooks) ReplaceConfig(text string)   { h.replaced = append(h.replaced, text) }
+func (h *fakeHooks) WriteMemory()                { h.writes++ }
+func (h *fakeHooks) ExecShow(cmd string, reply func(string)) {
+	reply(h.name + " ran " + cmd + "\n")
 }
-func (h *fakeHooks) ReplaceConfig(text string) error {
-	h.replaced = append(h.replaced, text)
-	return nil
-}
-func (h *fakeHooks) WriteMemory() error                     { h.writes++; return nil }
-func (h *fakeHooks) ExecShow(cmd string, done func(string)) { done(h.name + " ran " + cmd + "\n") }
 func (h *fakeHooks) ActiveChanged(active bool) {
 	h.serving = append(h.serving, active)
 	h.ev.add(h.name + " serving " + map[bool]string{true: "on", false: "off"}[active])
@@ -65,7 +60,12 @@ func (h *fakeHooks) Console(msg string) { h.console = append(h.console, msg) }
 // Reconcile applies DesiredAddrs to the fake kernel, as the engine does:
 // stale addresses go first, because deleting a subnet's primary address
 // takes the secondaries added after it along.
-func (h *fakeHooks) Reconcile() {
+func (h *fakeHooks) Reconcile(done func()) {
+	defer func() {
+		if done != nil {
+			done()
+		}
+	}()
 	desired := h.u.DesiredAddrs()
 	want := map[dataplane.Addr]bool{}
 	for _, a := range desired {
@@ -151,7 +151,7 @@ func (p *pair) add(name string, cfg *config.Config) *node {
 		}
 	}
 	n.ep = p.net.Endpoint(name)
-	n.hooks = &fakeHooks{name: name, dp: n.dp, ev: p.ev, running: "hostname pix-" + name + "\nfailover poll 15\n"}
+	n.hooks = &fakeHooks{name: name, dp: n.dp, ev: p.ev}
 	n.u = New(Options{
 		Clock: p.clk, DP: n.dp, Transport: n.ep,
 		Post:       func(f func()) { f() },
@@ -165,6 +165,11 @@ func (p *pair) add(name string, cfg *config.Config) *node {
 	n.u.Apply(cfg)
 	p.settle()
 	return n
+}
+
+// running is the configuration the unit copies to its mate.
+func (n *node) running() string {
+	return config.Text(config.Render(n.u.cfg, config.RenderOpts{Secrets: true, SkipUnitLocal: true}))
 }
 
 // stop stops a unit cleanly and unplugs it from the network.

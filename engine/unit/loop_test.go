@@ -42,7 +42,7 @@ func TestRealEventLoop(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		h := &fakeHooks{name: n.name, dp: dp, ev: ev, running: "hostname x\n"}
+		h := &fakeHooks{name: n.name, dp: dp, ev: ev}
 		ep := net.Endpoint(n.name)
 		defer ep.Close()
 		u := New(Options{Clock: clk, DP: dp, Transport: ep, Post: post, Hooks: h})

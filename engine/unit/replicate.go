@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"failover/engine/config"
 	"failover/engine/wire"
 )
 
@@ -79,7 +80,7 @@ func (u *Unit) WriteMemory() error {
 
 // sendBulk copies the running configuration to the mate.
 func (u *Unit) sendBulk() error {
-	text := u.o.Hooks.RunningConfig()
+	text := config.Text(config.Render(u.cfg, config.RenderOpts{Secrets: true, SkipUnitLocal: true}))
 	var lines []string
 	for l := range strings.SplitSeq(text, "\n") {
 		if l = strings.TrimRight(l, "\r"); l != "" {
@@ -159,9 +160,7 @@ func (u *Unit) handleConfigLine(c *wire.ConfigLine) {
 		return
 	}
 	u.cfgVersion = c.Version
-	if err := u.o.Hooks.ApplyReplicated(c.Line); err != nil {
-		u.log.Warn("failed to apply replicated line", "line", c.Line, "err", err)
-	}
+	u.o.Hooks.ApplyReplicated(c.Line)
 }
 
 func (u *Unit) handleBulkBegin(b *wire.BulkBegin) {
@@ -188,7 +187,6 @@ func (u *Unit) handleBulkEnd(b *wire.BulkEnd) {
 		u.log.Warn("incomplete configuration copy", "lines", len(bk.lines), "want", b.Count)
 		return
 	}
-	// Bookkeeping first: ReplaceConfig makes the engine call Apply again.
 	u.cfgVersion = b.Version
 	u.syslog(1, 709006, "End Configuration Replication (STB)")
 	if u.state == SyncConfig {
@@ -198,7 +196,5 @@ func (u *Unit) handleBulkEnd(b *wire.BulkEnd) {
 	if text != "" {
 		text += "\n"
 	}
-	if err := u.o.Hooks.ReplaceConfig(text); err != nil {
-		u.log.Warn("failed to apply the configuration from the mate", "err", err)
-	}
+	u.o.Hooks.ReplaceConfig(text)
 }

@@ -71,23 +71,36 @@ func (u *Unit) DesiredAddrs() []dataplane.Addr {
 	return out
 }
 
-// reconcile sets the MACs, has the engine apply DesiredAddrs, and with
-// announce starts a gratuitous ARP series for the data addresses now held.
+// reconcile sets the MACs, asks the engine to apply DesiredAddrs, and with
+// announce starts a gratuitous ARP series for the data addresses once the
+// engine holds them.
 func (u *Unit) reconcile(announce bool) {
 	u.applyMACs()
 	u.desired = u.DesiredAddrs()
-	u.o.Hooks.Reconcile()
 	u.nextRefresh = u.o.Clock.Now().Add(u.addrLifetime() / 3)
-	if announce {
-		u.announce()
+	if !announce {
+		u.o.Hooks.Reconcile(nil)
+		return
 	}
+	// A newer series (another role change) cancels this one, also before
+	// it starts.
+	u.garpGen++
+	gen := u.garpGen
+	u.o.Hooks.Reconcile(func() { u.announce(gen) })
+}
+
+// reannounce starts a new gratuitous ARP series for the addresses held.
+func (u *Unit) reannounce() {
+	u.garpGen++
+	u.announce(u.garpGen)
 }
 
 // announce sends garpCount gratuitous ARPs for every data address held,
-// garpInterval apart. A newer series (another role change) cancels it.
-func (u *Unit) announce() {
-	u.garpGen++
-	gen := u.garpGen
+// garpInterval apart, unless series gen was cancelled.
+func (u *Unit) announce(gen int) {
+	if gen != u.garpGen || u.stopped {
+		return
+	}
 	var targets []dataplane.Addr
 	for _, a := range u.desired {
 		if f := u.ifByHW(a.Link); f != nil && !f.lan && !f.stateLink && a.Prefix.Addr().Is4() {

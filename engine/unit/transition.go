@@ -70,7 +70,9 @@ func (u *Unit) setState(to State, reason string) {
 		u.o.Hooks.ActiveChanged(to.serves())
 	}
 	if release && u.o.AfterRelease != nil {
-		u.o.AfterRelease()
+		// Once the engine has taken the addresses away: the requests
+		// are answered in order.
+		u.o.Hooks.Reconcile(u.o.AfterRelease)
 	}
 	if u.talking && !u.stopped {
 		u.sendHello(0)

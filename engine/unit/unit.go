@@ -14,21 +14,21 @@ import (
 	"failover/engine/wire"
 )
 
-// Hooks are what the unit asks of the engine. They are called on the
-// engine event loop (from inside Unit methods or Posted functions).
+// Hooks are the requests the unit makes of the engine. They are called on
+// the engine event loop, and each is only queued there: the engine acts on
+// it after the unit's current call has returned, so nothing the engine does
+// in answer (applying a replicated line, which hands the unit a new
+// configuration) re-enters the unit half-way through a decision.
 type Hooks interface {
-	RunningConfig() string // whole config without unit-local lines, for Sync Config
-	ApplyReplicated(line string) error
-	ReplaceConfig(text string) error // bulk sync on the standby
-	WriteMemory() error
-	// ExecShow runs a show command for "failover exec mate"; done gets its
-	// output on the loop, later when the command reads a file.
-	ExecShow(cmd string, done func(out string))
-	ActiveChanged(active bool) // true while this unit serves traffic (Active, or failover Disabled)
-	Console(msg string)        // console messages such as "Beginning configuration replication: Sending to mate."
-	// Reconcile makes the kernel match DesiredAddrs now, before returning,
-	// so that gratuitous ARPs sent afterwards announce addresses really held.
-	Reconcile()
+	ApplyReplicated(line string)                 // a line from the active mate
+	ReplaceConfig(text string)                   // bulk copy from the active mate
+	WriteMemory()                                // the active mate saved its configuration
+	ExecShow(cmd string, reply func(out string)) // for "failover exec mate"
+	ActiveChanged(active bool)                   // true while this unit serves traffic (Active, or failover Disabled)
+	Console(msg string)                          // console messages such as "Beginning configuration replication: Sending to mate."
+	// Reconcile makes the kernel hold DesiredAddrs, then calls done, so
+	// that gratuitous ARPs sent from done announce addresses really held.
+	Reconcile(done func())
 }
 
 // Options wires a Unit to the engine.
@@ -207,13 +207,14 @@ func (u *Unit) PromptTags() (prio, state string) {
 }
 
 // Apply takes a new configuration. It is cheap and idempotent: the engine
-// calls it after every accepted change, replicated ones included.
+// calls it once after every accepted change, replicated ones included. c
+// is the engine's published copy: the unit only reads it.
 func (u *Unit) Apply(c *config.Config) {
 	if u.stopped || c == nil {
 		return
 	}
 	old := u.fo
-	u.cfg = c.Clone()
+	u.cfg = c
 	u.fo = u.cfg.Failover
 	if u.fo.Poll <= 0 {
 		u.fo.Poll = config.DefaultPoll
@@ -398,11 +399,14 @@ func lanAddr(ci config.Interface, r wire.Role) netip.Prefix {
 
 type nopHooks struct{}
 
-func (nopHooks) RunningConfig() string                { return "" }
-func (nopHooks) ApplyReplicated(string) error         { return nil }
-func (nopHooks) ReplaceConfig(string) error           { return nil }
-func (nopHooks) WriteMemory() error                   { return nil }
-func (nopHooks) ExecShow(_ string, done func(string)) { done("") }
-func (nopHooks) ActiveChanged(bool)                   {}
-func (nopHooks) Console(string)                       {}
-func (nopHooks) Reconcile()                           {}
+func (nopHooks) ApplyReplicated(string)                {}
+func (nopHooks) ReplaceConfig(string)                  {}
+func (nopHooks) WriteMemory()                          {}
+func (nopHooks) ExecShow(_ string, reply func(string)) { reply("") }
+func (nopHooks) ActiveChanged(bool)                    {}
+func (nopHooks) Console(string)                        {}
+func (nopHooks) Reconcile(done func()) {
+	if done != nil {
+		done()
+	}
+}

@@ -18,8 +18,8 @@ func TestBootstrap(t *testing.T) {
 	if got := p.clk.Now().Sub(time.Date(2026, 4, 26, 12, 0, 0, 0, time.UTC)); got > time.Second {
 		t.Errorf("units started together took %v to pair; the primary should go active at once", got)
 	}
-	if len(b.hooks.replaced) != 1 || b.hooks.replaced[0] != a.hooks.running {
-		t.Errorf("standby got configs %q, want %q", b.hooks.replaced, a.hooks.running)
+	if len(b.hooks.replaced) != 1 || b.hooks.replaced[0] != a.running() {
+		t.Errorf("standby got configs %q, want %q", b.hooks.replaced, a.running())
 	}
 	if !slices.Contains(a.hooks.console, "Beginning configuration replication: Sending to mate.") ||
 		!slices.Contains(a.hooks.console, "End Configuration Replication to mate") {
@@ -116,7 +116,9 @@ func TestOldActiveReturnsAsStandby(t *testing.T) {
 	p, a, b := bootstrap(t)
 	p.stop(a)
 	wantState(t, b, Active)
-	b.hooks.running = "hostname pix-B\nfailover poll 15\nlogging on\n"
+	changed := testConfig("secondary")
+	changed.Logging.On = true
+	b.u.Apply(changed)
 	p.run(time.Minute)
 	a = p.add("A", testConfig("primary"))
 	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Standby }); !ok {
@@ -125,7 +127,7 @@ func TestOldActiveReturnsAsStandby(t *testing.T) {
 	p.run(2 * time.Minute)
 	wantState(t, b, Active)
 	wantState(t, a, Standby)
-	if len(a.hooks.replaced) != 1 || a.hooks.replaced[0] != b.hooks.running {
+	if len(a.hooks.replaced) != 1 || a.hooks.replaced[0] != b.running() {
 		t.Errorf("returning unit got %q", a.hooks.replaced)
 	}
 	// No preemption: the MACs follow the role, the primary's stays with the active unit.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"slices"
 	"time"
 
 	"failover/engine/clock"
@@ -136,17 +138,35 @@ func (m *Manager) learnInstalled(owned []dataplane.Route) {
 
 // Apply takes a new configuration: SLAs whose definition changed restart,
 // tracks whose definition is unchanged keep their state, and routes are
-// recomputed.
+// recomputed. c is the engine's published copy: the manager only reads it.
+// A configuration whose interfaces, SLAs, tracks and routes are those
+// already applied costs nothing, not even a look at the kernel.
 func (m *Manager) Apply(c *config.Config) {
 	if m.stopped {
 		return
 	}
-	m.cfg = c.Clone()
-	if !m.started {
+	same := sameInputs(m.cfg, c)
+	m.cfg = c
+	if !m.started || same {
 		return
 	}
 	m.applyConfig()
 	m.refresh(true)
+}
+
+// sameInputs says whether two configurations agree on everything the
+// manager reads.
+func sameInputs(a, b *config.Config) bool {
+	if a == b {
+		return true
+	}
+	return slices.EqualFunc(a.Interfaces, b.Interfaces, func(x, y *config.Interface) bool { return *x == *y }) &&
+		slices.Equal(a.Routes, b.Routes) &&
+		maps.EqualFunc(a.SLAs, b.SLAs, func(x, y *config.SLA) bool { return *x == *y }) &&
+		maps.EqualFunc(a.Tracks, b.Tracks, func(x, y *config.Track) bool {
+			return x.ID == y.ID && x.SLA == y.SLA && x.List == y.List && slices.Equal(x.Objects, y.Objects) &&
+				x.DelayDown == y.DelayDown && x.DelayUp == y.DelayUp
+		})
 }
 
 func (m *Manager) applyConfig() {
