@@ -334,7 +334,8 @@ func (l *pairLab) runningConfig(unit string) []string {
 	var keep []string
 	for _, s := range lines {
 		switch {
-		case strings.HasPrefix(s, "failover lan unit "),
+		case strings.HasPrefix(s, "Cryptochecksum:"), // covers the unit-local lines too
+			strings.HasPrefix(s, "failover lan unit "),
 			strings.HasPrefix(s, "failover lan interface "),
 			strings.HasPrefix(s, "failover lan key "),
 			strings.HasPrefix(s, "failover key "),
