@@ -199,10 +199,13 @@ func (u *Unit) ifStatus(f *ifc) wire.IfStatus {
 	case !f.carrier:
 		return wire.IfNoLink
 	case f.lan:
+		// Failed only when the link is the problem: the mate is alive (heard
+		// on a data interface) but not on this link. A mate heard nowhere
+		// is down, and the link is waiting for it.
 		switch {
 		case u.mate.heard && !u.mate.shutdown && now.Sub(u.mate.lastLAN) < u.hold():
 			return wire.IfNormal
-		case u.mate.heard:
+		case u.mate.heard && u.mateHeardOnData(now):
 			return wire.IfFailed
 		}
 		return wire.IfWaiting
