@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./grammar
 	$(GO) test -run XXX -fuzz '^FuzzApplyLines$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/config
 	$(GO) test -run XXX -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/wire
+	$(GO) test -run XXX -fuzz '^FuzzReceiver$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/wire
 
 # The lab: a failover pair and two ISPs in network namespaces; opens the
 # primary's shell. "make lab-down" removes it.

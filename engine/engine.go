@@ -54,6 +54,18 @@ type Unit interface {
 	PromptTags() (prio, state string)
 	// WriteMemory asks the mate to save its configuration too.
 	WriteMemory() error
+	// SendState sends a connection-state message to the mate.
+	SendState(kind uint8, payload []byte) bool
+	Stop()
+}
+
+// StateSync is stateful failover's connection replication
+// (engine/statesync): it takes the configuration and answers the table
+// size shows; the unit drives its roles.
+type StateSync interface {
+	Apply(c *config.Config)
+	ShowConnCount() string
+	ShowXlateCount() string
 	Stop()
 }
 
@@ -68,6 +80,9 @@ type Options struct {
 	// feature out (unit tests of sessions).
 	NewUplink func(e *Engine) Uplink
 	NewUnit   func(e *Engine) Unit
+	// NewStateSync builds connection replication; it is built before the
+	// unit, which drives it (nil: none).
+	NewStateSync func(e *Engine) StateSync
 	// Limits bound the control socket's sessions (zero: DefaultLimits).
 	Limits Limits
 	// StatePath is where volatile state (burned-in MACs) is kept; put it on
@@ -92,17 +107,21 @@ type Engine struct {
 	later []func()
 
 	// Everything below is touched only on the event loop.
-	cfg      *config.Config
-	uplink   Uplink
-	unit     Unit
-	logs     *logBuffer
-	started  time.Time
-	owned    map[string]dataplane.Addr // addresses this engine put on links
-	links    map[string]dataplane.Link
-	ifsSeen  []ifaceKey // interface settings as the kernel was last reconciled with
-	recGen   uint64     // counts interface reconciles (queued requests skip when one ran since)
-	sessions int
-	macs     *MACStore
+	cfg    *config.Config
+	uplink Uplink
+	unit   Unit
+	// stateSync replicates connections; it stops before the addresses
+	// are released, so the kernel's flush of their masqueraded
+	// connections never reaches the mate.
+	stateSync StateSync
+	logs      *logBuffer
+	started   time.Time
+	owned     map[string]dataplane.Addr // addresses this engine put on links
+	links     map[string]dataplane.Link
+	ifsSeen   []ifaceKey // interface settings as the kernel was last reconciled with
+	recGen    uint64     // counts interface reconciles (queued requests skip when one ran since)
+	sessions  int
+	macs      *MACStore
 
 	statePath string
 	hw        hardware
@@ -149,10 +168,28 @@ func New(o Options) (*Engine, error) {
 	if o.NewUplink != nil {
 		e.uplink = o.NewUplink(e)
 	}
+	if o.NewStateSync != nil {
+		e.stateSync = o.NewStateSync(e)
+	}
 	if o.NewUnit != nil {
 		e.unit = o.NewUnit(e)
 	}
 	return e, nil
+}
+
+// StateSync returns connection replication, or nil (for the unit to drive).
+func (e *Engine) StateSync() StateSync { return e.stateSync }
+
+// SendState sends a connection-state message to the mate through the unit
+// (loop only). Like the unit's requests it is queued, so that neither part
+// is re-entered from inside a call of the other; failed, if not nil, runs
+// when the message could not be sent.
+func (e *Engine) SendState(kind uint8, payload []byte, failed func()) {
+	e.queue(func() {
+		if (e.unit == nil || !e.unit.SendState(kind, payload)) && failed != nil {
+			failed()
+		}
+	})
 }
 
 // Clock returns the engine's clock (for the state machines it builds).
@@ -225,6 +262,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if e.stateSync != nil {
+				e.stateSync.Stop()
+			}
 			if e.unit != nil {
 				e.unit.Stop()
 			}
@@ -286,6 +326,9 @@ func (e *Engine) ConfigSnapshot() *config.Config {
 // that needs something of the engine queues a request (UnitRequests); it
 // runs after this turn, never from inside the part's own call.
 func (e *Engine) configChanged() {
+	if e.stateSync != nil {
+		e.stateSync.Apply(e.cfg)
+	}
 	if e.unit != nil {
 		e.unit.Apply(e.cfg)
 	}

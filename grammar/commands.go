@@ -65,6 +65,8 @@ func Decls() []*Decl {
 		{ID: "terminal-length", Modes: allModes, Syntax: "terminal length <int(0-512):lines>", Help: h("length", "Set number of lines on a screen", "lines", "Number of lines (0 = no pausing)")},
 		{ID: "terminal-pager", Modes: allModes, NoMin: 2, Syntax: "terminal pager [lines] <int(0-512):lines>", Help: h("pager", "Control page length for pagination", "lines", "Number of lines per page (0 = no paging)")},
 		{ID: "show-failover", Modes: exec, Syntax: "show failover [history]", Help: h("failover", "Show failover status", "history", "Show failover switching history")},
+		{ID: "show-conn-count", Modes: exec, Syntax: "show conn count", Help: h("conn", "Connection information", "count", "Number of connections in use")},
+		{ID: "show-xlate-count", Modes: exec, Syntax: "show xlate count", Help: h("xlate", "Current translation information", "count", "Number of translations in use")},
 		{ID: "show-running", Modes: exec, Priv: true, Syntax: "show running-config [all] [failover|route|sla|track|interface|logging]",
 			Help: h("running-config", "Current operating configuration", "all", "Include default values", "failover", "Failover configuration", "route", "Static and tracked routes",
 				"sla", "SLA monitor configuration", "track", "Tracked objects", "interface", "Interface configuration", "logging", "Logging configuration")},

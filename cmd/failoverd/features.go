@@ -22,7 +22,7 @@ func newUnit(e *engine.Engine) engine.Unit {
 		Log: e.Log().With("part", "unit"), Clock: e.Clock(), DP: e.DP(),
 		Transport: transport.NewUDP(wire.Port, e.Log().With("part", "transport")),
 		Post:      e.Post, Syslog: e.Syslog, Hooks: e.UnitRequests(),
-		MACs: macStore(e),
+		MACs: macStore(e), StateSync: unitStateSync(e),
 	})
 }
 

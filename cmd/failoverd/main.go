@@ -64,7 +64,7 @@ func run() error {
 	defer dp.Close()
 	e, err := engine.New(engine.Options{
 		Log: log, ConfigPath: *cfgPath, DP: dp, Prober: probe.NewICMP(log),
-		NewUplink: newUplink, NewUnit: newUnit, StatePath: *sock + ".macs",
+		NewUplink: newUplink, NewUnit: newUnit, NewStateSync: newStateSync, StatePath: *sock + ".macs",
 	})
 	if err != nil {
 		return err

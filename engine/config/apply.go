@@ -34,17 +34,25 @@ func IsConfigCommand(id string) bool {
 // Apply runs one configuration command against a copy of c and returns the
 // new configuration; on error c is untouched and nothing is returned.
 func Apply(c *Config, inv *grammar.Invocation, x *Ctx) (*Config, error) {
-	h, ok := handlers[inv.Decl.ID]
-	if !ok {
-		return nil, fmt.Errorf("command %s is not a configuration command", inv.Decl.ID)
-	}
 	n := c.Clone()
-	x.Obj = ObjFor(x.Mode, x.Obj, inv.Mode)
-	x.NextMode, x.NextObj = inv.Mode, x.Obj
-	if err := h(n, inv, x); err != nil {
+	if err := Change(n, inv, x); err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+// Change runs one configuration command on c itself, so that a batch of
+// lines costs one copy, not one per line. On error c is unchanged: every
+// handler checks everything before it changes anything (atomic_test.go
+// holds them to it).
+func Change(c *Config, inv *grammar.Invocation, x *Ctx) error {
+	h, ok := handlers[inv.Decl.ID]
+	if !ok {
+		return fmt.Errorf("command %s is not a configuration command", inv.Decl.ID)
+	}
+	x.Obj = ObjFor(x.Mode, x.Obj, inv.Mode)
+	x.NextMode, x.NextObj = inv.Mode, x.Obj
+	return h(c, inv, x)
 }
 
 // ObjFor is the sub-mode object in force for a command that matched in
@@ -219,7 +227,32 @@ func setNameif(c *Config, inv *grammar.Invocation, _ *Ctx) error {
 		return rename(c, f, "")
 	}
 	sec, _ := strconv.Atoi(strings.TrimPrefix(inv.Str("security_level"), "security"))
-	return nameIf(c, c.ensureIf(hw), inv.Str("if_name"), sec)
+	_, err := nameHW(c, hw, inv.Str("if_name"), sec, false)
+	return err
+}
+
+// nameHW names the interface hw (creating it), unless keepSec and it has
+// that name already; sec is its security level, or the current one with
+// keepSec. A refused name leaves no new interface behind.
+func nameHW(c *Config, hw, name string, sec int, keepSec bool) (*Interface, error) {
+	f := c.IfByHW(hw)
+	isNew := f == nil
+	if isNew {
+		f = &Interface{HW: hw, MTU: DefaultMTU}
+	}
+	if keepSec {
+		if f.Name == name {
+			return f, nil
+		}
+		sec = f.Security
+	}
+	if err := nameIf(c, f, name, sec); err != nil {
+		return nil, err
+	}
+	if isNew {
+		c.Interfaces = append(c.Interfaces, f)
+	}
+	return f, nil
 }
 
 func nameIf(c *Config, f *Interface, name string, sec int) error {
@@ -472,13 +505,21 @@ func ifIPAddress(c *Config, inv *grammar.Invocation, x *Ctx) error {
 		f.Addr, f.StandbyIP = netip.Prefix{}, netip.Addr{}
 		return nil
 	}
-	if err := setAddr(c, f, inv.Str("ip_address"), inv.Str("mask")); err != nil {
-		return err
+	return setAddrStandby(c, f, inv.Str("ip_address"), inv.Str("mask"), inv.Str("standby_ip"))
+}
+
+// setAddrStandby sets the system address and, unless standby is "", the
+// standby address: both or neither.
+func setAddrStandby(c *Config, f *Interface, ip, mask, standby string) error {
+	old := *f
+	err := setAddr(c, f, ip, mask)
+	if err == nil && standby != "" {
+		err = setStandby(f, standby)
 	}
-	if s := inv.Str("standby_ip"); s != "" {
-		return setStandby(f, s)
+	if err != nil {
+		*f = old
 	}
-	return nil
+	return err
 }
 
 func ifShutdown(c *Config, inv *grammar.Invocation, x *Ctx) error {

@@ -29,13 +29,7 @@ func nameForASA(c *Config, inv *grammar.Invocation) (*Interface, error) {
 	if err := validHW(hw); err != nil {
 		return nil, err
 	}
-	f := c.ensureIf(hw)
-	if f.Name != name {
-		if err := nameIf(c, f, name, f.Security); err != nil {
-			return nil, err
-		}
-	}
-	return f, nil
+	return nameHW(c, hw, name, 0, true)
 }
 
 func setLanInterface(c *Config, inv *grammar.Invocation, _ *Ctx) error {
@@ -108,10 +102,14 @@ func setFailoverIP(c *Config, inv *grammar.Invocation, _ *Ctx) error {
 // setFailoverInterfaceIP is ASA's "failover interface ip NAME IP MASK
 // standby IP": the system address as "ip address" sets it, plus the standby.
 func setFailoverInterfaceIP(c *Config, inv *grammar.Invocation, x *Ctx) error {
-	if err := setIPAddress(c, inv, x); err != nil || inv.Negated {
+	if inv.Negated {
+		return setIPAddress(c, inv, x)
+	}
+	f, err := named(c, inv.Str("if_name"))
+	if err != nil {
 		return err
 	}
-	return setStandby(c.IfByName(inv.Str("if_name")), inv.Str("standby_ip"))
+	return setAddrStandby(c, f, inv.Str("ip_address"), inv.Str("mask"), inv.Str("standby_ip"))
 }
 
 func setLink(c *Config, inv *grammar.Invocation, _ *Ctx) error {

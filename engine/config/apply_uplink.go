@@ -51,12 +51,22 @@ func slaTypeEcho(c *Config, inv *grammar.Invocation, x *Ctx) error {
 }
 
 // slaField sets one echo parameter, then checks the operation as a whole:
-// timeout <= frequency and threshold <= timeout, as ASA requires.
+// timeout <= frequency and threshold <= timeout, as ASA requires. A
+// refused value leaves the operation as it was.
 func slaField(c *Config, inv *grammar.Invocation, x *Ctx) error {
-	s, err := curSLA(c, x)
+	cur, err := curSLA(c, x)
 	if err != nil {
 		return err
 	}
+	n := *cur
+	if err := setSLAField(&n, inv); err != nil {
+		return err
+	}
+	*cur = n
+	return nil
+}
+
+func setSLAField(s *SLA, inv *grammar.Invocation) error {
 	neg := inv.Negated
 	switch inv.Decl.ID {
 	case "sla-num-packets":

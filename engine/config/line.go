@@ -88,8 +88,10 @@ func tokTexts(toks []grammar.Token, n int) []string {
 // starting in global configuration mode; it is how the startup-config and
 // replicated configurations load. Exec commands in the text are skipped
 // (a running-config contains none that matter). It returns the new
-// configuration and one *LineError per failed line.
+// configuration and one *LineError per failed line. c is not changed: the
+// lines apply to one copy of it, so N lines cost O(N), not one copy each.
 func ApplyLines(c *Config, text string) (*Config, []error) {
+	c = c.Clone()
 	x := &Ctx{Mode: grammar.ModeConfig}
 	var errs []error
 	for i, line := range strings.Split(text, "\n") {
@@ -101,10 +103,7 @@ func ApplyLines(c *Config, text string) (*Config, []error) {
 			continue
 		}
 		if err == nil {
-			var n *Config
-			n, err = Apply(c, inv, x)
-			if err == nil {
-				c = n
+			if err = Change(c, inv, x); err == nil {
 				x.Mode, x.Obj = x.NextMode, x.NextObj
 				continue
 			}

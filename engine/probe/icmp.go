@@ -184,6 +184,7 @@ func (p *ICMP) Probe(ctx context.Context, s Spec) (res Result) {
 		res.Err = icmpErr
 	case runErr != nil && !isContextErr(runErr):
 		res.Err = runFailure(runErr, setUp.Load(), st.PacketsSent)
+		res.Unsent = setUp.Load() && st.PacketsSent == 0 && noSource(runErr)
 	default:
 		res.Err = NoReply(s.Timeout)
 	}
@@ -310,6 +311,15 @@ func runFailure(err error, setUp bool, sent int) string {
 	default:
 		return "ICMP socket error: " + shortErr(err)
 	}
+}
+
+// noSource says whether a send error means this box has no way out
+// towards the target: no route (ENETUNREACH), no source address
+// (EADDRNOTAVAIL) or the route's link down (ENETDOWN). EHOSTUNREACH is not
+// among them: on a raw socket it reports a neighbour that did not answer,
+// which is the path failing.
+func noSource(err error) bool {
+	return errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.ENETDOWN)
 }
 
 // shortErr drops the "sendmsg ip4 0.0.0.0->192.0.2.1:" prefixes of socket

@@ -274,8 +274,8 @@ func TestICMPNetns(t *testing.T) {
 	t.Run("unreachable", func(t *testing.T) {
 		s := Spec{Target: addrNobody, NumPackets: 2, Timeout: time.Second}
 		r, took := probeIn(t, n.a, helperInput{Spec: s})
-		if r.OK || r.Recv != 0 || r.Err == "" {
-			t.Errorf("got %+v, want a failure", r)
+		if r.OK || r.Recv != 0 || r.Err == "" || r.Unsent {
+			t.Errorf("got %+v, want a failure of requests that left", r)
 		}
 		if took > s.Timeout+StopMargin {
 			t.Errorf("took %s, want at most %s", took, s.Timeout+StopMargin)
@@ -297,7 +297,7 @@ func TestICMPNetns(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := Spec{Target: tc.target, NumPackets: 3, Timeout: 2 * time.Second}
 			r, took := probeIn(t, n.a, helperInput{Spec: s})
-			if r.OK || r.Recv != 0 || r.Sent < 1 || r.Err != tc.want {
+			if r.OK || r.Recv != 0 || r.Sent < 1 || r.Err != tc.want || r.Unsent {
 				t.Errorf("got %+v, want a failure with Err %q", r, tc.want)
 			}
 			if took > 300*time.Millisecond {
@@ -312,7 +312,7 @@ func TestICMPNetns(t *testing.T) {
 		// answers the queued requests itself with "host unreachable".
 		s := Spec{Target: addrSilent, NumPackets: 1, Timeout: 6 * time.Second}
 		r, took := probeIn(t, n.a, helperInput{Spec: s})
-		if want := "host unreachable from " + addrA; r.OK || r.Err != want {
+		if want := "host unreachable from " + addrA; r.OK || r.Err != want || r.Unsent {
 			t.Errorf("got %+v, want Err %q", r, want)
 		}
 		if took < 2*time.Second || took > 5*time.Second {
@@ -360,6 +360,20 @@ func TestICMPNetns(t *testing.T) {
 		r, took := probeIn(t, n.a, helperInput{Spec: s})
 		if r.OK || !strings.HasPrefix(r.Err, "DNS resolution failed for nohost.invalid") {
 			t.Errorf("got %+v, want a DNS failure", r)
+		}
+		if took > s.Timeout+StopMargin {
+			t.Errorf("took %s, want at most %s", took, s.Timeout+StopMargin)
+		}
+	})
+
+	// This box has no route to the target at all (as a unit that does not
+	// hold its addresses yet): nothing leaves, and the result says so
+	// rather than posing as the path failing.
+	t.Run("no route on this box", func(t *testing.T) {
+		s := Spec{Target: addrMarked, NumPackets: 2, Timeout: time.Second}
+		r, took := probeIn(t, n.a, helperInput{Spec: s})
+		if want := "failed to send echo request: network is unreachable"; r.OK || r.Sent != 0 || r.Err != want || !r.Unsent {
+			t.Errorf("got %+v, want Unsent with Err %q", r, want)
 		}
 		if took > s.Timeout+StopMargin {
 			t.Errorf("took %s, want at most %s", took, s.Timeout+StopMargin)

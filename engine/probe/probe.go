@@ -25,6 +25,10 @@ type Result struct {
 	RTT           time.Duration
 	Sent, Recv    int
 	Err           string // why it failed, for show sla monitor operational-state
+	// Unsent: no request could leave this box, because it has no route or
+	// no source address for the target (yet): the operation measured this
+	// box, not the path, and callers need not take it as the path failing.
+	Unsent bool
 }
 
 // Prober runs probes. Implementations must respect ctx and Spec.Timeout and

@@ -200,7 +200,10 @@ func (n *MemNetwork) transmit(ifname string, f Frame) {
 			continue
 		}
 		for range copies {
-			p := Packet{Iface: ifname, Src: f.Src, Data: append([]byte(nil), f.Data...)}
+			p := Packet{Iface: ifname, Src: f.Src, TTL: f.TTL, Data: append([]byte(nil), f.Data...)}
+			if p.TTL == 0 {
+				p.TTL = OnLinkTTL // a frame injected without one was sent on the link
+			}
 			if e.deliver(p) {
 				l.stats.Delivered++
 			} else {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+	"time"
 
 	"failover/engine/wire"
 )
@@ -205,26 +206,51 @@ func TestMemReplayRejectedByWire(t *testing.T) {
 	key := []byte("failover-key")
 	bootA, bootB := wire.NewBootID(), wire.NewBootID()
 	tx := wire.NewSender(wire.NewCodec(key), wire.RolePrimary, bootA)
+	rxA := wire.NewReceiver(wire.NewCodec(key), bootA)
+	txB := wire.NewSender(wire.NewCodec(key), wire.RoleSecondary, bootB)
 	rx := wire.NewReceiver(wire.NewCodec(key), bootB)
-
-	n.Duplicate("failover", true)
-	for i := range 3 {
-		msg, err := tx.Encode(&wire.Hello{State: wire.UnitActive, ActiveTime: uint32(i)})
+	lan := wire.Ingress{Iface: "failover", Name: "failover", LAN: true}
+	now := time.Unix(1000, 0)
+	send := func(from Transport, s *wire.Sender, dst netip.Addr, body wire.Body) {
+		t.Helper()
+		msg, err := s.Encode(body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := a.Send("failover", addrB, msg); err != nil {
+		if err := from.Send("failover", dst, msg); err != nil {
 			t.Fatal(err)
 		}
 	}
+
+	// B proves A's boot live before it hears A at all.
+	send(a, tx, addrB, &wire.Hello{State: wire.UnitNegotiation})
+	_, ch, err := rx.Decode(lan, drain(b)[0].Data, now)
+	if !errors.Is(err, wire.ErrUnverified) || ch == nil {
+		t.Fatalf("first hello: %v, challenge %v", err, ch)
+	}
+	send(b, txB, addrA, ch)
+	_, resp, err := rxA.Decode(lan, drain(a)[0].Data, now)
+	if err != nil || resp == nil {
+		t.Fatalf("challenge: %v, answer %v", err, resp)
+	}
+	send(a, tx, addrB, resp)
+	if _, _, err := rx.Decode(lan, drain(b)[0].Data, now); err != nil {
+		t.Fatalf("answer: %v", err)
+	}
+	start := len(n.History("failover"))
+
+	n.Duplicate("failover", true)
+	for i := range 3 {
+		send(a, tx, addrB, &wire.Hello{State: wire.UnitActive, ActiveTime: uint32(i)})
+	}
 	n.Duplicate("failover", false)
 	n.Replay("failover", 3)
-	n.Inject("failover", Frame{From: "attacker", Dst: addrB, Packet: Packet{Src: addrA, Data: tamper(n.History("failover")[0].Data)}})
+	n.Inject("failover", Frame{From: "attacker", Dst: addrB, Packet: Packet{Src: addrA, Data: tamper(n.History("failover")[start].Data)}})
 
 	var accepted []uint32
 	var replays, badMAC int
 	for _, p := range drain(b) {
-		m, err := rx.Decode(p.Data)
+		m, _, err := rx.Decode(lan, p.Data, now)
 		switch {
 		case err == nil:
 			accepted = append(accepted, m.Body.(*wire.Hello).ActiveTime)
@@ -245,4 +271,16 @@ func tamper(b []byte) []byte {
 	b = append([]byte(nil), b...)
 	b[wire.HeaderLen] ^= 0xff
 	return b
+}
+
+func TestMemTTL(t *testing.T) {
+	n, a, b := pair(t)
+	if err := a.Send("failover", addrB, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	n.Inject("failover", Frame{From: "router", Dst: addrB, Packet: Packet{Src: addrA, TTL: 63, Data: []byte("y")}})
+	got := drain(b)
+	if len(got) != 2 || CheckOnLink(got[0]) != nil || !errors.Is(CheckOnLink(got[1]), ErrOffLink) {
+		t.Fatalf("got %+v", got)
+	}
 }

@@ -6,6 +6,7 @@ package transport
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 )
@@ -14,7 +15,30 @@ import (
 type Packet struct {
 	Iface string     // interface (nameif-level device name) it arrived on
 	Src   netip.Addr // sender's address
-	Data  []byte     // owned by the receiver
+	// TTL is the IPv4 TTL (IPv6 hop limit) the datagram arrived with; 0
+	// when the transport could not tell.
+	TTL  uint8
+	Data []byte // owned by the receiver
+}
+
+// OnLinkTTL is the TTL every failover datagram is sent with, and the only
+// one accepted (the generalized TTL security mechanism, RFC 5082): each
+// router on the way decrements it, so a datagram that arrives with 255 was
+// sent by a host on the link itself, whatever its source address claims.
+const OnLinkTTL = 255
+
+// CheckOnLink returns an error wrapping ErrOffLink unless p can only have
+// come from a host on the link it arrived on: TTL 255, and no source
+// address a host cannot send from (multicast, broadcast, loopback). The
+// source address itself proves nothing (it is easily forged); the TTL does.
+func CheckOnLink(p Packet) error {
+	switch {
+	case p.TTL != OnLinkTTL:
+		return fmt.Errorf("%w: %s on %s arrived with TTL %d, not %d", ErrOffLink, p.Src, p.Iface, p.TTL, OnLinkTTL)
+	case p.Src.IsMulticast(), p.Src.IsLoopback(), p.Src == broadcast:
+		return fmt.Errorf("%w: source address %s on %s", ErrOffLink, p.Src, p.Iface)
+	}
+	return nil
 }
 
 // Transport sends and receives datagrams on named interfaces.
@@ -45,6 +69,7 @@ var (
 	ErrNotListening     = errors.New("transport: interface not listening")
 	ErrAlreadyListening = errors.New("transport: interface already listening")
 	ErrClosed           = net.ErrClosed
+	ErrOffLink          = errors.New("transport: datagram not from the link itself")
 )
 
 // recvQueue is the depth of the Recv channel. Hellos are small and rare;

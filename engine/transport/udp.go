@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,7 +22,8 @@ import (
 // its device with SO_BINDTODEVICE, so a message is known to have crossed that
 // very link (an interface hello that arrived over another path must not
 // count as the link working), and a reply leaves through it whatever the
-// routing table says.
+// routing table says. Every datagram leaves with TTL 255 and is received
+// with the TTL it arrived with (Packet.TTL, see CheckOnLink).
 type UDP struct {
 	port int
 	log  *slog.Logger
@@ -35,6 +38,7 @@ type UDP struct {
 type udpConn struct {
 	ifname string
 	conn   *net.UDPConn
+	v6     bool
 	done   chan struct{} // closed when the socket is being shut
 	exited chan struct{} // closed when the reader has returned
 }
@@ -91,6 +95,9 @@ func (u *UDP) Listen(ifname string, local netip.Addr) error {
 				serr = fmt.Errorf("failed to set SO_BROADCAST: %w", serr)
 				return
 			}
+			if serr = setTTLOptions(int(fd), network == "udp6"); serr != nil {
+				return
+			}
 			if local.IsValid() && local.Is4() {
 				if serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_FREEBIND, 1); serr != nil {
 					serr = fmt.Errorf("failed to set IP_FREEBIND: %w", serr)
@@ -106,7 +113,7 @@ func (u *UDP) Listen(ifname string, local netip.Addr) error {
 	if err != nil {
 		return fmt.Errorf("failed to listen on %s %s: %w", ifname, bind, err)
 	}
-	c := &udpConn{ifname: ifname, conn: pc.(*net.UDPConn), done: make(chan struct{}), exited: make(chan struct{})}
+	c := &udpConn{ifname: ifname, conn: pc.(*net.UDPConn), v6: network == "udp6", done: make(chan struct{}), exited: make(chan struct{})}
 	u.conns[ifname] = c
 	u.wg.Add(1)
 	go u.read(c)
@@ -123,8 +130,9 @@ func (u *UDP) read(c *udpConn) {
 	// Room for any UDP datagram, so an oversized one arrives whole and the
 	// decoder rejects it, instead of being silently cut to a valid length.
 	buf := make([]byte, 65536)
+	oob := make([]byte, 128)
 	for {
-		n, src, err := c.conn.ReadFromUDPAddrPort(buf)
+		n, oobn, _, src, err := c.conn.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			select {
 			case <-c.done:
@@ -144,13 +152,64 @@ func (u *UDP) read(c *udpConn) {
 			}
 			continue
 		}
-		p := Packet{Iface: c.ifname, Src: src.Addr().Unmap(), Data: append([]byte(nil), buf[:n]...)}
+		p := Packet{Iface: c.ifname, Src: src.Addr().Unmap(), TTL: c.ttl(oob[:oobn]), Data: append([]byte(nil), buf[:n]...)}
 		select {
 		case u.recv <- p:
 		case <-c.done:
 			return
 		}
 	}
+}
+
+// setTTLOptions makes the socket send with TTL (hop limit) 255 and report
+// the TTL of every datagram it receives.
+func setTTLOptions(fd int, v6 bool) error {
+	opts := []struct {
+		level, opt int
+		name       string
+	}{
+		{unix.IPPROTO_IP, unix.IP_TTL, "IP_TTL"},
+		{unix.IPPROTO_IP, unix.IP_RECVTTL, "IP_RECVTTL"},
+	}
+	if v6 {
+		opts = []struct {
+			level, opt int
+			name       string
+		}{
+			{unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS"},
+			{unix.IPPROTO_IPV6, unix.IPV6_RECVHOPLIMIT, "IPV6_RECVHOPLIMIT"},
+		}
+	}
+	for _, o := range opts {
+		v := 1
+		if o.opt == unix.IP_TTL || o.opt == unix.IPV6_UNICAST_HOPS {
+			v = OnLinkTTL
+		}
+		if err := unix.SetsockoptInt(fd, o.level, o.opt, v); err != nil {
+			return fmt.Errorf("failed to set %s: %w", o.name, err)
+		}
+	}
+	return nil
+}
+
+// ttl extracts the received TTL (hop limit) from the control messages of
+// one datagram; 0 when there is none, which CheckOnLink refuses.
+func (c *udpConn) ttl(oob []byte) uint8 {
+	if len(oob) == 0 {
+		return 0
+	}
+	if c.v6 {
+		var cm ipv6.ControlMessage
+		if cm.Parse(oob) != nil || cm.HopLimit < 0 || cm.HopLimit > 255 {
+			return 0
+		}
+		return uint8(cm.HopLimit)
+	}
+	var cm ipv4.ControlMessage
+	if cm.Parse(oob) != nil || cm.TTL < 0 || cm.TTL > 255 {
+		return 0
+	}
+	return uint8(cm.TTL)
 }
 
 // Unlisten closes the socket of ifname and waits for its reader to stop.

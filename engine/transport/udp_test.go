@@ -268,3 +268,61 @@ func TestUDPListenFreebind(t *testing.T) {
 		t.Fatalf("second unlisten: %v", err)
 	}
 }
+
+// Failover datagrams leave with TTL 255 and arrive with it; a datagram that
+// crossed a router (here: sent with TTL 254, as after one hop, or with the
+// default 64 from any ordinary socket) is reported with its TTL and refused
+// by CheckOnLink.
+func TestUDPOnLinkTTL(t *testing.T) {
+	p := newNetnsPair(t)
+	a, b := NewUDP(wire.Port, nil), NewUDP(wire.Port, nil)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	inNetns(t, p.nsA, func() error { return a.Listen(p.vethA1, netip.Addr{}) })
+	inNetns(t, p.nsB, func() error { return b.Listen(p.vethB1, netip.Addr{}) })
+	dst := netip.MustParseAddr("192.0.2.2")
+
+	got, _ := expect(t, a, b, p.vethA1, dst, "on-link")
+	if got.TTL != OnLinkTTL || CheckOnLink(got) != nil {
+		t.Errorf("datagram from the transport arrived with TTL %d: %v", got.TTL, CheckOnLink(got))
+	}
+	got, _ = expect(t, a, b, p.vethA1, netip.AddrFrom4([4]byte{255, 255, 255, 255}), "broadcast")
+	if got.TTL != OnLinkTTL {
+		t.Errorf("broadcast arrived with TTL %d", got.TTL)
+	}
+
+	for _, ttl := range []int{254, 64} {
+		var fd int
+		inNetns(t, p.nsA, func() error {
+			var err error
+			if fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0); err != nil {
+				return err
+			}
+			return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TTL, ttl)
+		})
+		data := fmt.Sprintf("ttl %d", ttl)
+		deadline := time.Now().Add(10 * time.Second)
+		var pkt *Packet
+		for pkt == nil && time.Now().Before(deadline) {
+			if err := unix.Sendto(fd, []byte(data), 0, &unix.SockaddrInet4{Port: wire.Port, Addr: dst.As4()}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case r := <-b.Recv():
+				if string(r.Data) == data {
+					pkt = &r
+				}
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		unix.Close(fd)
+		if pkt == nil {
+			t.Fatalf("datagram with TTL %d never arrived", ttl)
+		}
+		if pkt.TTL != uint8(ttl) {
+			t.Errorf("sent with TTL %d, reported %d", ttl, pkt.TTL)
+		}
+		if err := CheckOnLink(*pkt); !errors.Is(err, ErrOffLink) {
+			t.Errorf("TTL %d accepted as on-link: %v", ttl, err)
+		}
+	}
+}

@@ -24,7 +24,7 @@ func (u *Unit) syncListens() {
 	want := map[string]bool{}
 	if u.talking && !u.stopped {
 		for _, f := range u.ifs {
-			if f.lan || f.monitored {
+			if f.lan || f.monitored || f.stateLink {
 				want[f.cfg.HW] = true
 			}
 		}
@@ -89,7 +89,7 @@ func (u *Unit) mateAddr(f *ifc) netip.Addr {
 			}
 		}
 	}
-	if f.lan {
+	if f.lan || f.stateLink {
 		return lanAddr(f.cfg, otherRole(u.role)).Addr()
 	}
 	return netip.Addr{}
@@ -97,7 +97,7 @@ func (u *Unit) mateAddr(f *ifc) netip.Addr {
 
 func isSysCmd(b wire.Body) bool {
 	switch b.(type) {
-	case *wire.Hello, *wire.IfHello, *wire.Control:
+	case *wire.Hello, *wire.IfHello, *wire.Control, *wire.Challenge, *wire.Response:
 		return true
 	}
 	return false
@@ -125,21 +125,55 @@ func (u *Unit) handlePacket(p transport.Packet, queued int) {
 		return
 	}
 	u.stats.recvQueued(queued)
-	m, err := u.recv.Decode(p.Data)
+	if err := transport.CheckOnLink(p); err != nil {
+		u.stats.count(false, false, true)
+		u.log.Debug("rejected failover message", "iface", p.Iface, "src", p.Src, "err", err)
+		return
+	}
+	f := u.ifByHW(p.Iface)
+	in := wire.Ingress{Iface: p.Iface}
+	if f != nil {
+		in.Name, in.LAN = f.cfg.Name, f.lan
+	}
+	prev, _ := u.recv.Peer()
+	m, reply, err := u.recv.Decode(in, p.Data, u.o.Clock.Now())
+	if reply != nil && (in.LAN || !u.dataSilent()) {
+		// Broadcast: the answer or challenge must reach the live mate
+		// whatever address it holds, and whatever source the datagram
+		// that caused it claimed.
+		u.send(p.Iface, broadcast, reply)
+	}
 	if errors.Is(err, wire.ErrReflected) {
-		// Our own broadcast hello, looped back by the kernel to our own
+		// Our own broadcast, looped back by the kernel to our own
 		// socket: not a message from anyone, so not counted as rejected.
 		return
 	}
 	if err != nil {
 		u.stats.count(false, false, true)
 		u.log.Debug("rejected failover message", "iface", p.Iface, "src", p.Src, "err", err)
+		if errors.Is(err, wire.ErrUnverified) {
+			u.unverifiedOnData(f, m)
+		}
 		return
 	}
 	u.stats.count(isSysCmd(m.Body), false, false)
-	lan := u.lanIf()
-	onLAN := lan != nil && p.Iface == lan.cfg.HW
+	onLAN := in.LAN
 	switch b := m.Body.(type) {
+	case *wire.Challenge:
+		// Answered above.
+	case *wire.Response:
+		if peer, _ := u.recv.Peer(); peer != prev {
+			u.log.Info("mate's boot proven live", "boot", peer, "iface", p.Iface)
+			if onLAN {
+				// Its first hello was refused while unproven: hello now,
+				// so it answers without waiting a poll interval.
+				u.sendHello(0)
+			}
+		}
+		if f != nil && !onLAN {
+			// A fresh answer proves the mate alive on this link now.
+			u.heardOnData(f)
+		}
 	case *wire.Hello:
 		if onLAN {
 			u.handleHello(m, b)
@@ -165,9 +199,28 @@ func (u *Unit) handlePacket(p transport.Packet, queued int) {
 		default:
 			u.handleControl(b)
 		}
+	case *wire.StateUpdate:
+		u.handleStateUpdate(p.Iface, b)
 	case *wire.ExecRequest:
 		u.handleExecRequest(b)
 	case *wire.ExecReply:
 		u.handleExecReply(b)
+	}
+}
+
+// unverifiedOnData handles an interface hello from a boot not proven live
+// yet. A unit that has just started and heard no mate must stay silent on
+// its data interfaces (dataSilent), so it cannot challenge there; with the
+// LAN link down it would never learn that its mate is alive, and a
+// secondary would go active beside an active primary. It therefore takes
+// such a hello as a sign that a mate may be alive, which only ever holds it
+// back (in Negotiation only the primary goes active while a mate is heard
+// on a data interface). A recording can do no more than that.
+func (u *Unit) unverifiedOnData(f *ifc, m *wire.Message) {
+	if f == nil || f.lan || m == nil || u.state != Negotiation || u.mate.heard {
+		return
+	}
+	if _, ok := m.Body.(*wire.IfHello); ok {
+		u.heardOnData(f)
 	}
 }

@@ -73,7 +73,19 @@ func (u *Unit) ShowFailover() string {
 	}
 	fmt.Fprintf(&b, "        Link : %s\n", u.fo.Link)
 	fmt.Fprintf(&b, "        %-16s%-11s%-11s%-11s%s\n", "Stateful Obj", "xmit", "xerr", "rcv", "rerr")
-	s := &u.stats
+	s := u.stats
+	recvQ, xmitQ := [3]uint64{s.recvCur, s.recvMax, s.recvTotal}, [3]uint64{0, s.xmitMax, s.xmitTotal}
+	if u.o.Transport != nil {
+		recvQ[0] = uint64(len(u.o.Transport.Recv()))
+	}
+	if u.o.StateSync != nil {
+		// The objects and queues of connection replication: records
+		// waiting for the kernel, records sent and not yet acknowledged.
+		st := u.o.StateSync.Stats()
+		c := func(r [4]uint64) counter { return counter{r[0], r[1], r[2], r[3]} }
+		s.xlate, s.tcpConn, s.udpConn, s.arp = c(st.Xlate), c(st.TCPConn), c(st.UDPConn), c(st.ARP)
+		recvQ, xmitQ = st.RecvQ, st.XmitQ
+	}
 	for _, r := range []struct {
 		name string
 		c    counter
@@ -85,12 +97,8 @@ func (u *Unit) ShowFailover() string {
 	}
 	b.WriteString("\n        Logical Update Queue Information\n")
 	fmt.Fprintf(&b, "                        %-8s%-8s%s\n", "Cur", "Max", "Total")
-	recvCur := 0
-	if u.o.Transport != nil {
-		recvCur = len(u.o.Transport.Recv())
-	}
-	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Recv Q:", recvCur, s.recvMax, s.recvTotal)
-	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Xmit Q:", 0, s.xmitMax, s.xmitTotal)
+	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Recv Q:", recvQ[0], recvQ[1], recvQ[2])
+	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Xmit Q:", xmitQ[0], xmitQ[1], xmitQ[2])
 	return b.String()
 }
 

@@ -39,6 +39,9 @@ func (u *Unit) setState(to State, reason string) {
 		}
 	}
 	takeover, release := !from.serves() && to.serves(), from.serves() && !to.serves()
+	if u.o.StateSync != nil {
+		u.o.StateSync.SetRole(stateRole(to))
+	}
 	if takeover && u.o.BeforeTakeover != nil {
 		u.o.BeforeTakeover()
 	}

@@ -55,6 +55,8 @@ type Options struct {
 	// state replication installs and drops what it replicated.
 	BeforeTakeover func()
 	AfterRelease   func()
+	// StateSync is stateful failover's connection replication; nil = none.
+	StateSync StateSync
 
 	// manualRecv leaves the Recv channel to the test, which drains it
 	// itself; that makes the two-unit tests deterministic.

@@ -48,7 +48,12 @@
 // the route the kernel already has, so that a daemon restarted with
 // kill -9 does not swap the default route while it re-learns the uplinks.
 // The first result of a track is taken at once (there is nothing to
-// debounce yet); every later change waits for the track's delay.
+// debounce yet); every later change waits for the track's delay. A probe
+// that could not leave the box (probe.Result.Unsent) before the uplink's
+// probe table and rule were in the kernel is no result at all. While a
+// better tracked route waits for its first result on an uplink whose
+// gateway is on a subnet the box holds, a worse route is not installed in
+// its place (one that is already installed stays).
 //
 // # Decisions
 //

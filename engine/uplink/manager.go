@@ -56,6 +56,11 @@ type Manager struct {
 	selected  map[netip.Prefix]config.Route
 	installed map[netip.Prefix]config.Route
 
+	// probeReady holds the links (HW names) whose probe table route and
+	// rule the last reconcile saw in the kernel: until then a probe
+	// through that uplink has no way out and its failure says nothing.
+	probeReady map[string]bool
+
 	// gateways is each uplink's probe-table next hop as last applied; a
 	// change makes what its SLAs measured before meaningless.
 	gateways map[string]netip.Addr
@@ -89,6 +94,8 @@ func New(o Options) *Manager {
 		tracks:    map[int]*trackRun{},
 		selected:  map[netip.Prefix]config.Route{},
 		installed: map[netip.Prefix]config.Route{},
+
+		probeReady: map[string]bool{},
 	}
 }
 

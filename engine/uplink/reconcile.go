@@ -95,13 +95,21 @@ func (m *Manager) reconcileOnce() error {
 		haveRule[r] = true
 	}
 	wantRule := map[dataplane.Rule]bool{}
+	ruled := map[int]bool{} // tables whose rule is in the kernel
 	for _, r := range wantRules {
 		wantRule[r] = true
-		if haveRule[r] {
-			continue
+		if !haveRule[r] {
+			if err := m.o.DP.RuleAdd(r); err != nil {
+				errs = append(errs, fmt.Errorf("failed to add rule fwmark %#x lookup %d: %w", r.Mark, r.Table, err))
+				continue
+			}
 		}
-		if err := m.o.DP.RuleAdd(r); err != nil {
-			errs = append(errs, fmt.Errorf("failed to add rule fwmark %#x lookup %d: %w", r.Mark, r.Table, err))
+		ruled[r.Table] = true
+	}
+	clear(m.probeReady)
+	for r := range ok {
+		if r.Table != 0 && ruled[r.Table] {
+			m.probeReady[r.Link] = true
 		}
 	}
 	for _, r := range rules {

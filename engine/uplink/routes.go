@@ -48,7 +48,49 @@ func (m *Manager) desiredMain() map[netip.Prefix]config.Route {
 			out[r.Dst] = r
 		}
 	}
+	for dst, r := range out {
+		if cur, ok := m.installed[dst]; (!ok || cur != r) && m.awaitingBetter(r) {
+			delete(out, dst)
+		}
+	}
 	return out
+}
+
+// awaitingBetter says whether a route better than r waits for its track's
+// first result on an uplink this box can use now (its gateway is on a
+// subnet the box holds). r is then not installed in its place: at a cold
+// start the better uplink's first answer is a probe timeout away, and
+// going through r meanwhile would move every flow twice. The wait ends
+// with that first result, whatever it is.
+func (m *Manager) awaitingBetter(r config.Route) bool {
+	for _, p := range m.cfg.Routes {
+		if p.Dst != r.Dst || p.Distance >= r.Distance || p.Track == 0 {
+			continue
+		}
+		t := m.tracks[p.Track]
+		f := m.cfg.IfByName(p.If)
+		if t == nil || t.decided || f == nil || f.Shutdown || !m.links[f.HW].Carrier {
+			continue
+		}
+		if m.connected(f.HW, p.Gw) {
+			return true
+		}
+	}
+	return false
+}
+
+// connected says whether link holds an IPv4 address on gw's subnet.
+func (m *Manager) connected(link string, gw netip.Addr) bool {
+	as, err := m.o.DP.Addrs(link)
+	if err != nil {
+		return false
+	}
+	for _, a := range as {
+		if a.Prefix.Addr().Is4() && a.Prefix.Contains(gw) {
+			return true
+		}
+	}
+	return false
 }
 
 func comparePrefix(a, b netip.Prefix) int {

@@ -29,6 +29,7 @@ type slaRun struct {
 
 	busy  bool   // an operation is in flight
 	opSeq uint64 // results of older operations are dropped
+	ready bool   // the uplink's probe table was in place when it started
 
 	attempts, skipped int
 	code              ReturnCode
@@ -158,6 +159,9 @@ func (m *Manager) runOp(rt *slaRun) {
 	rt.busy = true
 	rt.opSeq++
 	rt.lastStart = now
+	if f := m.cfg.IfByName(rt.cfg.If); f != nil {
+		rt.ready = m.probeReady[f.HW]
+	}
 	seq := rt.opSeq
 	spec := probe.Spec{
 		Target:     rt.cfg.Target,
@@ -188,6 +192,15 @@ func (m *Manager) onResult(rt *slaRun, seq uint64, res probe.Result) {
 		return
 	}
 	rt.busy = false
+	if res.Unsent && !rt.ready {
+		// Sent before this box had a way out through the uplink (a unit
+		// that does not hold its addresses yet, a table not installed
+		// yet): a measurement of this box, not of the uplink, so it is
+		// no result and the track waits for a real one.
+		rt.skipped++
+		m.log.Debug("sla operation not sent", "sla", rt.cfg.ID, "error", res.Err)
+		return
+	}
 	code := classify(res)
 	if code != rt.code {
 		m.log.Info("sla result", "sla", rt.cfg.ID, "transition", fmt.Sprintf("%s -> %s", rt.code, code), "error", res.Err)

@@ -138,6 +138,19 @@ type StateUpdate struct {
 	Payload []byte // empty decodes to nil
 }
 
+// NonceLen is the size of a liveness challenge nonce.
+const NonceLen = 16
+
+// Nonce is a liveness challenge: random, drawn for each challenge.
+type Nonce [NonceLen]byte
+
+// Challenge asks whoever hears it to prove it is alive now by echoing
+// Nonce in a Response (see the package documentation, Boot acceptance).
+type Challenge struct{ Nonce Nonce }
+
+// Response answers a Challenge; its envelope's boot id is proven live.
+type Response struct{ Nonce Nonce }
+
 // Type implementations.
 func (*Hello) Type() Type       { return TypeHello }
 func (*IfHello) Type() Type     { return TypeIfHello }
@@ -149,6 +162,8 @@ func (*Control) Type() Type     { return TypeControl }
 func (*ExecRequest) Type() Type { return TypeExecRequest }
 func (*ExecReply) Type() Type   { return TypeExecReply }
 func (*StateUpdate) Type() Type { return TypeStateUpdate }
+func (*Challenge) Type() Type   { return TypeChallenge }
+func (*Response) Type() Type    { return TypeResponse }
 
 // SplitExecOutput cuts output into replies that each fit in one message, all
 // but the last with More set. Empty output gives one empty reply, so the
@@ -501,3 +516,33 @@ func (c *StateUpdate) UnmarshalBinary(b []byte) error {
 
 // MarshalBinary implements encoding.BinaryMarshaler.
 func (c *StateUpdate) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// --- Challenge, Response ---
+
+// AppendBinary implements encoding.BinaryAppender.
+func (c *Challenge) AppendBinary(b []byte) ([]byte, error) { return append(b, c.Nonce[:]...), nil }
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (c *Challenge) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*c = Challenge{}
+	copy(c.Nonce[:], r.take(NonceLen))
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (c *Challenge) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }
+
+// AppendBinary implements encoding.BinaryAppender.
+func (c *Response) AppendBinary(b []byte) ([]byte, error) { return append(b, c.Nonce[:]...), nil }
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (c *Response) UnmarshalBinary(b []byte) error {
+	r := reader{b: b}
+	*c = Response{}
+	copy(c.Nonce[:], r.take(NonceLen))
+	return r.done()
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (c *Response) MarshalBinary() ([]byte, error) { return c.AppendBinary(nil) }

@@ -17,10 +17,11 @@
 //
 //	offset size field
 //	0      2    magic, the ASCII bytes "FO" (0x46 0x4F)
-//	2      1    version, 1 ([Version])
+//	2      1    version, 2 ([Version]; 1 had no liveness proof, and a
+//	            unit of that version is not heard)
 //	3      1    type ([Type]): 1 Hello, 2 IfHello, 3 ConfigLine, 4 BulkBegin,
 //	            5 BulkLine, 6 BulkEnd, 7 Control, 8 ExecRequest, 9 ExecReply,
-//	            10 StateUpdate
+//	            10 StateUpdate, 11 Challenge, 12 Response
 //	4      1    flags: bit 0 = authenticated (an HMAC trailer follows the
 //	            body); bits 1-7 are reserved, must be 0, and a message with any
 //	            of them set is rejected (a new flag comes with a new version)
@@ -88,6 +89,9 @@
 //
 //	StateUpdate (10): u8 kind, text payload (reserved for stateful failover)
 //
+//	Challenge (11): 16 nonce   random, fresh for each challenge
+//	Response (12):  16 nonce   the nonce of the challenge answered
+//
 // Unit states, interface status codes, control ops and StateUpdate kinds
 // are not checked by the decoder: an unknown value from a newer mate is
 // passed through for the engine to treat as "Unknown".
@@ -105,27 +109,95 @@
 //     rather than being believed without a check; `show failover` then says
 //     the other side is not heard, which points the operator at the key.
 //
+// # Boot acceptance
+//
+// A recorded message stays authentic for ever: the MAC proves who made it,
+// not when. The boot id alone therefore cannot tell a mate that restarted
+// from a recording of an earlier run, and a receiver that follows whichever
+// boot id it heard last can be made to drop its live mate by one old
+// datagram (the mate's real hellos then look like the stale ones, the
+// standby goes active, the active stays active: split brain). So an unknown
+// boot id is never believed on its word; it must prove that it is alive
+// now, by answering a fresh random nonce:
+//
+//   - A message from a boot id other than the one followed is rejected
+//     with [ErrUnverified] (and counted), and the receiver broadcasts a
+//     Challenge with a fresh 16-byte nonce on the link it came from.
+//   - Every unit answers every authenticated Challenge (whatever its boot
+//     id) with a Response carrying the nonce, stamped with its own current
+//     boot id and sequence number and authenticated with the key. A nonce
+//     is answered once; at most [ResponsesPerSecond] answers a second.
+//   - A Response whose nonce is pending (at most [MaxPending] of them, each
+//     valid for [ChallengeTTL]) proves its boot id alive: the receiver
+//     follows that boot id from then on, retires the one it followed and
+//     starts its replay windows at the answer's sequence number: what that
+//     boot sent before it proved itself (perhaps while this unit was not
+//     listening, and recorded) is never accepted. The nonce is used up.
+//
+// A recording cannot answer a nonce drawn after it was made, so a replayed
+// datagram of a dead boot is rejected however often it is sent, whether
+// the receiver follows a live mate, none yet (it has just started) or a
+// mate that has gone quiet. Only a live unit holding the key can move the
+// receiver, and only to its own current boot id. Since the challenge is a
+// broadcast, the live mate answers it even when the recording that caused
+// it came from a forged address, and its answer merely confirms the boot id
+// already followed. This needs no state kept across restarts and no clock
+// agreement between the units; the cost is one round trip before a
+// restarted mate is heard (the unit answers a newly proven mate with a hello
+// at once, so negotiation does not wait a poll interval).
+//
+// Retired boot ids (the last [RetiredBoots]) are refused without a
+// challenge. Messages carrying this unit's own current boot id are
+// [ErrReflected]; its own earlier boot ids cannot answer a challenge, so
+// they are never accepted either. A message with this unit's own role is
+// judged the same way: only a live unit can make it count, and the unit
+// treats such a live unit as a role conflict (both units configured with
+// the same role), never as its mate.
+//
+// With ErrUnverified the decoded message is handed to the caller for one
+// purpose: a unit that has just started, follows no mate yet and must stay
+// silent on its data interfaces (so that it cannot send the challenge
+// there) may take an unverified interface hello as a sign that a mate
+// might be alive, which only ever holds it back from going active.
+//
+// Without a key nothing is authenticated and an attacker on the link can
+// forge any message, answers included; the proof then only stops plain
+// replays.
+//
+// # Links
+//
+// [Receiver.Decode] is told where a datagram arrived ([Ingress]). Hello,
+// configuration, bulk, exec, state and the non-probe Control messages are
+// accepted only on the failover LAN link; interface hellos only on a data
+// interface and only when they carry that interface's nameif; probes and
+// probe replies only on data interfaces; challenges and responses
+// anywhere. Anything else is [ErrWrongLink]. A recording made on one link
+// is thus useless on another.
+//
 // # Replay protection
 //
-// [ReplayWindow] keeps, for one peer, the boot id it currently believes, the
-// highest sequence number accepted from that boot and a 64-bit bitmap of
-// the 64 numbers ending at it (as IPsec ESP and WireGuard do). For a message
-// of the current boot, a sequence number is accepted when it is higher than
-// the highest seen, or when it is at most 63 below it and not yet seen;
-// anything else is [ErrReplay]. Sequence number 0 is never accepted.
+// Within the boot followed, a [ReplayWindow] per stream keeps the highest
+// sequence number accepted and a 64-bit bitmap of the 64 numbers ending at
+// it (as IPsec ESP and WireGuard do): a sequence number is accepted when it
+// is higher than the highest seen, or at most 63 below it and not yet seen;
+// anything else is [ErrReplay]. Sequence number 0 is never accepted. The
+// streams are: the failover LAN link (one window: one socket, one path, in
+// order), each data interface's interface hellos, and the probes of all
+// data interfaces together (a probe goes out on every data interface at
+// once, and one window keeps a probe from counting on a link it was not
+// sent on). Separate windows per data interface keep a burst on the LAN
+// link (a bulk configuration copy of thousands of lines) from pushing a
+// slightly later interface hello out of a shared window. The sender keeps
+// one sequence over all messages, so each stream sees increasing numbers
+// with gaps, which the windows accept.
 //
-// A different boot id means the peer restarted. It replaces the current boot
-// id (emptying the window) only when the message is trusted: authenticated,
-// or received while no key is configured. A replaced boot id is remembered
-// (the last [RetiredBoots] of them) and messages from it are rejected from
-// then on, so that a recorded message of an earlier boot cannot be replayed
-// to flip the window back. Remaining limit: after this unit itself restarts
-// it has no memory, so one recorded message of an old mate boot can be
-// accepted until the mate's next real message retires that boot again.
+// # Network
 //
-// [Receiver] combines the codec and one window, and also rejects messages
-// carrying this unit's own boot id ([ErrReflected]): with a shared key a
-// unit's own messages, sent back to it, would otherwise authenticate.
+// The transport sends every failover datagram with IP TTL 255 and accepts
+// only datagrams that arrive with TTL 255 (the generalized TTL security
+// mechanism of RFC 5082): every router decrements the TTL, so a datagram
+// from beyond the directly connected segment, forged or replayed, cannot
+// arrive with 255.
 //
 // # Errors
 //
@@ -133,6 +205,7 @@
 // errors.Is and counted in `rerr`: [ErrTruncated], [ErrTrailing],
 // [ErrBadMagic], [ErrVersion], [ErrUnknownType], [ErrBadFlags], [ErrBadRole],
 // [ErrTooLarge], [ErrStringTooLong], [ErrMalformed], [ErrUnauthenticated],
-// [ErrUnexpectedAuth], [ErrBadMAC], [ErrReplay], [ErrReflected]. Decoding
+// [ErrUnexpectedAuth], [ErrBadMAC], [ErrReplay], [ErrReflected],
+// [ErrUnverified], [ErrWrongLink]. Decoding
 // never panics, whatever the input.
 package wire

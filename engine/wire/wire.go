@@ -14,7 +14,7 @@ import (
 // Layout constants; see the package documentation.
 const (
 	Port           = 10105 // UDP port of all failover messages
-	Version        = 1     // envelope version written and accepted
+	Version        = 2     // envelope version written and accepted
 	HeaderLen      = 24    // envelope bytes before the body
 	MACLen         = sha256.Size
 	MaxMessageSize = 8192                                // whole datagram
@@ -43,6 +43,8 @@ var (
 	ErrBadMAC          = errors.New("wire: bad MAC")
 	ErrReplay          = errors.New("wire: replayed or stale sequence number")
 	ErrReflected       = errors.New("wire: message carries our own boot id")
+	ErrUnverified      = errors.New("wire: boot id not proven live yet")
+	ErrWrongLink       = errors.New("wire: message type not accepted on this link")
 )
 
 // Type is the message type byte.
@@ -60,6 +62,8 @@ const (
 	TypeExecRequest Type = 8
 	TypeExecReply   Type = 9
 	TypeStateUpdate Type = 10
+	TypeChallenge   Type = 11
+	TypeResponse    Type = 12
 )
 
 var typeNames = [...]string{
@@ -73,6 +77,8 @@ var typeNames = [...]string{
 	TypeExecRequest: "exec-request",
 	TypeExecReply:   "exec-reply",
 	TypeStateUpdate: "state-update",
+	TypeChallenge:   "challenge",
+	TypeResponse:    "response",
 }
 
 func (t Type) String() string {
@@ -105,6 +111,10 @@ func newBody(t Type) Body {
 		return new(ExecReply)
 	case TypeStateUpdate:
 		return new(StateUpdate)
+	case TypeChallenge:
+		return new(Challenge)
+	case TypeResponse:
+		return new(Response)
 	}
 	return nil
 }

@@ -39,6 +39,8 @@ func samples() []Body {
 		&ExecReply{ID: 8},
 		&StateUpdate{Kind: 3, Payload: []byte{0, 1, 2, 0xff}},
 		&StateUpdate{Kind: 1},
+		&Challenge{Nonce: Nonce{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}},
+		&Response{Nonce: Nonce{0xff, 15: 0xee}},
 	}
 }
 
@@ -83,7 +85,7 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []byte{
-		'F', 'O', 1, 7, 0, 1,
+		'F', 'O', 2, 7, 0, 1,
 		1, 2, 3, 4, 5, 6, 7, 8,
 		0, 0, 0, 0, 0, 0, 1, 2,
 		0, 5,
@@ -97,7 +99,7 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = []byte{
-		'F', 'O', 1, 7, 0, 2,
+		'F', 'O', 2, 7, 0, 2,
 		1, 2, 3, 4, 5, 6, 7, 8,
 		0, 0, 0, 0, 0, 0, 0, 3,
 		0, 5,
@@ -105,6 +107,20 @@ func TestGolden(t *testing.T) {
 	}
 	if !bytes.Equal(b, want) {
 		t.Errorf("probe encoding\n got % x\nwant % x", b, want)
+	}
+	b, err = NewCodec(nil).Encode(&Message{Role: RolePrimary, BootID: testBoot, Seq: 4, Body: &Response{Nonce: Nonce{0xa, 15: 0xb}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []byte{
+		'F', 'O', 2, 12, 0, 1,
+		1, 2, 3, 4, 5, 6, 7, 8,
+		0, 0, 0, 0, 0, 0, 0, 4,
+		0, 16,
+		0xa, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xb,
+	}
+	if !bytes.Equal(b, want) {
+		t.Errorf("response encoding\n got % x\nwant % x", b, want)
 	}
 	if OpProbeReply != 7 || HelloAnswersProbes != 0x02 {
 		t.Errorf("probe reply op %d, probes flag %#x: codes are fixed by doc.go", OpProbeReply, HelloAnswersProbes)
@@ -191,7 +207,8 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"bad magic", keyed, edit(good, func(b []byte) { b[1] = 'X' }), ErrBadMagic},
 		{"bad magic short", keyed, []byte("GO"), ErrBadMagic},
-		{"version", keyed, edit(good, func(b []byte) { b[2] = 2 }), ErrVersion},
+		{"version 1", keyed, edit(good, func(b []byte) { b[2] = 1 }), ErrVersion},
+		{"version 3", keyed, edit(good, func(b []byte) { b[2] = 3 }), ErrVersion},
 		{"reserved flag", keyed, edit(good, func(b []byte) { b[4] |= 0x40 }), ErrBadFlags},
 		{"role 0", keyed, edit(good, func(b []byte) { b[5] = 0 }), ErrBadRole},
 		{"role 3", plain, edit(goodPlain, func(b []byte) { b[5] = 3 }), ErrBadRole},
