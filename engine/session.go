@@ -77,6 +77,8 @@ func (s *Session) Handle(req api.Request) api.Reply {
 		return s.Enable(req.Password)
 	case api.OpPrompt:
 		return s.reply(api.Reply{})
+	case api.OpStatus:
+		return s.reply(api.Reply{Status: s.e.Status()})
 	}
 	return s.reply(api.Reply{Err: fmt.Sprintf("ERROR: unknown request %q", req.Op)})
 }
@@ -245,8 +247,10 @@ func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
 	}
 	e.cfg = n
 	s.mode, s.obj = x.NextMode, x.NextObj
-	e.log.Info("configuration changed", append(s.logAttrs(), "line", maskSecrets(inv, line))...)
+	masked := maskSecrets(inv, line)
+	e.log.Info("configuration changed", append(s.logAttrs(), "line", masked)...)
 	e.configChanged()
+	e.configEvent(s.sessionName(), masked)
 	if e.unit != nil && !local {
 		e.unit.ConfigReplicate(strings.Join(append(ctxLines, strings.TrimSpace(line)), "\n"))
 	}

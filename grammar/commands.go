@@ -162,7 +162,7 @@ func Decls() []*Decl {
 		{ID: "track-list", Modes: cfg, NoMin: 3, Syntax: "track <int(1-500):track_id> list boolean (or|and)", Help: h("track", "Object tracking configuration", "list", "Group of objects", "boolean", "Boolean combination", "or", "Up when any object is up", "and", "Up when all objects are up")},
 		{ID: "track-delay", Modes: []Mode{ModeTrack}, NoMin: 1, Syntax: "delay [down <int(0-180):down>] [up <int(0-180):up>]", Help: h("delay", "Tracking delay", "down", "Delay down change notification", "up", "Delay up change notification", "down_s", "Seconds")},
 		{ID: "track-object", Modes: []Mode{ModeTrack}, NoMin: 2, Syntax: "object <int(1-500):object>", Help: h("object", "Add an object to a list", "object", "Tracked object number")},
-		{ID: "route", Modes: cfg, NoMin: 5, Syntax: "route <ifname:if_name> <ipv4:network> <mask:mask> <ipv4:gateway> [<int(1-255):distance>] [track <int(1-500):track_id>]",
+		{ID: "route", Modes: cfg, NoMin: 5, Syntax: "route <ifname:if_name> <net:network> <mask:mask> <ipv4:gateway> [<int(1-255):distance>] [track <int(1-500):track_id>]",
 			Help: h("route", "Configure a static route", "network", "Destination network", "gateway", "Gateway address", "distance", "Administrative distance", "track", "Install only while the tracked object is up")},
 	}
 }

@@ -49,6 +49,8 @@ func TestParseTable(t *testing.T) {
 		{mode: ModeConfig, line: "failover polltime interface 3", id: "failover-polltime-interface", values: map[string]string{"iftime": "3"}},
 		{mode: ModeConfig, line: "route outside 0.0.0.0 0.0.0.0 192.0.2.1 1 track 1", id: "route", values: map[string]string{"if_name": "outside", "network": "0.0.0.0", "mask": "0.0.0.0", "gateway": "192.0.2.1", "distance": "1", "track_id": "1"}},
 		{mode: ModeConfig, line: "route outside 0.0.0.0 255.0.255.0 192.0.2.1", errKind: ErrValue},
+		{mode: ModeConfig, line: "route outside 0 0 192.0.2.1", id: "route", values: map[string]string{"if_name": "outside", "network": "0.0.0.0", "mask": "0.0.0.0", "gateway": "192.0.2.1"}},
+		{mode: ModeConfig, line: "route outside 0 0 0", errKind: ErrInvalid, errOff: 18}, // 0 is no gateway
 		{mode: ModeExec, line: "failover exec mate show failover", id: "failover-exec", values: map[string]string{"command": "show failover"}},
 		{mode: ModeExec, line: "ping outside 192.0.2.1", id: "ping", values: map[string]string{"if_name": "outside", "host": "192.0.2.1"}},
 		{mode: ModeExec, line: "ping 192.0.2.1", id: "ping", values: map[string]string{"host": "192.0.2.1"}},

@@ -61,6 +61,8 @@
 //	      u8    status      [IfStatus] code
 //	      4     ipv4        address the unit holds now; 0.0.0.0 = none
 //	      6     mac         MAC the unit uses now; all zero = unknown
+//	  u64 last failover    when the pair last failed over, Unix milliseconds;
+//	                       0 = never
 //
 //	IfHello (2), sent on every monitored data interface:
 //	  name name, u8 state ([IfStatus] as the sender sees that interface)

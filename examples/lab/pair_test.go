@@ -334,7 +334,8 @@ func (l *pairLab) runningConfig(unit string) []string {
 	var keep []string
 	for _, s := range lines {
 		switch {
-		case strings.HasPrefix(s, "failover lan unit "),
+		case strings.HasPrefix(s, "Cryptochecksum:"), // covers the unit-local lines too
+			strings.HasPrefix(s, "failover lan unit "),
 			strings.HasPrefix(s, "failover lan interface "),
 			strings.HasPrefix(s, "failover lan key "),
 			strings.HasPrefix(s, "failover key "),
@@ -693,6 +694,10 @@ func TestPairPowerFailure(t *testing.T) {
 	if f.other != "Failed" && f.other != "Not Detected" {
 		t.Errorf("secondary shows the mate %q, want Failed or Not Detected", f.other)
 	}
+	if f.cable != "Other side powered off" || strings.Contains(f.text, "Interface failover (192.0.2.18): Failed") ||
+		!strings.Contains(f.text, "Interface inside (192.0.2.2): Unknown") {
+		t.Errorf("secondary's show failover after the power failure: want cable 'Other side powered off', its failover interface not Failed, the mate at 192.0.2.2:\n%s", f.text)
+	}
 }
 
 // kill -9 of the active daemon with its links left up: the dead box drops
@@ -769,6 +774,10 @@ func TestPairDaemonKillAndRestart(t *testing.T) {
 	}
 	if !l.holds("secondary", "inside", pairSystem) || l.holds("primary", "inside", pairSystem) || !l.holds("primary", "inside", "192.0.2.2") {
 		t.Errorf("after the restart the secondary must hold %s and the primary the standby address 192.0.2.2", pairSystem)
+	}
+	lastRe := regexp.MustCompile(`(?m)^Last Failover at: .+$`)
+	if lp, ls := lastRe.FindString(l.mustFailover("primary").text), lastRe.FindString(l.mustFailover("secondary").text); ls == "" || lp != ls {
+		t.Errorf("Last Failover: primary %q, secondary %q; want the same line", lp, ls)
 	}
 	l.waitClientPing(5 * time.Second)
 }
