@@ -124,7 +124,7 @@ type Receiver struct {
 	nret    int // number of valid entries in retired, which is a ring
 
 	pending       [MaxPending]pendingNonce
-	npend         int // challenges made, pending is a ring
+	npend         int                  // challenges made, pending is a ring
 	lastChallenge map[string]time.Time // per Ingress.Iface
 
 	answered  [answeredMemory]Nonce
