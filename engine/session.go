@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -343,9 +344,17 @@ func (s *Session) Complete(line string) api.Reply {
 		return s.reply(api.Reply{})
 	}
 	g, _ := grammar.Product()
-	var names []string
-	s.e.do(func() { names = s.e.cfg.IfNames() })
-	words := g.Complete(s.mode, line, func() []string { return names })
+	var named, hw []string
+	s.e.do(func() { named, hw = s.e.cfg.IfNames(), s.e.hardwareIDs() })
+	words := g.Complete(s.mode, line, func(t grammar.ValueType) []string {
+		switch t {
+		case grammar.TIfName:
+			return named
+		case grammar.THWID:
+			return hw
+		}
+		return append(slices.Clone(hw), named...)
+	})
 	return s.reply(api.Reply{Completions: words})
 }
 
