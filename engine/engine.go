@@ -126,6 +126,7 @@ type Engine struct {
 	statePath string
 	hw        hardware
 	limits    Limits
+	pw        *pwGuard
 }
 
 // New builds an engine and loads the startup-config. Lines of the
@@ -143,7 +144,7 @@ func New(o Options) (*Engine, error) {
 		ops: make(chan func(), 256), done: make(chan struct{}),
 		cfg: config.New(), logs: newLogBuffer(), owned: map[string]dataplane.Addr{},
 		links: map[string]dataplane.Link{}, statePath: o.StatePath,
-		limits: o.Limits.withDefaults(),
+		limits: o.Limits.withDefaults(), pw: newPWGuard(),
 	}
 	e.started = e.clk.Now()
 	e.files = startFileIO()
