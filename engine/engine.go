@@ -127,6 +127,7 @@ type Engine struct {
 	hw        hardware
 	limits    Limits
 	pw        *pwGuard
+	obs       observer // event stream and published status (observe.go)
 }
 
 // New builds an engine and loads the startup-config. Lines of the
@@ -147,6 +148,7 @@ func New(o Options) (*Engine, error) {
 		limits: o.Limits.withDefaults(), pw: newPWGuard(),
 	}
 	e.started = e.clk.Now()
+	e.obs = newObserver(e.clk)
 	e.files = startFileIO()
 	e.hw = readHardware()
 	if o.StatePath != "" {
@@ -349,6 +351,7 @@ func (e *Engine) applyReplicated(line string) error {
 	}
 	e.cfg = c
 	e.configChanged()
+	e.configEvent("mate", lastLine(line))
 	return nil
 }
 
@@ -358,6 +361,7 @@ func (e *Engine) replaceConfig(text string) error {
 	c, errs := config.ApplyLines(config.New(), text)
 	e.cfg = config.KeepLocal(e.cfg, c)
 	e.configChanged()
+	e.configEvent("mate", "(whole configuration)")
 	if len(errs) > 0 {
 		return fmt.Errorf("failed to apply %d replicated lines, first: %w", len(errs), errs[0])
 	}

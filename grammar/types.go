@@ -25,12 +25,15 @@ const (
 	TSecurity                  // securityN, N 0-100
 	TPercent                   // N or N%, N in [Min, Max]
 	TNet                       // dotted-quad network address, or 0 for 0.0.0.0
+	THWID                      // a Linux interface name (hardware_id), completed from the box
+	TIfAny                     // a hardware_id or a nameif name, completed from both
 )
 
 var typeNames = map[string]ValueType{
 	"int": TInt, "ipv4": TIPv4, "mask": TMask, "hms": THMS, "mac": TMAC,
 	"word": TWord, "ifname": TIfName, "line": TLine, "host": THost,
 	"level": TLevel, "security": TSecurity, "pct": TPercent, "net": TNet,
+	"hwid": THWID, "ifany": TIfAny,
 }
 
 func (t ValueType) String() string {
@@ -81,7 +84,7 @@ func (a *Atom) check(tok string) (ok bool, shapeOK bool) {
 	case TMAC:
 		_, err := ParseMAC(tok)
 		return err == nil, strings.Count(tok, ".") == 2
-	case TWord, TLine:
+	case TWord, TLine, THWID, TIfAny:
 		return tok != "", true
 	case TIfName:
 		return validName(tok), false

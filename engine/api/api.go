@@ -38,6 +38,7 @@ type Reply struct {
 	NeedPassword bool     `json:"need_password,omitempty"`
 	Pager        int      `json:"pager"` // lines per page for this session, 0 = off
 	Completions  []string `json:"completions,omitempty"`
+	Status       *Status  `json:"status,omitempty"` // answer to OpStatus
 }
 
 // CaretAt sets the "^" marker under byte off of the line.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,4 +145,43 @@ func sshConnection() string {
 func (c *Client) Close() error {
 	c.once.Do(func() { close(c.quit) })
 	return c.conn.Close()
+}
+
+// Status asks for the machine-readable status.
+func (c *Client) Status() (*Status, error) {
+	rep, err := c.Do(Request{Op: OpStatus})
+	if err != nil {
+		return nil, err
+	}
+	if rep.Status == nil {
+		return nil, fmt.Errorf("failed to get the status: %s", rep.Err)
+	}
+	return rep.Status, nil
+}
+
+// Subscribe turns the session into the event stream and calls f with each
+// JSON line (without its newline) until the daemon ends the stream or f
+// fails.
+func (c *Client) Subscribe(f func(line []byte) error) error {
+	if err := c.enc.Encode(Request{Op: OpSubscribe}); err != nil {
+		return fmt.Errorf("failed to send to failoverd: %w", err)
+	}
+	for {
+		var line []byte
+		select {
+		case line = <-c.replies:
+		case <-c.done:
+			select {
+			case line = <-c.replies: // the last lines before the end
+			default:
+				if err := c.Err(); err != ErrClosed {
+					return err
+				}
+				return nil
+			}
+		}
+		if err := f(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
+			return err
+		}
+	}
 }
