@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -64,7 +65,13 @@ func run() error {
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("failed to parse --log-level: %w", err)
 	}
-	log := newLogger(lvl)
+	// The console's line editor puts the terminal in raw mode, where a
+	// bare LF does not return the carriage: log lines get CR LF there.
+	var logOut io.Writer = os.Stderr
+	if *console && term.IsTerminal(int(os.Stderr.Fd())) {
+		logOut = shell.CRLF(os.Stderr)
+	}
+	log := newLogger(lvl, logOut)
 
 	dp, err := dataplane.NewNetlink(log)
 	if err != nil {
@@ -122,11 +129,11 @@ func run() error {
 
 // newLogger logs to the journal, with a priority per message, when stderr
 // is connected to it (systemd's StandardError=journal), else as text.
-func newLogger(lvl slog.Level) *slog.Logger {
+func newLogger(lvl slog.Level, out io.Writer) *slog.Logger {
 	if ok, _ := sdjournal.StderrIsJournalStream(); ok {
 		return slog.New(journal.New("failoverd", lvl, nil))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: lvl}))
 }
 
 // runConsole is the router's console port: a session on the daemon's own
