@@ -29,7 +29,8 @@ type Uplink interface {
 	Start() error
 	Apply(c *config.Config)
 	LinkChanged(l dataplane.Link)
-	SetActive(active bool)
+	SetRouting(on bool)
+	AddrsChanged()
 	Stop()
 	ShowRoute(c *config.Config, held func(hw string) netip.Prefix) string
 	ShowTrack(id int) string
