@@ -54,6 +54,18 @@ type Unit interface {
 	PromptTags() (prio, state string)
 	// WriteMemory asks the mate to save its configuration too.
 	WriteMemory() error
+	// SendState sends a connection-state message to the mate.
+	SendState(kind uint8, payload []byte) bool
+	Stop()
+}
+
+// StateSync is stateful failover's connection replication
+// (engine/statesync): it takes the configuration and answers the table
+// size shows; the unit drives its roles.
+type StateSync interface {
+	Apply(c *config.Config)
+	ShowConnCount() string
+	ShowXlateCount() string
 	Stop()
 }
 
@@ -68,6 +80,9 @@ type Options struct {
 	// feature out (unit tests of sessions).
 	NewUplink func(e *Engine) Uplink
 	NewUnit   func(e *Engine) Unit
+	// NewStateSync builds connection replication; it is built before the
+	// unit, which drives it (nil: none).
+	NewStateSync func(e *Engine) StateSync
 	// Limits bound the control socket's sessions (zero: DefaultLimits).
 	Limits Limits
 	// StatePath is where volatile state (burned-in MACs) is kept; put it on
@@ -102,18 +117,23 @@ type Engine struct {
 	batching bool // a session batch is running: publish at its end
 	uplink   Uplink
 	unit     Unit
-	logs     *logBuffer
-	started  time.Time
-	owned    map[string]dataplane.Addr // addresses this engine put on links
-	links    map[string]dataplane.Link
-	ifsSeen  []ifaceKey // interface settings as the kernel was last reconciled with
-	recGen   uint64     // counts interface reconciles (queued requests skip when one ran since)
-	sessions int
-	macs     *MACStore
+	// stateSync replicates connections; it stops before the addresses
+	// are released, so the kernel's flush of their masqueraded
+	// connections never reaches the mate.
+	stateSync StateSync
+	logs      *logBuffer
+	started   time.Time
+	owned     map[string]dataplane.Addr // addresses this engine put on links
+	links     map[string]dataplane.Link
+	ifsSeen   []ifaceKey // interface settings as the kernel was last reconciled with
+	recGen    uint64     // counts interface reconciles (queued requests skip when one ran since)
+	sessions  int
+	macs      *MACStore
 
 	statePath string
 	hw        hardware
 	limits    Limits
+	obs       observer // event stream and published status (observe.go)
 }
 
 // New builds an engine and loads the startup-config. Lines of the
@@ -134,6 +154,7 @@ func New(o Options) (*Engine, error) {
 		limits: o.Limits.withDefaults(),
 	}
 	e.started = e.clk.Now()
+	e.obs = newObserver(e.clk)
 	e.files = startFileIO()
 	e.hw = readHardware()
 	if o.StatePath != "" {
@@ -156,10 +177,28 @@ func New(o Options) (*Engine, error) {
 	if o.NewUplink != nil {
 		e.uplink = o.NewUplink(e)
 	}
+	if o.NewStateSync != nil {
+		e.stateSync = o.NewStateSync(e)
+	}
 	if o.NewUnit != nil {
 		e.unit = o.NewUnit(e)
 	}
 	return e, nil
+}
+
+// StateSync returns connection replication, or nil (for the unit to drive).
+func (e *Engine) StateSync() StateSync { return e.stateSync }
+
+// SendState sends a connection-state message to the mate through the unit
+// (loop only). Like the unit's requests it is queued, so that neither part
+// is re-entered from inside a call of the other; failed, if not nil, runs
+// when the message could not be sent.
+func (e *Engine) SendState(kind uint8, payload []byte, failed func()) {
+	e.queue(func() {
+		if (e.unit == nil || !e.unit.SendState(kind, payload)) && failed != nil {
+			failed()
+		}
+	})
 }
 
 // Clock returns the engine's clock (for the state machines it builds).
@@ -209,7 +248,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	// The configuration goes in first: the uplink tracker reconciles the
 	// kernel against it at Start, and must not see an empty one.
-	e.publish()
+	e.publishConfig()
 	if e.uplink != nil {
 		if err := e.uplink.Start(); err != nil {
 			e.log.Error("failed to start uplink tracking", "err", err)
@@ -234,6 +273,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if e.stateSync != nil {
+				e.stateSync.Stop()
+			}
 			if e.unit != nil {
 				e.unit.Stop()
 			}
@@ -255,7 +297,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		e.runLater()
 		if e.dirty && len(e.ops) == 0 {
-			e.publish()
+			e.publishConfig()
 		}
 	}
 }
@@ -297,19 +339,19 @@ func (e *Engine) ConfigSnapshot() *config.Config {
 func (e *Engine) changed() {
 	e.dirty = true
 	if !e.batching {
-		e.publish()
+		e.publishConfig()
 	}
 }
 
 // flush hands pending changes of the model to the parts (loop only).
 func (e *Engine) flush() {
 	if e.dirty {
-		e.publish()
+		e.publishConfig()
 	}
 }
 
-// publish copies the model once and hands the copy to every part.
-func (e *Engine) publish() {
+// publishConfig copies the model once and hands the copy to every part.
+func (e *Engine) publishConfig() {
 	e.pub = e.cfg.Clone()
 	e.dirty = false
 	e.configChanged()
@@ -322,6 +364,9 @@ func (e *Engine) publish() {
 // that needs something of the engine queues a request (UnitRequests); it
 // runs after this turn, never from inside the part's own call.
 func (e *Engine) configChanged() {
+	if e.stateSync != nil {
+		e.stateSync.Apply(e.pub)
+	}
 	if e.unit != nil {
 		e.unit.Apply(e.pub)
 	}
@@ -342,6 +387,7 @@ func (e *Engine) applyReplicated(line string) error {
 	if len(errs) > 0 {
 		return errs[0]
 	}
+	e.configEvent("mate", lastLine(line))
 	return nil
 }
 
@@ -351,6 +397,7 @@ func (e *Engine) replaceConfig(text string) error {
 	c, errs := config.ApplyLines(config.New(), text)
 	e.cfg = config.KeepLocal(e.cfg, c)
 	e.dirty = true
+	e.configEvent("mate", "(whole configuration)")
 	if len(errs) > 0 {
 		return fmt.Errorf("failed to apply %d replicated lines, first: %w", len(errs), errs[0])
 	}

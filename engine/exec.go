@@ -153,6 +153,16 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 			return api.Reply{Output: e.unit.ShowHistory()}
 		}
 		return api.Reply{Output: e.unit.ShowFailover()}
+	case "show-conn-count", "show-xlate-count":
+		// Counted by connection replication, which only runs with a
+		// stateful failover link.
+		if e.stateSync == nil {
+			return api.Reply{Output: "0 in use, 0 most used\n"}
+		}
+		if inv.Decl.ID == "show-conn-count" {
+			return api.Reply{Output: e.stateSync.ShowConnCount()}
+		}
+		return api.Reply{Output: e.stateSync.ShowXlateCount()}
 	case "show-version":
 		return api.Reply{Output: e.showVersion()}
 	case "show-interface":

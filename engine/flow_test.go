@@ -196,6 +196,10 @@ func (g guardedUnit) WriteMemory() error {
 	defer g.r.enterUnit("WriteMemory")()
 	return g.u.WriteMemory()
 }
+func (g guardedUnit) SendState(kind uint8, payload []byte) bool {
+	defer g.r.enterUnit("SendState")()
+	return g.u.SendState(kind, payload)
+}
 func (g guardedUnit) Stop() { defer g.r.enterUnit("Stop")(); g.u.Stop() }
 
 // guardedHooks are the engine's unit requests, marked while they run.

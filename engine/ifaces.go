@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -36,6 +37,22 @@ func (e *Engine) readLinks() {
 	for _, l := range ls {
 		e.links[l.Name] = l
 	}
+}
+
+// hardwareIDs are the names Tab offers for a hardware_id: the box's
+// interfaces (but loopback) and those the configuration names, sorted
+// (loop only).
+func (e *Engine) hardwareIDs() []string {
+	set := map[string]bool{}
+	for name := range e.links {
+		if name != "lo" {
+			set[name] = true
+		}
+	}
+	for _, f := range e.cfg.Interfaces {
+		set[f.HW] = true
+	}
+	return slices.Sorted(maps.Keys(set))
 }
 
 func (e *Engine) linkChanged(l dataplane.Link) {

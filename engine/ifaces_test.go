@@ -160,3 +160,22 @@ func TestEnablePassword(t *testing.T) {
 		t.Fatalf("password not shown as a hash:\n%s", out)
 	}
 }
+
+// Tab offers the box's interfaces for a hardware_id, the nameif names for
+// an if_name, and both where either is accepted.
+func TestCompleteInterfaceNames(t *testing.T) {
+	e, _ := newFakeEngine(t, "eth0", "eth1")
+	s := e.NewSession(false)
+	mustExec(t, s, "enable", "conf t", "interface eth9 auto", "nameif eth0 outside security0")
+	for _, tc := range []struct{ line, want string }{
+		{"interface ", "eth0 eth1 eth9"},
+		{"nameif eth", "eth0 eth1 eth9"},
+		{"ip address ", "outside"},
+		{"show interface ", "eth0 eth1 eth9 outside"},
+		{"show interface o", "outside"},
+	} {
+		if got := strings.Join(s.Complete(tc.line).Completions, " "); got != tc.want {
+			t.Errorf("%q<TAB> = %q, want %q", tc.line, got, tc.want)
+		}
+	}
+}

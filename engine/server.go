@@ -207,6 +207,11 @@ func (srv *server) serveConn(conn net.Conn, peer Peer) {
 			var req api.Request
 			if err := json.Unmarshal(line, &req); err != nil {
 				rep = s.reply(api.Reply{Err: "ERROR: malformed request"})
+			} else if req.Op == api.OpSubscribe {
+				why = "event stream ended"
+				conn.SetReadDeadline(time.Time{}) // a subscriber only listens
+				e.streamEvents(conn, r)
+				return
 			} else {
 				rep = s.Handle(req)
 			}

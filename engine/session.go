@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -82,6 +83,8 @@ func (s *Session) Handle(req api.Request) api.Reply {
 		return s.Enable(req.Password)
 	case api.OpPrompt:
 		return s.reply(api.Reply{})
+	case api.OpStatus:
+		return s.reply(api.Reply{Status: s.e.Status()})
 	}
 	return s.reply(api.Reply{Err: fmt.Sprintf("ERROR: unknown request %q", req.Op)})
 }
@@ -249,8 +252,10 @@ func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
 		return api.Reply{Err: msg}
 	}
 	s.mode, s.obj = x.NextMode, x.NextObj
-	e.log.Info("configuration changed", append(s.logAttrs(), "line", maskSecrets(inv, line))...)
+	masked := maskSecrets(inv, line)
+	e.log.Info("configuration changed", append(s.logAttrs(), "line", masked)...)
 	e.changed()
+	e.configEvent(s.sessionName(), masked)
 	if e.unit != nil && !local {
 		e.unit.ConfigReplicate(strings.Join(append(ctxLines, strings.TrimSpace(line)), "\n"))
 	}
@@ -343,9 +348,17 @@ func (s *Session) Complete(line string) api.Reply {
 		return s.reply(api.Reply{})
 	}
 	g, _ := grammar.Product()
-	var names []string
-	s.e.do(func() { names = s.e.cfg.IfNames() })
-	words := g.Complete(s.mode, line, func() []string { return names })
+	var named, hw []string
+	s.e.do(func() { named, hw = s.e.cfg.IfNames(), s.e.hardwareIDs() })
+	words := g.Complete(s.mode, line, func(t grammar.ValueType) []string {
+		switch t {
+		case grammar.TIfName:
+			return named
+		case grammar.THWID:
+			return hw
+		}
+		return append(slices.Clone(hw), named...)
+	})
 	return s.reply(api.Reply{Completions: words})
 }
 

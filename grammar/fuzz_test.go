@@ -41,7 +41,7 @@ func FuzzParse(f *testing.F) {
 		for m := ModeExec; m <= ModeTrack; m++ {
 			inv, perr := g.Parse(m, line)
 			g.Help(m, line)
-			g.Complete(m, line, func() []string { return []string{"outside"} })
+			g.Complete(m, line, func(ValueType) []string { return []string{"outside"} })
 			if perr != nil {
 				if perr.Kind == ErrInvalid && (perr.Offset < 0 || perr.Offset > len(line)) {
 					t.Fatalf("caret offset %d outside %q", perr.Offset, line)

@@ -12,8 +12,10 @@ type HelpItem struct {
 	Help string
 }
 
-// Names supplies the values Tab may complete and "?" may list for if_name.
-type Names func() []string
+// Names supplies the interface names Tab may complete for a placeholder of
+// type t: TIfName (nameif names), THWID (the box's interfaces) or TIfAny
+// (both).
+type Names func(t ValueType) []string
 
 // helpCands are the candidates "?" and Tab consider in mode: at the start
 // of a line only the mode's own commands (as IOS lists them), further on
@@ -161,7 +163,7 @@ func FormatHelp(items []HelpItem) []string {
 
 // Complete answers Tab at the end of line: the words that can replace the
 // last (partial) word. Keywords complete; value placeholders never do,
-// except interface names, taken from names.
+// except interface names (if_name, hardware_id), taken from names.
 func (g *Grammar) Complete(mode Mode, line string, names Names) []string {
 	toks := Tokenize(line)
 	partial := ""
@@ -185,8 +187,8 @@ func (g *Grammar) Complete(mode Mode, line string, names Names) []string {
 			if strings.HasPrefix(strings.ToLower(a.Word), strings.ToLower(partial)) {
 				set[a.Word] = true
 			}
-		case a.Type == TIfName && names != nil:
-			for _, n := range names() {
+		case (a.Type == TIfName || a.Type == THWID || a.Type == TIfAny) && names != nil:
+			for _, n := range names(a.Type) {
 				if strings.HasPrefix(n, partial) {
 					set[n] = true
 				}

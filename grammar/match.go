@@ -160,7 +160,7 @@ func build(c cand, mode Mode, toks []Token, line string) *Invocation {
 			inv.Values[a.Name] = strings.TrimRight(line[toks[i].Start:], " \t")
 			break
 		}
-		inv.Values[a.Name] = toks[i].Text
+		inv.Values[a.Name] = a.canonical(toks[i].Text)
 	}
 	return inv
 }

@@ -49,6 +49,8 @@ func TestParseTable(t *testing.T) {
 		{mode: ModeConfig, line: "failover polltime interface 3", id: "failover-polltime-interface", values: map[string]string{"iftime": "3"}},
 		{mode: ModeConfig, line: "route outside 0.0.0.0 0.0.0.0 192.0.2.1 1 track 1", id: "route", values: map[string]string{"if_name": "outside", "network": "0.0.0.0", "mask": "0.0.0.0", "gateway": "192.0.2.1", "distance": "1", "track_id": "1"}},
 		{mode: ModeConfig, line: "route outside 0.0.0.0 255.0.255.0 192.0.2.1", errKind: ErrValue},
+		{mode: ModeConfig, line: "route outside 0 0 192.0.2.1", id: "route", values: map[string]string{"if_name": "outside", "network": "0.0.0.0", "mask": "0.0.0.0", "gateway": "192.0.2.1"}},
+		{mode: ModeConfig, line: "route outside 0 0 0", errKind: ErrInvalid, errOff: 18}, // 0 is no gateway
 		{mode: ModeExec, line: "failover exec mate show failover", id: "failover-exec", values: map[string]string{"command": "show failover"}},
 		{mode: ModeExec, line: "ping outside 192.0.2.1", id: "ping", values: map[string]string{"if_name": "outside", "host": "192.0.2.1"}},
 		{mode: ModeExec, line: "ping 192.0.2.1", id: "ping", values: map[string]string{"host": "192.0.2.1"}},
@@ -115,11 +117,80 @@ func TestComplete(t *testing.T) {
 	if got := g.Complete(ModeExec, "sh fa", nil); len(got) != 1 || got[0] != "failover" {
 		t.Fatalf("sh fa<TAB> = %v", got)
 	}
-	got := g.Complete(ModeConfig, "ip address o", func() []string { return []string{"outside", "inside"} })
-	if len(got) != 1 || got[0] != "outside" {
-		t.Fatalf("if_name completion = %v", got)
-	}
 	if got := g.Complete(ModeConfig, "failover poll ", nil); len(got) != 0 {
 		t.Fatalf("value placeholder completed: %v", got)
+	}
+}
+
+// testNames is a box with interfaces eth0, eth1 and eth2 named outside,
+// inside and (eth2) failover.
+func testNames(t ValueType) []string {
+	hw := []string{"eth0", "eth1", "eth2"}
+	named := []string{"outside", "inside", "failover"}
+	switch t {
+	case TIfName:
+		return named
+	case THWID:
+		return hw
+	case TIfAny:
+		return append(hw, named...)
+	}
+	return nil
+}
+
+// Tab completes interface names wherever one is expected.
+func TestCompleteInterfaceNames(t *testing.T) {
+	g := mustProduct(t)
+	for _, tc := range []struct {
+		mode Mode
+		line string
+		want string
+	}{
+		{ModeConfig, "ip address o", "outside"},
+		{ModeConfig, "mtu i", "inside"},
+		{ModeConfig, "route o", "outside"},
+		{ModeConfig, "logging host o", "outside"},
+		{ModeConfig, "failover ip address f", "failover"},
+		{ModeConfig, "failover mac address o", "outside"},
+		{ModeConfig, "monitor-interface i", "inside"},
+		{ModeConfig, "failover lan interface f", "failover"},
+		{ModeConfig, "failover link f", "failover"},
+		{ModeExec, "ping o", "outside"},
+		{ModeSLA, "type echo protocol ipIcmpEcho 192.0.2.1 interface o", "outside"},
+		{ModeConfig, "interface e", "eth0 eth1 eth2"},
+		{ModeConfig, "interface eth1", "eth1"},
+		{ModeConfig, "nameif e", "eth0 eth1 eth2"},
+		{ModeConfig, "failover lan interface failover e", "eth0 eth1 eth2"},
+		{ModeConfig, "failover link failover eth2", "eth2"},
+		{ModeExec, "show interface ", "eth0 eth1 eth2 failover inside outside"},
+		{ModeExec, "show interface o", "outside"},
+		{ModeConfig, "show interface e", "eth0 eth1 eth2"},
+		{ModeIf, "nameif o", ""}, // a new name: nothing to complete
+	} {
+		if got := strings.Join(g.Complete(tc.mode, tc.line, testNames), " "); got != tc.want {
+			t.Errorf("%s %q<TAB> = %q, want %q", tc.mode, tc.line, got, tc.want)
+		}
+	}
+}
+
+// Every placeholder that names an existing interface has a completing
+// type, so a new command cannot forget it.
+func TestInterfacePlaceholdersComplete(t *testing.T) {
+	g := mustProduct(t)
+	for _, d := range g.decls {
+		for _, p := range d.paths {
+			for i, a := range p {
+				if a.Kind == Keyword {
+					continue
+				}
+				newName := a.Name == "if_name" && (d.ID == "nameif" || d.ID == "if-nameif")
+				switch {
+				case a.Name == "hardware_id" && a.Type != THWID,
+					a.Name == "interface_name" && a.Type != TIfAny,
+					a.Name == "if_name" && !newName && a.Type != TIfName:
+					t.Errorf("%s: placeholder %d <%s> has type %s, which Tab does not complete from the box", d.ID, i, a.Name, a.Type)
+				}
+			}
+		}
 	}
 }

@@ -24,12 +24,16 @@ const (
 	TLevel                     // syslog level 0-7 or its name
 	TSecurity                  // securityN, N 0-100
 	TPercent                   // N or N%, N in [Min, Max]
+	TNet                       // dotted-quad network address, or 0 for 0.0.0.0
+	THWID                      // a Linux interface name (hardware_id), completed from the box
+	TIfAny                     // a hardware_id or a nameif name, completed from both
 )
 
 var typeNames = map[string]ValueType{
 	"int": TInt, "ipv4": TIPv4, "mask": TMask, "hms": THMS, "mac": TMAC,
 	"word": TWord, "ifname": TIfName, "line": TLine, "host": THost,
-	"level": TLevel, "security": TSecurity, "pct": TPercent,
+	"level": TLevel, "security": TSecurity, "pct": TPercent, "net": TNet,
+	"hwid": THWID, "ifany": TIfAny,
 }
 
 func (t ValueType) String() string {
@@ -62,10 +66,16 @@ func (a *Atom) check(tok string) (ok bool, shapeOK bool) {
 			return false, false
 		}
 		return n >= a.Min && n <= a.Max, true
-	case TIPv4:
+	case TIPv4, TNet:
+		if a.Type == TNet && tok == "0" {
+			return true, true
+		}
 		ad, err := netip.ParseAddr(tok)
 		return err == nil && ad.Is4(), looksDotted(tok)
 	case TMask:
+		if tok == "0" {
+			return true, true
+		}
 		_, err := ParseMask(tok)
 		return err == nil, looksDotted(tok)
 	case THMS:
@@ -74,7 +84,7 @@ func (a *Atom) check(tok string) (ok bool, shapeOK bool) {
 	case TMAC:
 		_, err := ParseMAC(tok)
 		return err == nil, strings.Count(tok, ".") == 2
-	case TWord, TLine:
+	case TWord, TLine, THWID, TIfAny:
 		return tok != "", true
 	case TIfName:
 		return validName(tok), false
@@ -125,7 +135,7 @@ func (a *Atom) rangeMsg(tok string) string {
 		return fmt.Sprintf("security level %q out of range, must be security0-security100", tok)
 	case TLevel:
 		return fmt.Sprintf("logging level %q out of range, must be 0-7 or a level name", tok)
-	case TIPv4, THost:
+	case TIPv4, THost, TNet:
 		return fmt.Sprintf("invalid IP address %q, must be A.B.C.D", tok)
 	case TMask:
 		return fmt.Sprintf("invalid netmask %q, must be a contiguous A.B.C.D mask", tok)
@@ -135,6 +145,16 @@ func (a *Atom) rangeMsg(tok string) string {
 		return fmt.Sprintf("invalid MAC address %q, must be H.H.H", tok)
 	}
 	return fmt.Sprintf("invalid value %q", tok)
+}
+
+// canonical is the value a handler sees for tok: PIX and ASA take 0 for
+// 0.0.0.0 in network addresses and masks ("route outside 0 0 GW"), and
+// the configuration keeps and prints the dotted form.
+func (a *Atom) canonical(tok string) string {
+	if (a.Type == TNet || a.Type == TMask) && tok == "0" {
+		return "0.0.0.0"
+	}
+	return tok
 }
 
 func looksDotted(s string) bool {

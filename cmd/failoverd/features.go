@@ -13,7 +13,7 @@ import (
 func newUplink(e *engine.Engine) engine.Uplink {
 	return uplink.New(uplink.Options{
 		Log: e.Log().With("part", "uplink"), Clock: e.Clock(), DP: e.DP(), Prober: e.Prober(),
-		Post: e.Post, Syslog: e.Syslog,
+		Post: e.Post, Syslog: e.Syslog, Events: e.Events(),
 	})
 }
 
@@ -22,7 +22,7 @@ func newUnit(e *engine.Engine) engine.Unit {
 		Log: e.Log().With("part", "unit"), Clock: e.Clock(), DP: e.DP(),
 		Transport: transport.NewUDP(wire.Port, e.Log().With("part", "transport")),
 		Post:      e.Post, Syslog: e.Syslog, Hooks: e.UnitRequests(),
-		MACs: macStore(e),
+		MACs: macStore(e), StateSync: unitStateSync(e), Events: e.Events(),
 	})
 }
 

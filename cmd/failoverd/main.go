@@ -10,12 +10,17 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	sdjournal "github.com/coreos/go-systemd/v22/journal"
 
 	"golang.org/x/term"
 
 	"failover/engine"
 	"failover/engine/api"
 	"failover/engine/dataplane"
+	"failover/engine/journal"
+	"failover/engine/metrics"
 	"failover/engine/probe"
 	"failover/engine/version"
 	"failover/shell"
@@ -35,6 +40,7 @@ func run() error {
 	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	checkOnly := flag.Bool("check", false, "check a startup-config (the argument, or --config) and exit: 0 valid, 1 errors, 2 unreadable")
 	showVersion := flag.Bool("version", false, "print the version and exit")
+	metricsAddr := flag.String("metrics", "", "serve Prometheus metrics on this address (host:port, e.g. 127.0.0.1:9105); off when empty")
 	flag.Parse()
 	if *showVersion {
 		fmt.Println(version.String("failoverd"))
@@ -55,7 +61,7 @@ func run() error {
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("failed to parse --log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	log := newLogger(lvl)
 
 	dp, err := dataplane.NewNetlink(log)
 	if err != nil {
@@ -64,7 +70,7 @@ func run() error {
 	defer dp.Close()
 	e, err := engine.New(engine.Options{
 		Log: log, ConfigPath: *cfgPath, DP: dp, Prober: probe.NewICMP(log),
-		NewUplink: newUplink, NewUnit: newUnit, StatePath: *sock + ".macs",
+		NewUplink: newUplink, NewUnit: newUnit, NewStateSync: newStateSync, StatePath: *sock + ".macs",
 	})
 	if err != nil {
 		return err
@@ -83,11 +89,38 @@ func run() error {
 			log.Error("control socket failed", "err", err)
 		}
 	}()
+	go e.Publish(ctx, time.Second)
+	if *metricsAddr != "" {
+		src := func() *api.Status { s, _ := e.Published(); return s }
+		if err := metrics.Listen(ctx, *metricsAddr, src, log); err != nil {
+			stop()
+			<-loopDone
+			return err
+		}
+	}
+	sd := &notifier{log: log, e: e}
+	sd.ready()
+	go sd.run(ctx)
 	log.Info("failoverd started", "config", *cfgPath, "socket", *sock)
 	if *console {
 		go runConsole(e, stop)
 	}
+	select {
+	case err := <-loopDone:
+		return err
+	case <-ctx.Done():
+	}
+	sd.stopping()
 	return <-loopDone
+}
+
+// newLogger logs to the journal, with a priority per message, when stderr
+// is connected to it (systemd's StandardError=journal), else as text.
+func newLogger(lvl slog.Level) *slog.Logger {
+	if ok, _ := sdjournal.StderrIsJournalStream(); ok {
+		return slog.New(journal.New("failoverd", lvl, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 }
 
 // runConsole is the router's console port: a session on the daemon's own

@@ -29,10 +29,15 @@ func run() int {
 	sock := flag.String("socket", envOr("FOSH_SOCKET", api.DefaultSocket), "failoverd control socket")
 	flag.Var(&cmds, "c", "run this line and exit (repeatable)")
 	showVersion := flag.Bool("version", false, "print the version and exit")
+	jsonStatus := flag.Bool("json", false, "with the argument status: print the daemon's status as JSON")
+	events := flag.Bool("events", false, "print the daemon's events as JSON lines until interrupted")
 	flag.Parse()
 	if *showVersion {
 		fmt.Println(version.String("fosh"))
 		return 0
+	}
+	if *jsonStatus || *events {
+		return machineOutput(*sock, *jsonStatus, *events, flag.Args(), os.Stdout, os.Stderr)
 	}
 	// Under sshd's ForceCommand the command the user asked for ("ssh box
 	// 'show failover'") arrives here rather than as -c.

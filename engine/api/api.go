@@ -54,6 +54,7 @@ type Reply struct {
 	NeedPassword bool     `json:"need_password,omitempty"`
 	Pager        int      `json:"pager"` // lines per page for this session, 0 = off
 	Completions  []string `json:"completions,omitempty"`
+	Status       *Status  `json:"status,omitempty"` // answer to OpStatus
 	// Replies answer an OpBatch request, one per line run, in order.
 	Replies []Reply `json:"replies,omitempty"`
 	// Batches, in the reply to OpHello, says the daemon takes OpBatch.

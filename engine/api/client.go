@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,11 +110,24 @@ func (c *Client) Do(req Request) (Reply, error) { return c.do(req, ReplyTimeout)
 func (c *Client) do(req Request, timeout time.Duration) (Reply, error) {
 	var rep Reply
 	c.conn.SetWriteDeadline(time.Now().Add(timeout))
-	if err := c.enc.Encode(req); err != nil {
-		return rep, fmt.Errorf("failed to send to failoverd: %w", err)
-	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
+	if err := c.enc.Encode(req); err != nil {
+		// A daemon that refuses a session answers at once and closes:
+		// its answer may be waiting although the request could not go.
+		select {
+		case line := <-c.replies:
+			return rep, json.Unmarshal(line, &rep)
+		case <-c.done:
+			select {
+			case line := <-c.replies:
+				return rep, json.Unmarshal(line, &rep)
+			default:
+			}
+		case <-t.C:
+		}
+		return rep, fmt.Errorf("failed to send to failoverd: %w", err)
+	}
 	var line []byte
 	select {
 	case line = <-c.replies:
@@ -149,4 +163,43 @@ func sshConnection() string {
 func (c *Client) Close() error {
 	c.once.Do(func() { close(c.quit) })
 	return c.conn.Close()
+}
+
+// Status asks for the machine-readable status.
+func (c *Client) Status() (*Status, error) {
+	rep, err := c.Do(Request{Op: OpStatus})
+	if err != nil {
+		return nil, err
+	}
+	if rep.Status == nil {
+		return nil, fmt.Errorf("failed to get the status: %s", rep.Err)
+	}
+	return rep.Status, nil
+}
+
+// Subscribe turns the session into the event stream and calls f with each
+// JSON line (without its newline) until the daemon ends the stream or f
+// fails.
+func (c *Client) Subscribe(f func(line []byte) error) error {
+	if err := c.enc.Encode(Request{Op: OpSubscribe}); err != nil {
+		return fmt.Errorf("failed to send to failoverd: %w", err)
+	}
+	for {
+		var line []byte
+		select {
+		case line = <-c.replies:
+		case <-c.done:
+			select {
+			case line = <-c.replies: // the last lines before the end
+			default:
+				if err := c.Err(); err != ErrClosed {
+					return err
+				}
+				return nil
+			}
+		}
+		if err := f(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
+			return err
+		}
+	}
 }

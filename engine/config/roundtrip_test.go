@@ -178,6 +178,43 @@ failover key abc
 	}
 }
 
+// PIX and ASA take 0 for 0.0.0.0 in a route's network and in masks; the
+// configuration prints the dotted form, which parses back the same.
+func TestZeroShorthandRoundTrips(t *testing.T) {
+	in := `nameif outside outside security0
+ip address outside 198.51.100.2 255.255.255.240
+route outside 0 0 198.51.100.1
+route outside 203.0.113.0 255.255.255.0 198.51.100.3 5
+route outside 0.0.0.0 0 198.51.100.4 7
+`
+	c, errs := ApplyLines(New(), in)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	got := Text(Render(c, RenderOpts{Secrets: true}))
+	for _, want := range []string{
+		"route outside 0.0.0.0 0.0.0.0 198.51.100.1 1\n",
+		"route outside 0.0.0.0 0.0.0.0 198.51.100.4 7\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	c2, errs := ApplyLines(New(), got)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if again := Text(Render(c2, RenderOpts{Secrets: true})); again != got {
+		t.Errorf("rendered form does not parse back the same:\n%s\nwant:\n%s", again, got)
+	}
+	// "0" is a shorthand for the network and the mask only.
+	for _, bad := range []string{"route outside 0 0 0", "ip address outside 0 255.255.255.240"} {
+		if _, errs := ApplyLines(c, bad); len(errs) == 0 {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
 func TestRejectedLineChangesNothing(t *testing.T) {
 	c, _ := ApplyLines(New(), "nameif outside outside security0\nip address outside 198.51.100.2 255.255.255.240\n")
 	before := Text(Render(c, RenderOpts{Secrets: true}))

@@ -60,7 +60,9 @@ func (u *Unit) evaluate() {
 			u.updateProbe(u.o.Clock.Now())
 		}
 		before := u.state
-		u.execute(decide(u.state, u.look()))
+		f := u.look()
+		u.noteMate(f)
+		u.execute(decide(u.state, f))
 		if u.state == before {
 			return
 		}

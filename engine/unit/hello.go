@@ -76,6 +76,9 @@ func (u *Unit) sendHello(flags uint8) {
 		// an older build does not say so and is judged as before.
 		Flags: flags | wire.HelloAnswersProbes,
 	}
+	if !u.lastFailover.IsZero() {
+		h.LastFailover = uint64(u.lastFailover.UnixMilli())
+	}
 	for _, f := range u.ifs {
 		h.Interfaces = append(h.Interfaces, wire.IfEntry{
 			Name:   f.cfg.Name,
@@ -126,6 +129,12 @@ func (u *Unit) handleHello(m *wire.Message, h *wire.Hello) {
 	}
 	u.mate.heard = true
 	u.mate.boot, u.mate.role, u.mate.hello = m.BootID, m.Role, *h
+	if h.LastFailover != 0 {
+		// The pair's last failover, whichever unit saw it: both show it.
+		if t := time.UnixMilli(int64(min(h.LastFailover, 1<<62))); t.After(u.lastFailover) {
+			u.lastFailover = t
+		}
+	}
 	u.mate.lastLAN = now
 	u.mate.shutdown = h.Flags&wire.HelloShuttingDown != 0
 	if lan := u.lanIf(); lan != nil {

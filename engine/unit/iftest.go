@@ -89,6 +89,7 @@ func (u *Unit) updateIfs() {
 			case !now.Before(f.testEnd):
 				f.testing, f.failed, f.rx0 = false, true, rx
 				u.syslog(1, 105009, "Testing on interface "+f.cfg.Name+" Failed.")
+				u.noteIfTest(f, false)
 				concluded = true
 			default:
 				u.stimulate(f, now)
@@ -113,6 +114,7 @@ func (u *Unit) testPassed(f *ifc, now time.Time) {
 	f.testing, f.failed, f.passed = false, false, true
 	f.nextTest = now.Add(u.ifHold())
 	u.syslog(1, 105009, "Testing on interface "+f.cfg.Name+" Passed.")
+	u.noteIfTest(f, true)
 }
 
 // stimulate sends the requests of the ARP and broadcast ping stages that
@@ -197,10 +199,13 @@ func (u *Unit) ifStatus(f *ifc) wire.IfStatus {
 	case !f.carrier:
 		return wire.IfNoLink
 	case f.lan:
+		// Failed only when the link is the problem: the mate is alive (heard
+		// on a data interface) but not on this link. A mate heard nowhere
+		// is down, and the link is waiting for it.
 		switch {
 		case u.mate.heard && !u.mate.shutdown && now.Sub(u.mate.lastLAN) < u.hold():
 			return wire.IfNormal
-		case u.mate.heard:
+		case u.mate.heard && u.mateHeardOnData(now):
 			return wire.IfFailed
 		}
 		return wire.IfWaiting

@@ -24,7 +24,7 @@ func (u *Unit) syncListens() {
 	want := map[string]bool{}
 	if u.talking && !u.stopped {
 		for _, f := range u.ifs {
-			if f.lan || f.monitored {
+			if f.lan || f.monitored || f.stateLink {
 				want[f.cfg.HW] = true
 			}
 		}
@@ -58,6 +58,7 @@ func (u *Unit) send(hw string, dst netip.Addr, body wire.Body) bool {
 		err = u.o.Transport.Send(hw, dst, b)
 	}
 	u.stats.count(sys, true, err != nil)
+	u.stats.countType(body.Type().String(), true, err != nil)
 	if err != nil {
 		u.log.Debug("failed to send", "type", body.Type(), "iface", hw, "err", err)
 		return false
@@ -70,6 +71,7 @@ func (u *Unit) sendLAN(body wire.Body) bool {
 	lan := u.lanIf()
 	if lan == nil || u.o.Transport == nil || !u.listening[lan.cfg.HW] {
 		u.stats.count(isSysCmd(body), true, true)
+		u.stats.countType(body.Type().String(), true, true)
 		return false
 	}
 	dst := u.mateAddr(lan)
@@ -89,7 +91,7 @@ func (u *Unit) mateAddr(f *ifc) netip.Addr {
 			}
 		}
 	}
-	if f.lan {
+	if f.lan || f.stateLink {
 		return lanAddr(f.cfg, otherRole(u.role)).Addr()
 	}
 	return netip.Addr{}
@@ -150,6 +152,7 @@ func (u *Unit) handlePacket(p transport.Packet, queued int) {
 	}
 	if err != nil {
 		u.stats.count(false, false, true)
+		u.stats.countRejected(err)
 		u.log.Debug("rejected failover message", "iface", p.Iface, "src", p.Src, "err", err)
 		if errors.Is(err, wire.ErrUnverified) {
 			u.unverifiedOnData(f, m)
@@ -157,6 +160,7 @@ func (u *Unit) handlePacket(p transport.Packet, queued int) {
 		return
 	}
 	u.stats.count(isSysCmd(m.Body), false, false)
+	u.stats.countType(m.Body.Type().String(), false, false)
 	onLAN := in.LAN
 	switch b := m.Body.(type) {
 	case *wire.Challenge:
@@ -199,6 +203,8 @@ func (u *Unit) handlePacket(p transport.Packet, queued int) {
 		default:
 			u.handleControl(b)
 		}
+	case *wire.StateUpdate:
+		u.handleStateUpdate(p.Iface, b)
 	case *wire.ExecRequest:
 		u.handleExecRequest(b)
 	case *wire.ExecReply:

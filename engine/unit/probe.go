@@ -182,3 +182,14 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// mateHeardOnData says whether the mate is heard alive on any monitored
+// data interface now (only news since the probes, once they went out).
+func (u *Unit) mateHeardOnData(now time.Time) bool {
+	for _, f := range u.ifs {
+		if f.monitored && u.mateHeardOn(f, now, false) {
+			return true
+		}
+	}
+	return false
+}

@@ -10,8 +10,10 @@ import (
 )
 
 // RefuseWarning is printed when a configuration command is typed on the
-// standby unit.
-const RefuseWarning = "**** WARNING **** Configuration Replication is NOT performed from Standby unit to Active unit. Configurations are no longer synchronized."
+// standby unit. ASA applies such a command and warns that the units now
+// differ; here it is refused, so the warning says so instead.
+const RefuseWarning = "**** WARNING **** Configuration Replication is NOT performed from Standby unit to Active unit.\n" +
+	"ERROR: command not applied: this unit is the standby; enter it on the active unit, or here with failover exec active"
 
 // bulkRx is a full configuration copy being received.
 type bulkRx struct {

@@ -21,8 +21,16 @@ func (u *Unit) ShowFailover() string {
 	v := u.look()
 	b.WriteString("Failover On\n")
 	fmt.Fprintf(&b, "Cable status: %s\n", u.cableStatus(v))
+	if lan := u.lanIf(); lan != nil {
+		updown := "down"
+		if lan.adminUp && lan.carrier {
+			updown = "up"
+		}
+		fmt.Fprintf(&b, "Failover LAN Interface: %s %s (%s)\n", lan.cfg.Name, lan.cfg.HW, updown)
+	}
 	fmt.Fprintf(&b, "Reconnect timeout %s\n", hms(u.fo.Timeout))
-	fmt.Fprintf(&b, "%s\n", u.pollLine())
+	fmt.Fprintf(&b, "Unit Poll frequency %s, holdtime %s\n", durWords(u.fo.Poll, u.fo.PollMsec), durWords(u.fo.Hold, u.fo.HoldMsec || u.fo.PollMsec))
+	fmt.Fprintf(&b, "Interface Poll frequency %s, holdtime %s\n", durWords(u.fo.IfPoll, u.fo.IfPollMsec), durWords(u.fo.IfHold, false))
 	if !u.lastFailover.IsZero() {
 		fmt.Fprintf(&b, "Last Failover at: %s\n", u.lastFailover.UTC().Format("15:04:05 MST Jan 2 2006"))
 	}
@@ -59,6 +67,11 @@ func (u *Unit) ShowFailover() string {
 				}
 			}
 		}
+		if !v.lanFresh && u.mate.heard && (!addr.IsValid() || addr == u.heldAddr(f, u.state).Addr()) {
+			// The mate's news is old, and we may hold what it announced
+			// (we took over): show the address its role has beside ours.
+			addr = u.mateRoleAddr(f)
+		}
 		if !v.lanFresh && !f.lan && u.mateHeardOn(f, u.o.Clock.Now(), false) {
 			// The LAN link is down but the mate still talks here.
 			status = wire.IfNormal
@@ -73,7 +86,19 @@ func (u *Unit) ShowFailover() string {
 	}
 	fmt.Fprintf(&b, "        Link : %s\n", u.fo.Link)
 	fmt.Fprintf(&b, "        %-16s%-11s%-11s%-11s%s\n", "Stateful Obj", "xmit", "xerr", "rcv", "rerr")
-	s := &u.stats
+	s := u.stats
+	recvQ, xmitQ := [3]uint64{s.recvCur, s.recvMax, s.recvTotal}, [3]uint64{0, s.xmitMax, s.xmitTotal}
+	if u.o.Transport != nil {
+		recvQ[0] = uint64(len(u.o.Transport.Recv()))
+	}
+	if u.o.StateSync != nil {
+		// The objects and queues of connection replication: records
+		// waiting for the kernel, records sent and not yet acknowledged.
+		st := u.o.StateSync.Stats()
+		c := func(r [4]uint64) counter { return counter{r[0], r[1], r[2], r[3]} }
+		s.xlate, s.tcpConn, s.udpConn, s.arp = c(st.Xlate), c(st.TCPConn), c(st.UDPConn), c(st.ARP)
+		recvQ, xmitQ = st.RecvQ, st.XmitQ
+	}
 	for _, r := range []struct {
 		name string
 		c    counter
@@ -85,40 +110,49 @@ func (u *Unit) ShowFailover() string {
 	}
 	b.WriteString("\n        Logical Update Queue Information\n")
 	fmt.Fprintf(&b, "                        %-8s%-8s%s\n", "Cur", "Max", "Total")
-	recvCur := 0
-	if u.o.Transport != nil {
-		recvCur = len(u.o.Transport.Recv())
-	}
-	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Recv Q:", recvCur, s.recvMax, s.recvTotal)
-	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Xmit Q:", 0, s.xmitMax, s.xmitTotal)
+	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Recv Q:", recvQ[0], recvQ[1], recvQ[2])
+	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Xmit Q:", xmitQ[0], xmitQ[1], xmitQ[2])
 	return b.String()
 }
 
-// cableStatus maps the failover LAN link to the PIX words.
+// cableStatus maps the failover LAN link to the PIX words: our own link
+// down, the mate heard (Normal), the mate down (it announced a shutdown, or
+// it is heard nowhere any more: "powered off"), or only the LAN link
+// failing while the mate is still heard on the data interfaces (or was
+// never heard at all): "Other side is not connected".
 func (u *Unit) cableStatus(v facts) string {
 	lan := u.lanIf()
 	switch {
 	case lan == nil || !lan.adminUp || !lan.carrier:
 		return "My side not connected"
-	case u.mate.heard && u.mate.shutdown:
-		return "Other side powered off"
 	case v.lanFresh:
 		return "Normal"
+	case u.mate.heard && (u.mate.shutdown || (!v.dataHeard && !v.probing)):
+		return "Other side powered off"
 	}
 	return "Other side is not connected"
 }
 
-func (u *Unit) pollLine() string {
-	p, h := u.fo.Poll, u.fo.Hold
-	switch {
-	case u.fo.PollMsec:
-		return fmt.Sprintf("Poll frequency %d milliseconds, holdtime %d milliseconds", p.Milliseconds(), h.Milliseconds())
-	case h == 3*p:
-		return fmt.Sprintf("Poll frequency %d seconds", int64(p/time.Second))
-	case u.fo.HoldMsec:
-		return fmt.Sprintf("Poll frequency %d seconds, holdtime %d milliseconds", int64(p/time.Second), h.Milliseconds())
+// durWords is a timer as ASA prints it: "N seconds", or "N milliseconds"
+// when configured in milliseconds or not a whole number of seconds.
+func durWords(d time.Duration, msec bool) string {
+	if msec || d%time.Second != 0 {
+		return fmt.Sprintf("%d milliseconds", d.Milliseconds())
 	}
-	return fmt.Sprintf("Poll frequency %d seconds, holdtime %d seconds", int64(p/time.Second), int64(h/time.Second))
+	return fmt.Sprintf("%d seconds", int64(d/time.Second))
+}
+
+// mateRoleAddr is the address the mate holds on f when the roles are as
+// they are now: the other role's address on the LAN link; on a data
+// interface the standby address while we serve, else the system address.
+func (u *Unit) mateRoleAddr(f *ifc) netip.Addr {
+	if f.lan || f.stateLink {
+		return lanAddr(f.cfg, otherRole(u.role)).Addr()
+	}
+	if u.state.serves() {
+		return f.cfg.StandbyIP
+	}
+	return f.cfg.Addr.Addr()
 }
 
 // hms renders seconds as PIX's h:mm:ss.

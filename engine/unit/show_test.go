@@ -44,7 +44,7 @@ func checkLayout(t *testing.T, out string) {
 			if !strings.HasPrefix(l, "        ") || strings.HasPrefix(l, "         ") {
 				t.Errorf("line %d: want 8 spaces: %q", i+1, l)
 			}
-		case strings.Contains(l, "Active time:"), strings.Contains(l, "Interface "):
+		case strings.Contains(l, "Active time:"), strings.Contains(l, "Interface ") && !strings.Contains(l, "Poll frequency"):
 			if !strings.HasPrefix(l, strings.Repeat(" ", 16)) || strings.HasPrefix(l, strings.Repeat(" ", 17)) {
 				t.Errorf("line %d: want 16 spaces: %q", i+1, l)
 			}
@@ -99,8 +99,10 @@ func TestShowFailoverPair(t *testing.T) {
 	// The seed's shape, line by line, with our values.
 	shape := regexp.MustCompile(`^Failover On
 Cable status: Normal
+Failover LAN Interface: failover eth-fo \(up\)
 Reconnect timeout 0:00:00
-Poll frequency 15 seconds
+Unit Poll frequency 15 seconds, holdtime 45 seconds
+Interface Poll frequency 5 seconds, holdtime 25 seconds
         This host: Primary - Active
                 Active time: \d+ \(sec\)
                 Interface failover \(192\.0\.2\.1\): Normal
@@ -148,8 +150,94 @@ func TestShowFailoverUnconfiguredLinkAndHistory(t *testing.T) {
 	if !strings.HasSuffix(out, "\nStateful Failover Logical Update Statistics\n        Link : Unconfigured.\n") {
 		t.Errorf("unconfigured link:\n%s", out)
 	}
-	if !strings.Contains(out, "\nPoll frequency 200 milliseconds, holdtime 800 milliseconds\n") {
+	if !strings.Contains(out, "\nUnit Poll frequency 200 milliseconds, holdtime 800 milliseconds\nInterface Poll frequency 5 seconds, holdtime 25 seconds\n") {
 		t.Errorf("poll line:\n%s", out)
 	}
 	golden(t, "show_failover_history", a.u.ShowHistory())
+}
+
+// After the active mate dies (every link cut), the survivor's show failover
+// gives the mate's own addresses (the standby addresses beside our system
+// ones, not ours again), its own failover interface is not Failed (its link
+// is up; it waits for the mate), and the cable status says the mate is down.
+func TestShowFailoverMateDead(t *testing.T) {
+	p, _, b := bootstrap(t)
+	p.run(time.Minute)
+	for _, l := range allLinks {
+		p.net.Cut(l)
+	}
+	if _, ok := p.until(5*time.Minute, func() bool { return b.u.State() == Active }); !ok {
+		t.Fatal("standby never took over")
+	}
+	p.run(10 * time.Second)
+	out := b.u.ShowFailover()
+	checkLayout(t, out)
+	golden(t, "show_failover_mate_dead", out)
+	for _, want := range []string{
+		"Cable status: Other side powered off\n",
+		"                Interface failover (192.0.2.2): Waiting\n",
+		"        Other host: Primary - Not Detected\n",
+		"                Interface failover (192.0.2.1): Unknown\n",
+		"                Interface outside (198.51.100.2): Unknown\n",
+		"                Interface inside (203.0.113.2): Unknown\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+}
+
+// Only the failover LAN link fails: the mate is heard on the data
+// interfaces, the cable status says the other side is not connected and
+// our failover interface is Failed; neither says the mate is down.
+func TestShowFailoverLANOnlyFailed(t *testing.T) {
+	p, a, b := bootstrap(t)
+	p.net.Cut(hwFO)
+	p.run(3 * time.Minute)
+	wantState(t, b, Standby)
+	for _, n := range []*node{a, b} {
+		out := n.u.ShowFailover()
+		lan := "192.0.2.1"
+		if n == b {
+			lan = "192.0.2.2"
+		}
+		for _, want := range []string{
+			"Cable status: Other side is not connected\n",
+			"                Interface failover (" + lan + "): Failed\n",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: no %q in:\n%s", n.name, want, out)
+			}
+		}
+	}
+}
+
+// Both units show the same Last Failover at: the time travels in the
+// hellos, so the unit that stepped down (and one that starts later) shows
+// the failover the other unit made.
+func TestLastFailoverSameOnBoth(t *testing.T) {
+	p, a, b := bootstrap(t)
+	p.run(time.Minute)
+	if err := a.u.NoFailoverActive(); err != nil {
+		t.Fatal(err)
+	}
+	p.run(time.Minute)
+	wantState(t, b, Active)
+	wantState(t, a, Standby)
+	re := regexp.MustCompile(`(?m)^Last Failover at: .+$`)
+	la, lb := re.FindString(a.u.ShowFailover()), re.FindString(b.u.ShowFailover())
+	if lb == "" || la != lb {
+		t.Errorf("Last Failover: A %q, B %q; want the same line on both", la, lb)
+	}
+	// A unit that starts afterwards learns it from the active unit.
+	p.stop(a)
+	p.run(10 * time.Second)
+	a = p.add("A", testConfig("primary"))
+	if _, ok := p.until(5*time.Minute, func() bool { return a.u.State() == Standby }); !ok {
+		t.Fatalf("restarted A is %s", a.u.State())
+	}
+	la, lb = re.FindString(a.u.ShowFailover()), re.FindString(b.u.ShowFailover())
+	if lb == "" || la != lb {
+		t.Errorf("after A's restart, Last Failover: A %q, B %q", la, lb)
+	}
 }

@@ -1,5 +1,11 @@
 package unit
 
+import (
+	"errors"
+
+	"failover/engine/wire"
+)
+
 // counter is one row of the `show failover` statistics.
 type counter struct{ xmit, xerr, rcv, rerr uint64 }
 
@@ -11,6 +17,56 @@ type stats struct {
 
 	recvCur, recvMax, recvTotal uint64
 	xmitMax, xmitTotal          uint64
+
+	// By message type and rejection cause, for the metrics and status.
+	sent, sendErr, recvd, rejected map[string]uint64
+}
+
+// countType records one message by its type: sent (or failed to send)
+// when tx, received otherwise.
+func (s *stats) countType(typ string, tx, bad bool) {
+	s.makeMaps()
+	switch {
+	case tx && bad:
+		s.sendErr[typ]++
+	case tx:
+		s.sent[typ]++
+	default:
+		s.recvd[typ]++
+	}
+}
+
+// countRejected records a received message dropped for cause err.
+func (s *stats) countRejected(err error) {
+	s.makeMaps()
+	s.rejected[rejectCause(err)]++
+}
+
+func (s *stats) makeMaps() {
+	if s.sent == nil {
+		s.sent, s.sendErr, s.recvd, s.rejected = map[string]uint64{}, map[string]uint64{}, map[string]uint64{}, map[string]uint64{}
+	}
+}
+
+// rejectCause names why a message was dropped, in a few stable words.
+func rejectCause(err error) string {
+	switch {
+	case errors.Is(err, wire.ErrBadMAC):
+		return "bad_mac"
+	case errors.Is(err, wire.ErrReplay):
+		return "replay"
+	case errors.Is(err, wire.ErrUnauthenticated):
+		return "unauthenticated"
+	case errors.Is(err, wire.ErrUnexpectedAuth):
+		return "unexpected_auth"
+	case errors.Is(err, wire.ErrVersion):
+		return "version"
+	case errors.Is(err, wire.ErrUnverified):
+		return "unverified"
+	case errors.Is(err, wire.ErrWrongLink):
+		return "wrong_link"
+	}
+	return "malformed"
 }
 
 // count records one message: sys says whether it is a hello or control

@@ -29,6 +29,7 @@ func (u *Unit) setState(to State, reason string) {
 	now := u.o.Clock.Now()
 	u.log.Info(fmt.Sprintf("%s -> %s", from, to), "reason", reason)
 	u.record(from.String(), to.String(), reason)
+	u.noteTransition(from, to, reason)
 	if from == Active {
 		u.activeAccum += now.Sub(u.activeSince)
 	}
@@ -39,6 +40,9 @@ func (u *Unit) setState(to State, reason string) {
 		}
 	}
 	takeover, release := !from.serves() && to.serves(), from.serves() && !to.serves()
+	if u.o.StateSync != nil {
+		u.o.StateSync.SetRole(stateRole(to))
+	}
 	if takeover && u.o.BeforeTakeover != nil {
 		u.o.BeforeTakeover()
 	}
@@ -90,9 +94,7 @@ func (u *Unit) record(from, to, reason string) {
 // syslog sends a PIX message with this unit's role prefix, e.g.
 // "%PIX-1-104001: (Primary) Switching to ACTIVE - HELLO not heard from mate".
 func (u *Unit) syslog(level, id int, text string) {
-	msg := fmt.Sprintf("%%PIX-%d-%d: (%s) %s", level, id, roleWord(u.role), text)
-	u.log.Info("syslog", "msg", msg)
-	u.o.Syslog(msg)
+	u.o.Syslog(fmt.Sprintf("%%PIX-%d-%d: (%s) %s", level, id, roleWord(u.role), text))
 }
 
 // activeTime is the total time this unit has been active.

@@ -10,6 +10,7 @@ import (
 	"failover/engine/clock"
 	"failover/engine/config"
 	"failover/engine/dataplane"
+	"failover/engine/event"
 	"failover/engine/transport"
 	"failover/engine/wire"
 )
@@ -48,6 +49,9 @@ type Options struct {
 	// MACs remembers each interface's burned-in MAC across daemon restarts
 	// (nil: the MAC found at start is taken as burned-in).
 	MACs MACStore
+	// Events receives state transitions, mate lost/found and interface
+	// test results (nil: none).
+	Events *event.Bus
 
 	// BeforeTakeover runs just before this unit starts to serve (takes
 	// the system addresses), AfterRelease just after it stopped serving;
@@ -55,6 +59,8 @@ type Options struct {
 	// state replication installs and drops what it replicated.
 	BeforeTakeover func()
 	AfterRelease   func()
+	// StateSync is stateful failover's connection replication; nil = none.
+	StateSync StateSync
 
 	// manualRecv leaves the Recv channel to the test, which drains it
 	// itself; that makes the two-unit tests deterministic.
@@ -98,7 +104,9 @@ type Unit struct {
 	execs      map[uint32]*execReq
 	nextExec   uint32
 
-	stats stats
+	stats       stats
+	transitions map[transitionKey]uint64 // state changes by target and reason
+	mateUp      bool                     // last mate found/lost reported
 
 	tick           clock.Timer
 	tickGen        int

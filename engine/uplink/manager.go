@@ -12,6 +12,7 @@ import (
 	"failover/engine/clock"
 	"failover/engine/config"
 	"failover/engine/dataplane"
+	"failover/engine/event"
 	"failover/engine/probe"
 )
 
@@ -31,6 +32,8 @@ type Options struct {
 	// Syslog receives PIX-style messages such as
 	// "%PIX-6-622001: Adding tracked route ...".
 	Syslog func(msg string)
+	// Events receives track and route changes (nil: none).
+	Events *event.Bus
 }
 
 // Manager runs SLAs, tracks and routes. See the package documentation.

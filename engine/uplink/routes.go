@@ -9,6 +9,7 @@ import (
 
 	"failover/engine/config"
 	"failover/engine/dataplane"
+	"failover/engine/event"
 )
 
 // usable says whether a configured route may be installed now.
@@ -131,6 +132,11 @@ func (m *Manager) routeMsg(verb string, r config.Route) {
 	m.log.Info("route", "action", verb, "dst", r.Dst, "gw", r.Gw, "if", r.If, "distance", r.Distance)
 	m.o.Syslog(fmt.Sprintf("%%PIX-6-622001: %s tracked route %s %s %s, distance %d, table Default-IP-Routing-Table, on interface %s",
 		verb, r.Dst.Addr(), maskString(r.Dst.Bits()), r.Gw, r.Distance, r.If))
+	to := "added"
+	if verb == "Removing" {
+		to = "removed"
+	}
+	m.o.Events.Emit(event.Event{Kind: event.Route, Dest: r.Dst.String(), Interface: r.If, Gateway: r.Gw.String(), To: to})
 }
 
 // kernelRoute is the main-table route for a selected configured route.

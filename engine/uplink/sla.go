@@ -37,6 +37,14 @@ type slaRun struct {
 	rtt               time.Duration
 	recv              int
 	lastStart         time.Time
+	ops               map[ReturnCode]uint64 // completed operations by outcome (metrics)
+}
+
+func (rt *slaRun) countOp(c ReturnCode) {
+	if rt.ops == nil {
+		rt.ops = map[ReturnCode]uint64{}
+	}
+	rt.ops[c]++
 }
 
 func (m *Manager) sortedSLAs() []*slaRun {
@@ -206,6 +214,7 @@ func (m *Manager) onResult(rt *slaRun, seq uint64, res probe.Result) {
 		m.log.Info("sla result", "sla", rt.cfg.ID, "transition", fmt.Sprintf("%s -> %s", rt.code, code), "error", res.Err)
 	}
 	rt.code, rt.err, rt.rtt, rt.recv = code, res.Err, res.RTT, res.Recv
+	rt.countOp(code)
 	m.evalTracks(nil)
 	m.refresh(false)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"failover/engine/config"
+	"failover/engine/event"
 )
 
 // trackRun is the running state of one track object. raw is the state of
@@ -204,6 +205,7 @@ func (m *Manager) transition(t *trackRun, to TrackState, cause string) {
 	t.lastChange = m.now()
 	m.log.Info("track state", "track", t.cfg.ID, "transition", fmt.Sprintf("%s -> %s", from, to), "cause", cause)
 	m.o.Syslog(fmt.Sprintf("%%PIX-5-622100: Track %d %s %s -> %s (%s)", t.cfg.ID, t.kind(), from, to, cause))
+	m.o.Events.Emit(event.Event{Kind: event.Track, Track: t.cfg.ID, From: from.String(), To: to.String(), Reason: cause})
 }
 
 func (t *trackRun) kind() string {

@@ -86,6 +86,9 @@ type Hello struct {
 	HoldMs        uint32
 	Flags         uint8
 	Interfaces    []IfEntry
+	// LastFailover is when the pair last failed over (Unix milliseconds;
+	// 0 = never), so both units show the same `Last Failover at`.
+	LastFailover uint64
 }
 
 // IfHello is the periodic message on each monitored data interface.
@@ -327,7 +330,7 @@ func (h *Hello) AppendBinary(b []byte) ([]byte, error) {
 			return b, fmt.Errorf("%w: interface %s MAC %s is not 6 bytes", ErrMalformed, e.Name, e.MAC)
 		}
 	}
-	return b, nil
+	return binary.BigEndian.AppendUint64(b, h.LastFailover), nil
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
@@ -354,6 +357,7 @@ func (h *Hello) UnmarshalBinary(b []byte) error {
 		}
 		h.Interfaces = append(h.Interfaces, e)
 	}
+	h.LastFailover = r.u64()
 	return r.done()
 }
 

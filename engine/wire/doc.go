@@ -61,6 +61,8 @@
 //	      u8    status      [IfStatus] code
 //	      4     ipv4        address the unit holds now; 0.0.0.0 = none
 //	      6     mac         MAC the unit uses now; all zero = unknown
+//	  u64 last failover    when the pair last failed over, Unix milliseconds;
+//	                       0 = never
 //
 //	IfHello (2), sent on every monitored data interface:
 //	  name name, u8 state ([IfStatus] as the sender sees that interface)
@@ -122,7 +124,8 @@
 //
 //   - A message from a boot id other than the one followed is rejected
 //     with [ErrUnverified] (and counted), and the receiver broadcasts a
-//     Challenge with a fresh 16-byte nonce on the link it came from.
+//     Challenge with a fresh 16-byte nonce on the link it came from (at
+//     most one per link every [ChallengeGap]).
 //   - Every unit answers every authenticated Challenge (whatever its boot
 //     id) with a Response carrying the nonce, stamped with its own current
 //     boot id and sequence number and authenticated with the key. A nonce

@@ -25,6 +25,7 @@ func samples() []Body {
 				{Name: "outside", Status: IfTesting, Addr: netip.MustParseAddr("192.0.2.129")},
 				{Name: "verylongname15c", Status: IfUnknown},
 			},
+			LastFailover: 1_700_000_000_123,
 		},
 		&Hello{State: UnitNegotiation},
 		&IfHello{Name: "inside", State: IfFailed},
@@ -126,12 +127,13 @@ func TestGolden(t *testing.T) {
 		t.Errorf("probe reply op %d, probes flag %#x: codes are fixed by doc.go", OpProbeReply, HelloAnswersProbes)
 	}
 	h, err := (&Hello{State: 4, ActiveTime: 1, ConfigVersion: 2, PollMs: 3, HoldMs: 4, Flags: 1,
-		Interfaces: []IfEntry{{Name: "ab", Status: 1, Addr: netip.MustParseAddr("192.0.2.7"), MAC: net.HardwareAddr{1, 2, 3, 4, 5, 6}}}}).MarshalBinary()
+		Interfaces:   []IfEntry{{Name: "ab", Status: 1, Addr: netip.MustParseAddr("192.0.2.7"), MAC: net.HardwareAddr{1, 2, 3, 4, 5, 6}}},
+		LastFailover: 0x0102}).MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantHello := []byte{4, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 1, 1,
-		2, 'a', 'b', 1, 192, 0, 2, 7, 1, 2, 3, 4, 5, 6}
+		2, 'a', 'b', 1, 192, 0, 2, 7, 1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 0, 1, 2}
 	if !bytes.Equal(h, wantHello) {
 		t.Errorf("hello body\n got % x\nwant % x", h, wantHello)
 	}

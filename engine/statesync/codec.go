@@ -1,0 +1,319 @@
+package statesync
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"failover/engine/conntrack"
+	"failover/engine/wire"
+)
+
+// Kind is the StateUpdate kind byte.
+type Kind uint8
+
+// StateUpdate kinds.
+const (
+	KindBatch       Kind = 1 // active -> standby: numbered records
+	KindAck         Kind = 2 // standby -> active: applied up to a number (or a gap)
+	KindBulkRequest Kind = 3 // standby -> active: send the whole table
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindBatch:
+		return "batch"
+	case KindAck:
+		return "ack"
+	case KindBulkRequest:
+		return "bulk-request"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Batch flags.
+const (
+	FlagBulkBegin = 0x01 // first batch of a new stream: the whole table follows
+	FlagBulkEnd   = 0x02 // the whole table has been sent: remove what it lacked
+	flagsKnown    = FlagBulkBegin | FlagBulkEnd
+)
+
+// Record operations.
+const (
+	recUpsert = 1
+	recDelete = 2
+)
+
+// MaxPayload is the largest payload a StateUpdate carries.
+const MaxPayload = wire.MaxText
+
+const batchHeaderLen = 4 + 8 + 1 + 2
+
+// ErrMalformed is wrapped by every decode error.
+var ErrMalformed = errors.New("statesync: malformed payload")
+
+// Record is one replicated change.
+type Record struct {
+	Delete bool
+	Entry  conntrack.Entry
+}
+
+// Batch is a numbered group of records. Stream changes whenever the
+// sender starts again from a whole table (a bulk synchronisation); Seq
+// counts batches within a stream from 1.
+type Batch struct {
+	Stream  uint32
+	Seq     uint64
+	Flags   uint8
+	Records []Record
+}
+
+// Ack says the standby applied every batch of Stream up to Seq. With Nak
+// it also says the next one it received was not Seq+1.
+type Ack struct {
+	Stream uint32
+	Seq    uint64
+	Nak    bool
+}
+
+// recordLen is the encoded size of r.
+func recordLen(r *Record) int {
+	al := 4
+	if !r.Entry.Orig.Src.Is4() {
+		al = 16
+	}
+	n := 5 + 2*al + 4
+	if !r.Delete {
+		n += 2*al + 4 + 12 + 5
+	}
+	return n
+}
+
+func appendTuple(b []byte, t conntrack.Tuple, v4 bool) []byte {
+	if v4 {
+		s, d := t.Src.As4(), t.Dst.As4()
+		b = append(append(b, s[:]...), d[:]...)
+	} else {
+		s, d := t.Src.As16(), t.Dst.As16()
+		b = append(append(b, s[:]...), d[:]...)
+	}
+	b = binary.BigEndian.AppendUint16(b, t.SrcPort)
+	return binary.BigEndian.AppendUint16(b, t.DstPort)
+}
+
+// appendRecord appends the wire form of r:
+//
+//	u8 op (1 upsert, 2 delete), u8 family (4, 6), u8 protocol, u16 zone,
+//	original tuple: src, dst (4 or 16 bytes each), u16 src port, u16 dst port;
+//	upsert only: reply tuple (same layout), u32 status, u32 timeout,
+//	u32 mark, u8 TCP state, u8 window scale orig, reply, u8 TCP flags
+//	orig, reply.
+func appendRecord(b []byte, r *Record) []byte {
+	e := &r.Entry
+	v4 := e.Orig.Src.Is4()
+	op, fam := byte(recUpsert), byte(4)
+	if r.Delete {
+		op = recDelete
+	}
+	if !v4 {
+		fam = 6
+	}
+	b = append(b, op, fam, e.Proto)
+	b = binary.BigEndian.AppendUint16(b, e.Zone)
+	b = appendTuple(b, e.Orig, v4)
+	if r.Delete {
+		return b
+	}
+	b = appendTuple(b, e.Reply, v4)
+	b = binary.BigEndian.AppendUint32(b, e.Status)
+	b = binary.BigEndian.AppendUint32(b, e.Timeout)
+	b = binary.BigEndian.AppendUint32(b, e.Mark)
+	return append(b, e.TCPState, e.TCPWScaleOrig, e.TCPWScaleRep, e.TCPFlagsOrig, e.TCPFlagsRep)
+}
+
+// AppendBatch appends the payload of a batch: u32 stream, u64 seq,
+// u8 flags, u16 record count, records.
+func AppendBatch(b []byte, bt *Batch) []byte {
+	b = binary.BigEndian.AppendUint32(b, bt.Stream)
+	b = binary.BigEndian.AppendUint64(b, bt.Seq)
+	b = append(b, bt.Flags)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(bt.Records)))
+	for i := range bt.Records {
+		b = appendRecord(b, &bt.Records[i])
+	}
+	return b
+}
+
+// AppendAck appends the payload of an ack: u32 stream, u64 seq, u8 nak.
+func AppendAck(b []byte, a Ack) []byte {
+	b = binary.BigEndian.AppendUint32(b, a.Stream)
+	b = binary.BigEndian.AppendUint64(b, a.Seq)
+	nak := byte(0)
+	if a.Nak {
+		nak = 1
+	}
+	return append(b, nak)
+}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) take(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if len(r.b) < n {
+		r.err = fmt.Errorf("%w: truncated", ErrMalformed)
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) u8() uint8 {
+	if v := r.take(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (r *reader) u16() uint16 {
+	if v := r.take(2); v != nil {
+		return binary.BigEndian.Uint16(v)
+	}
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	if v := r.take(4); v != nil {
+		return binary.BigEndian.Uint32(v)
+	}
+	return 0
+}
+
+func (r *reader) u64() uint64 {
+	if v := r.take(8); v != nil {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (r *reader) tuple(v4 bool) conntrack.Tuple {
+	var t conntrack.Tuple
+	if v4 {
+		if s, d := r.take(4), r.take(4); d != nil {
+			t.Src, t.Dst = netip.AddrFrom4([4]byte(s)), netip.AddrFrom4([4]byte(d))
+		}
+	} else if s, d := r.take(16), r.take(16); d != nil {
+		t.Src, t.Dst = netip.AddrFrom16([16]byte(s)), netip.AddrFrom16([16]byte(d))
+	}
+	t.SrcPort, t.DstPort = r.u16(), r.u16()
+	return t
+}
+
+func (r *reader) fail(format string, a ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, a...)...)
+	}
+}
+
+func (r *reader) record() Record {
+	var rec Record
+	op, fam, proto := r.u8(), r.u8(), r.u8()
+	switch {
+	case r.err != nil:
+		return rec
+	case op != recUpsert && op != recDelete:
+		r.fail("record op %d", op)
+	case fam != 4 && fam != 6:
+		r.fail("address family %d", fam)
+	}
+	switch proto {
+	case conntrack.ProtoTCP, conntrack.ProtoUDP:
+	case conntrack.ProtoICMP:
+		if fam != 4 {
+			r.fail("ICMP in family %d", fam)
+		}
+	case conntrack.ProtoICMPv6:
+		if fam != 6 {
+			r.fail("ICMPv6 in family %d", fam)
+		}
+	default:
+		r.fail("protocol %d", proto)
+	}
+	if r.err != nil {
+		return rec
+	}
+	e := &rec.Entry
+	rec.Delete = op == recDelete
+	e.Proto = proto
+	e.Zone = r.u16()
+	v4 := fam == 4
+	e.Orig = r.tuple(v4)
+	if rec.Delete {
+		return rec
+	}
+	e.Reply = r.tuple(v4)
+	e.Status, e.Timeout, e.Mark = r.u32(), r.u32(), r.u32()
+	e.TCPState, e.TCPWScaleOrig, e.TCPWScaleRep, e.TCPFlagsOrig, e.TCPFlagsRep = r.u8(), r.u8(), r.u8(), r.u8(), r.u8()
+	return rec
+}
+
+// DecodeBatch parses a batch payload. It accepts exactly what
+// AppendBatch writes: known flags, known record ops, families and
+// protocols, the announced number of records and nothing after them.
+func DecodeBatch(b []byte) (*Batch, error) {
+	if len(b) > MaxPayload {
+		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
+	}
+	r := reader{b: b}
+	bt := &Batch{Stream: r.u32(), Seq: r.u64(), Flags: r.u8()}
+	n := int(r.u16())
+	if r.err != nil {
+		return nil, r.err
+	}
+	if bt.Flags&^flagsKnown != 0 {
+		return nil, fmt.Errorf("%w: flags %#x", ErrMalformed, bt.Flags)
+	}
+	if bt.Seq == 0 {
+		return nil, fmt.Errorf("%w: sequence number 0", ErrMalformed)
+	}
+	// Each record has at least 17 bytes: a count the payload cannot
+	// hold is refused before anything is allocated for it.
+	if n*17 > len(r.b) {
+		return nil, fmt.Errorf("%w: %d records in %d bytes", ErrMalformed, n, len(r.b))
+	}
+	bt.Records = make([]Record, 0, n)
+	for range n {
+		rec := r.record()
+		if r.err != nil {
+			return nil, r.err
+		}
+		bt.Records = append(bt.Records, rec)
+	}
+	if len(r.b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(r.b))
+	}
+	return bt, nil
+}
+
+// DecodeAck parses an ack payload.
+func DecodeAck(b []byte) (Ack, error) {
+	r := reader{b: b}
+	a := Ack{Stream: r.u32(), Seq: r.u64()}
+	nak := r.u8()
+	switch {
+	case r.err != nil:
+		return Ack{}, r.err
+	case nak > 1:
+		return Ack{}, fmt.Errorf("%w: nak %d", ErrMalformed, nak)
+	case len(r.b) != 0:
+		return Ack{}, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(r.b))
+	}
+	a.Nak = nak == 1
+	return a, nil
+}
