@@ -194,6 +194,7 @@ type flow struct {
 	conn     net.Conn
 	local    string       // the client's address, as the server sees it it is translated
 	lastRecv atomic.Int64 // unix nanoseconds of the last data received
+	maxGap   atomic.Int64 // longest silence between two receipts, nanoseconds
 	recvd    atomic.Int64 // messages received
 	err      atomic.Pointer[error]
 	srvHeard *atomic.Int64 // chatty: what the server received from us (nil otherwise)
@@ -205,11 +206,16 @@ func (f *flow) fail(err error) {
 	}
 }
 
-// startFlows opens n connections of every kind from the client.
-func (l *pairLab) startFlows(srv *flowServer, n int) []*flow {
+// startFlows opens nTCP connections of every TCP kind and nUDP of every
+// UDP kind from the client.
+func (l *pairLab) startFlows(srv *flowServer, nTCP, nUDP int) []*flow {
 	l.tb.Helper()
 	var flows []*flow
 	for k := range numKinds {
+		n := nTCP
+		if k >= udpEcho {
+			n = nUDP
+		}
 		for range n {
 			f := &flow{kind: k}
 			addr := net.JoinHostPort(pairServer, strconv.Itoa(flowPort0+int(k)))
@@ -275,7 +281,10 @@ func (f *flow) read() {
 			return
 		}
 		f.recvd.Add(1)
-		f.lastRecv.Store(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		if prev := f.lastRecv.Swap(now); prev != 0 && now-prev > f.maxGap.Load() {
+			f.maxGap.Store(now - prev)
+		}
 	}
 }
 
@@ -330,11 +339,17 @@ func aliveFlows(flows []*flow, since time.Time, timeout time.Duration) map[*flow
 }
 
 // statefulSetup waits for the pair and opens perKind flows of every kind.
-func statefulSetup(t *testing.T, l *pairLab, perKind int) []*flow {
+func statefulSetup(t testing.TB, l *pairLab, perKind int) []*flow {
+	return statefulSetupN(t, l, perKind, perKind)
+}
+
+// statefulSetupN is statefulSetup with nTCP flows of each TCP kind and nUDP
+// of each UDP kind.
+func statefulSetupN(t testing.TB, l *pairLab, nTCP, nUDP int) []*flow {
 	l.waitPair("primary", "secondary", 30*time.Second)
 	l.waitClientPing(10 * time.Second)
 	srv := l.startFlowServer()
-	flows := l.startFlows(srv, perKind)
+	flows := l.startFlows(srv, nTCP, nUDP)
 	if dead := aliveFlows(flows, time.Now(), 5*time.Second); len(dead) > 0 {
 		t.Fatalf("%d flows not working before the failure: %v", len(dead), describe(dead))
 	}
@@ -343,7 +358,7 @@ func statefulSetup(t *testing.T, l *pairLab, perKind int) []*flow {
 
 // failOver runs fail and waits for survivor to become active; it returns
 // the flows that did not survive.
-func failOver(t *testing.T, l *pairLab, flows []*flow, survivor string, fail func()) map[*flow]string {
+func failOver(t testing.TB, l *pairLab, flows []*flow, survivor string, fail func()) map[*flow]string {
 	// Let the replication settle (the standby acknowledges in ~20 ms).
 	time.Sleep(500 * time.Millisecond)
 	start := time.Now()
