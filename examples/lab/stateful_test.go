@@ -8,18 +8,27 @@ package lab
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netns"
+
+	"failover/engine/conntrack"
+	"failover/engine/statesync"
+	"failover/engine/wire"
 )
 
 // flowKind is a direction pattern of a connection.
@@ -447,5 +456,87 @@ func TestPairStatefulLateStandby(t *testing.T) {
 	}
 	if dead := failOver(t, l, flows, "primary", powerFailureOf(l, "secondary")); len(dead) > 0 {
 		t.Errorf("%d of %d flows died when the secondary failed after the primary's bulk sync:%s", len(dead), len(flows), describe(dead))
+	}
+}
+
+// Forged and replayed state messages are rejected and counted, and never
+// put a connection into the standby's kernel.
+func TestPairForgedAndReplayedState(t *testing.T) {
+	l := newPairLab(t, "")
+	statefulSetup(t, l, 1)
+	priLAN, secLAN := netip.MustParseAddr("192.0.2.17"), netip.MustParseAddr("192.0.2.18")
+	// Authentic state messages of the primary (the flows keep changing:
+	// UDP refreshes, acknowledgements of the ping's entries).
+	go func() {
+		// New connections make the primary send state now.
+		for i := range 3 {
+			_ = pairInNS(l.ns("client"), func() error {
+				c, err := net.DialTimeout("tcp4", net.JoinHostPort(pairServer, strconv.Itoa(flowPort0)), time.Second)
+				if err == nil {
+					c.Close()
+				}
+				return nil
+			})
+			time.Sleep(time.Duration(i+1) * 200 * time.Millisecond)
+		}
+	}()
+	captured := l.pairCapture(l.ns("sec"), "failover", priLAN, wire.TypeStateUpdate, 2, 10*time.Second)
+	time.Sleep(time.Second)
+
+	bogus := conntrack.Entry{
+		Proto: conntrack.ProtoTCP, Status: conntrack.StatusConfirmed | conntrack.StatusAssured | conntrack.StatusSeenReply | conntrack.StatusSrcNAT,
+		Timeout: 3600, TCPState: 3,
+		Orig:  conntrack.Tuple{Src: netip.MustParseAddr("192.0.2.12"), Dst: netip.MustParseAddr(pairServer), SrcPort: 4444, DstPort: 9999},
+		Reply: conntrack.Tuple{Src: netip.MustParseAddr(pairServer), Dst: netip.MustParseAddr("198.51.100.2"), SrcPort: 9999, DstPort: 4444},
+	}
+	payload := statesync.AppendBatch(nil, &statesync.Batch{Stream: 12345, Seq: 1, Flags: statesync.FlagBulkBegin | statesync.FlagBulkEnd,
+		Records: []statesync.Record{{Entry: bogus}}})
+	var forged [][]byte
+	for i, c := range []*wire.Codec{wire.NewCodec([]byte("not-the-lab-key")), wire.NewCodec(nil)} {
+		b, err := c.Encode(&wire.Message{Role: wire.RolePrimary, BootID: wire.NewBootID(), Seq: uint64(1<<40 + i),
+			Body: &wire.StateUpdate{Kind: uint8(statesync.KindBatch), Payload: payload}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged = append(forged, b)
+	}
+	replayed := append(slices.Clone(captured), captured...)
+	before := l.mustFailover("secondary")
+	for _, batch := range [][][]byte{forged, replayed} {
+		if err := l.pairSendTTL(l.ns("pri"), priLAN, secLAN, 255, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * time.Second)
+	after := l.mustFailover("secondary")
+	t.Logf("secondary rerr %d -> %d after %d forged and %d replayed state messages", before.rerr, after.rerr, len(forged), len(replayed))
+	if got, want := after.rerr-before.rerr, len(forged)+len(replayed); got < want {
+		t.Errorf("secondary's rerr grew by %d, want at least %d\n%s", got, want, after.text)
+	}
+	h, err := netns.GetFromName(l.ns("sec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	tb, err := conntrack.OpenNS(nil, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	es, err := tb.Dump(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas := 0
+	for _, e := range es {
+		if e.Orig.DstPort == 9999 {
+			t.Errorf("the forged connection is in the standby's kernel: %v", e)
+		}
+		if e.SrcNAT() {
+			replicas++
+		}
+	}
+	if replicas == 0 {
+		t.Errorf("the standby holds no replicated connection at all: the check proves nothing")
 	}
 }
