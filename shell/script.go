@@ -17,19 +17,53 @@ import (
 // number of failed lines; a transport error stops the script.
 func RunScript(b Backend, r io.Reader, stdout, stderr io.Writer) (int, error) {
 	lr := lineReader{r: bufio.NewReaderSize(r, 64<<10)}
+	// Lines are read in a goroutine so that a daemon going away while the
+	// input is slow (a script feeding lines over time) ends the run at
+	// once with a message, not at the next line.
+	lines := make(chan scriptLine)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(lines)
+		for {
+			line, length, ok := lr.next()
+			if !ok {
+				return
+			}
+			select {
+			case lines <- scriptLine{line, length}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var gone <-chan struct{}
+	if w, ok := b.(Watched); ok {
+		gone = w.Done()
+	}
 	failed, n := 0, 0
 	var size int // the length of the line read last
-	next := func() (string, bool) {
-		line, length, ok := lr.next()
-		if ok {
-			n++
+	next := func() (string, bool, error) {
+		select {
+		case l, ok := <-lines:
+			if ok {
+				n++
+			}
+			size = l.length
+			return l.text, ok, nil
+		case <-gone:
+			return "", false, fmt.Errorf("lost the connection to failoverd: %w", b.(Watched).Err())
 		}
-		size = length
-		return line, ok
 	}
 	for {
-		line, ok := next()
+		line, ok, err := next()
+		if err != nil {
+			return failed + 1, err
+		}
 		if !ok {
+			if lr.err != nil { // the reader has ended: no race on err
+				return failed + 1, fmt.Errorf("failed to read input: %w", lr.err)
+			}
 			break
 		}
 		if size > api.MaxLine {
@@ -45,7 +79,7 @@ func RunScript(b Backend, r io.Reader, stdout, stderr io.Writer) (int, error) {
 		at := n // the line reported on failure, not the password's
 		if rep.NeedPassword {
 			// The script's next line answers "Password:".
-			pw, _ := next()
+			pw, _, _ := next()
 			rep, err = b.Do(api.Request{Op: api.OpEnable, Password: pw})
 			if err != nil {
 				return failed + 1, err
@@ -70,10 +104,12 @@ func RunScript(b Backend, r io.Reader, stdout, stderr io.Writer) (int, error) {
 			break
 		}
 	}
-	if lr.err != nil {
-		return failed + 1, fmt.Errorf("failed to read input: %w", lr.err)
-	}
 	return failed, nil
+}
+
+type scriptLine struct {
+	text   string
+	length int
 }
 
 // lineReader reads lines of any length, keeping at most api.MaxLine+1
