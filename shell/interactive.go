@@ -204,7 +204,7 @@ func (t *Terminal) session() error {
 		if err != nil {
 			return fmt.Errorf("%w: %v", errGone, err)
 		}
-		if rep.NeedPassword {
+		for rep.NeedPassword { // asked again after a wrong password
 			pw, end := t.readPassword("Password: ")
 			switch end {
 			case lineGone:
@@ -215,6 +215,8 @@ func (t *Terminal) session() error {
 				if rep, err = t.b.Do(api.Request{Op: api.OpEnable, Password: pw}); err != nil {
 					return fmt.Errorf("%w: %v", errGone, err)
 				}
+			default: // Ctrl-C: back to the prompt
+				rep.NeedPassword = false
 			}
 		}
 		out, ferr := applyFilters(rep.Output, filters)

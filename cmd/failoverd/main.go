@@ -20,6 +20,7 @@ import (
 	"failover/engine"
 	"failover/engine/api"
 	"failover/engine/dataplane"
+	"failover/engine/hooks"
 	"failover/engine/journal"
 	"failover/engine/metrics"
 	"failover/engine/probe"
@@ -41,6 +42,8 @@ func run() error {
 	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	checkOnly := flag.Bool("check", false, "check a startup-config (the argument, or --config) and exit: 0 valid, 1 errors, 2 unreadable")
 	showVersion := flag.Bool("version", false, "print the version and exit")
+	hookDir := flag.String("hooks", "/etc/failover/notify.d", "directory of notify hooks run on every event (root-owned; ignored when absent)")
+	hookTimeout := flag.Duration("hook-timeout", 30*time.Second, "time a notify hook may run before it is killed")
 	metricsAddr := flag.String("metrics", "", "serve Prometheus metrics on this address (host:port, e.g. 127.0.0.1:9105); off when empty")
 	flag.Parse()
 	if *showVersion {
@@ -89,6 +92,9 @@ func run() error {
 		return err
 	}
 	defer os.Remove(*sock)
+	if *hookDir != "" {
+		(&hooks.Runner{Dir: *hookDir, Timeout: *hookTimeout, Log: log.With("part", "hooks")}).Start(ctx, e.Events())
+	}
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- e.Run(ctx) }()
 	go func() {
@@ -152,3 +158,6 @@ func runConsole(e *engine.Engine, stop func()) {
 type localBackend struct{ s *engine.Session }
 
 func (l localBackend) Do(req api.Request) (api.Reply, error) { return l.s.Handle(req), nil }
+
+// Batches: the session takes api.OpBatch requests.
+func (l localBackend) Batches() bool { return true }

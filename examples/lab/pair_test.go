@@ -122,7 +122,7 @@ func newPairLab(tb testing.TB, primaryCfg string) *pairLab {
 	return newPairLabPrefixed(tb, primaryCfg, pairPrefix("fp"))
 }
 
-func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string) *pairLab {
+func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string, env ...string) *pairLab {
 	tb.Helper()
 	if os.Geteuid() != 0 {
 		tb.Skip("needs root: network namespaces")
@@ -147,6 +147,7 @@ func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string) *pairLab {
 		"FAILOVERD="+failoverd,
 		"FOSH="+fosh,
 	)
+	l.env = append(l.env, env...)
 	if primaryCfg != "" {
 		p := filepath.Join(l.dir, "primary-in.cfg")
 		if err := os.WriteFile(p, []byte(primaryCfg), 0o644); err != nil {
