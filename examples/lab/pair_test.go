@@ -548,10 +548,12 @@ func pairInNS(ns string, f func() error) error {
 // on the link itself can send. It returns errors rather than failing the
 // test, so it may run in a goroutine.
 func (l *pairLab) pairSendTTL(ns string, src, dst netip.Addr, ttl int, payloads [][]byte) error {
+	// Not connected: an ICMP error for one datagram (nobody listening
+	// just now) must not fail the next write.
 	var conn *net.UDPConn
 	err := pairInNS(ns, func() error {
 		var err error
-		conn, err = net.DialUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)), net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, wire.Port)))
+		conn, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)))
 		return err
 	})
 	if err != nil {
@@ -569,7 +571,7 @@ func (l *pairLab) pairSendTTL(ns string, src, dst netip.Addr, ttl int, payloads 
 		}
 	}
 	for _, p := range payloads {
-		if _, err := conn.Write(p); err != nil {
+		if _, err := conn.WriteToUDPAddrPort(p, netip.AddrPortFrom(dst, wire.Port)); err != nil {
 			return fmt.Errorf("send to %v: %w", dst, err)
 		}
 		time.Sleep(20 * time.Millisecond)
