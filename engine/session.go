@@ -24,6 +24,7 @@ type Session struct {
 	obj          string
 	history      []string
 	historyBytes int
+	parses       int // lines parsed, for tests of the cost of a line
 	termPager    int // -1: use the configuration's pager lines
 	width        int
 	pendingPw    bool
@@ -33,7 +34,9 @@ type Session struct {
 
 // NewSession starts a console session in user EXEC.
 func (e *Engine) NewSession(interactive bool) *Session {
-	return e.newSession(interactive, consolePeer)
+	s := e.newSession(interactive, consolePeer)
+	e.log.Info("session started", s.logAttrs()...)
+	return s
 }
 
 func (e *Engine) newSession(interactive bool, p Peer) *Session {
@@ -67,9 +70,14 @@ func (s *Session) Handle(req api.Request) api.Reply {
 				s.e.log.Info("session is an SSH login", s.logAttrs()...)
 			}
 		})
-		return s.reply(api.Reply{})
+		return s.reply(api.Reply{Batches: true})
 	case api.OpExec:
 		return s.Exec(req.Line)
+	case api.OpBatch:
+		if len(req.Lines) > api.MaxBatch {
+			return s.reply(api.Reply{Err: fmt.Sprintf("ERROR: too many lines in one batch (%d, at most %d)", len(req.Lines), api.MaxBatch)})
+		}
+		return s.reply(api.Reply{Replies: s.ExecBatch(req.Lines)})
 	case api.OpHelp:
 		return s.Help(req.Line)
 	case api.OpComplete:
@@ -185,6 +193,7 @@ func (s *Session) addHistory(line string) {
 }
 
 func (s *Session) parse(line string) (*grammar.Invocation, api.Reply, bool) {
+	s.parses++
 	x := &config.Ctx{Mode: s.mode, Obj: s.obj}
 	inv, err := config.Parse(x, line)
 	if err == nil {
@@ -223,6 +232,7 @@ func (s *Session) execOnLoop(line string) (r api.Reply, wait func() api.Reply) {
 	if config.IsConfigCommand(inv.Decl.ID) {
 		return s.configure(inv, line), nil
 	}
+	s.e.flush() // other commands see what the parts and the kernel hold
 	return s.execCommand(inv)
 }
 
@@ -238,19 +248,17 @@ func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
 	}
 	ctxLines := config.ContextLines(e.cfg, inv.Mode, config.ObjFor(s.mode, s.obj, inv.Mode))
 	x := &config.Ctx{Mode: s.mode, Obj: s.obj}
-	n, err := config.Apply(e.cfg, inv, x)
-	if err != nil {
+	if err := config.Change(e.cfg, inv, x); err != nil {
 		msg := err.Error()
 		if !strings.HasPrefix(msg, "ERROR") {
 			msg = "ERROR: " + msg
 		}
 		return api.Reply{Err: msg}
 	}
-	e.cfg = n
 	s.mode, s.obj = x.NextMode, x.NextObj
 	masked := maskSecrets(inv, line)
 	e.log.Info("configuration changed", append(s.logAttrs(), "line", masked)...)
-	e.configChanged()
+	e.changed()
 	e.configEvent(s.sessionName(), masked)
 	if e.unit != nil && !local {
 		e.unit.ConfigReplicate(strings.Join(append(ctxLines, strings.TrimSpace(line)), "\n"))
@@ -358,27 +366,51 @@ func (s *Session) Complete(line string) api.Reply {
 	return s.reply(api.Reply{Completions: words})
 }
 
-// Enable checks the password answered to "Password:".
+// maxPasswordTries is how many wrong passwords one `enable` takes before
+// the session drops back, as on ASA.
+const maxPasswordTries = 3
+
+// Enable checks the password answered to "Password:". An interactive
+// session is asked again after a wrong password, up to three tries in
+// all; then "% Bad passwords" and the session stays in user EXEC. Every
+// failure is logged with who the session is, and each further try of the
+// same peer waits longer (pwGuard).
 func (s *Session) Enable(pw string) api.Reply {
 	var hash string
 	var pending bool
-	s.e.do(func() { hash, pending = s.e.cfg.EnableHash, s.pendingPw })
+	var peer Peer
+	s.e.do(func() { hash, pending, peer = s.e.cfg.EnableHash, s.pendingPw, s.peer })
 	if !pending {
 		return s.reply(api.Reply{Err: "ERROR: no password was asked for"})
 	}
-	ok := hash == "" || config.CheckPassword(hash, pw) // hashing runs off the loop
+	// The wait and the hashing run here, off the loop.
+	ok, fails, err := s.e.pw.check(fmt.Sprintf("%s uid %d", peer.Kind, peer.UID), s.e.done, func() bool {
+		return hash == "" || config.CheckPassword(hash, pw)
+	})
+	if err != nil {
+		return api.Reply{Err: "ERROR: " + err.Error()}
+	}
 	var r api.Reply
 	s.e.do(func() {
-		s.pendingPw = false
 		if ok {
-			s.priv, s.badPw = true, 0
+			s.pendingPw, s.priv, s.badPw = false, true, 0
+			s.e.log.Info("enable succeeded", s.logAttrs()...)
+			s.e.Syslog("%PIX-5-502103: User priv level changed: Uname: enable_15 From: 1 To: 15")
 			return
 		}
 		s.badPw++
-		r.Err = "Invalid password"
-		if s.badPw >= 3 {
+		s.e.log.Warn("enable password rejected", append(s.logAttrs(), "try", s.badPw, "failures_in_a_row", fails)...)
+		s.e.Syslog(fmt.Sprintf("%%PIX-6-605004: Login denied from %s to %s for user \"enable_15\"", peer.source(), peer.Kind))
+		switch {
+		case s.badPw >= maxPasswordTries:
+			s.pendingPw, s.badPw = false, 0
 			r.Err = "% Bad passwords"
-			s.badPw = 0
+		case s.interactive:
+			r.NeedPassword = true // asked again
+		default:
+			// A script's next line is not a second password.
+			s.pendingPw = false
+			r.Err = "Invalid password"
 		}
 	})
 	return s.reply(r)
@@ -397,4 +429,51 @@ func (s *Session) Priv() bool {
 var unitLocal = map[string]bool{
 	"failover": true, "failover-lan-unit": true, "failover-lan-interface": true,
 	"failover-lan-key": true, "failover-key": true,
+}
+
+// ExecBatch runs lines as consecutive Exec calls would and returns their
+// replies. Configuration lines change the model at once (later lines of
+// the batch see them) but are handed to the parts and the kernel once, at
+// the end of the batch or before a line that is not configuration: a
+// pasted configuration costs one copy of the configuration, not one per
+// line. Each line's error is kept in its reply. The batch stops after a
+// line that asks for a password or ends the session.
+func (s *Session) ExecBatch(lines []string) []api.Reply {
+	out := make([]api.Reply, 0, len(lines))
+	for len(out) < len(lines) {
+		var wait func() api.Reply
+		s.e.do(func() {
+			s.e.batching = true
+			defer func() {
+				s.e.batching = false
+				s.e.flush()
+			}()
+			for len(out) < len(lines) {
+				line := lines[len(out)]
+				if msg := checkLine(line); msg != "" {
+					r := api.Reply{Err: msg}
+					s.stamp(&r)
+					out = append(out, r)
+					continue
+				}
+				var r api.Reply
+				if r, wait = s.execOnLoop(line); wait != nil {
+					return
+				}
+				s.stamp(&r)
+				out = append(out, r)
+				if r.NeedPassword || r.Exit {
+					return
+				}
+			}
+		})
+		if wait != nil {
+			out = append(out, s.reply(wait()))
+			continue
+		}
+		if last := out[len(out)-1]; last.NeedPassword || last.Exit {
+			break
+		}
+	}
+	return out
 }

@@ -17,6 +17,11 @@ type Backend interface {
 	Do(req api.Request) (api.Reply, error)
 }
 
+// batcher is a Backend that says whether its daemon takes api.OpBatch.
+type batcher interface {
+	Batches() bool
+}
+
 // run sends one line, splitting off output filters first (they are the
 // shell's business: the engine sees only the command).
 func run(b Backend, line string) (api.Reply, []grammar.Filter, error) {

@@ -42,7 +42,7 @@ type fakeHooks struct {
 	replaced []string
 	console  []string
 	writes   int
-	serving  []bool
+	routing  []bool
 }
 
 func (h *fakeHooks) ApplyReplicated(line string) { h.applied = append(h.applied, line) }
@@ -51,9 +51,9 @@ func (h *fakeHooks) WriteMemory()                { h.writes++ }
 func (h *fakeHooks) ExecShow(cmd string, reply func(string)) {
 	reply(h.name + " ran " + cmd + "\n")
 }
-func (h *fakeHooks) ActiveChanged(active bool) {
-	h.serving = append(h.serving, active)
-	h.ev.add(h.name + " serving " + map[bool]string{true: "on", false: "off"}[active])
+func (h *fakeHooks) RoutingChanged(on bool) {
+	h.routing = append(h.routing, on)
+	h.ev.add(h.name + " routing " + map[bool]string{true: "on", false: "off"}[on])
 }
 func (h *fakeHooks) Console(msg string) { h.console = append(h.console, msg) }
 
@@ -96,16 +96,18 @@ type node struct {
 	ep     *transport.MemEndpoint
 	dp     *dataplanetest.Fake
 	hooks  *fakeHooks
+	ss     *fakeStateSync
 	syslog []string
 	cfg    *config.Config
 }
 
 type pair struct {
-	t     *testing.T
-	net   *transport.MemNetwork
-	clk   *clock.Fake
-	ev    *events
-	nodes []*node
+	stateful bool // units get a fakeStateSync
+	t        *testing.T
+	net      *transport.MemNetwork
+	clk      *clock.Fake
+	ev       *events
+	nodes    []*node
 }
 
 func newPair(t *testing.T) *pair {
@@ -152,13 +154,18 @@ func (p *pair) add(name string, cfg *config.Config) *node {
 	}
 	n.ep = p.net.Endpoint(name)
 	n.hooks = &fakeHooks{name: name, dp: n.dp, ev: p.ev}
-	n.u = New(Options{
+	o := Options{
 		Clock: p.clk, DP: n.dp, Transport: n.ep,
 		Post:       func(f func()) { f() },
 		Syslog:     func(m string) { n.syslog = append(n.syslog, m) },
 		Hooks:      n.hooks,
 		manualRecv: true,
-	})
+	}
+	if p.stateful {
+		n.ss = &fakeStateSync{name: name, ev: p.ev}
+		o.StateSync = n.ss
+	}
+	n.u = New(o)
 	n.hooks.u = n.u
 	p.nodes = slices.DeleteFunc(p.nodes, func(o *node) bool { return o.name == name })
 	p.nodes = append(p.nodes, n)

@@ -25,7 +25,7 @@ type Hooks interface {
 	ReplaceConfig(text string)                   // bulk copy from the active mate
 	WriteMemory()                                // the active mate saved its configuration
 	ExecShow(cmd string, reply func(out string)) // for "failover exec mate"
-	ActiveChanged(active bool)                   // true while this unit serves traffic (Active, or failover Disabled)
+	RoutingChanged(on bool)                      // true while this unit holds its data addresses (every state but Negotiation)
 	Console(msg string)                          // console messages such as "Beginning configuration replication: Sending to mate."
 	// Reconcile makes the kernel hold DesiredAddrs, then calls done, so
 	// that gratuitous ARPs sent from done announce addresses really held.
@@ -120,6 +120,11 @@ type Unit struct {
 	splitBrain     bool        // both were active; re-announce when the mate yields
 	probe          *probeRound // data-interface check while the mate's LAN hellos are overdue
 
+	// What `show failover state` and the event syslogs need.
+	myFailure, mateFailure failure
+	synced                 bool // a full configuration copy from the active mate was applied
+	lanQuiet, mateLost     bool // 105005 and 103001 sent for the current silence
+
 	desired []dataplane.Addr // what the last Reconcile applied
 	stopped bool
 	done    chan struct{}
@@ -143,6 +148,7 @@ type ifc struct {
 	failed    bool
 	passed    bool // last test passed while the mate is still not heard here
 	nextTest  time.Time
+	monStatus wire.IfStatus // last status reported by 105003/105004
 }
 
 // mateInfo is what we know of the other unit.
@@ -411,7 +417,7 @@ func (nopHooks) ApplyReplicated(string)                {}
 func (nopHooks) ReplaceConfig(string)                  {}
 func (nopHooks) WriteMemory()                          {}
 func (nopHooks) ExecShow(_ string, reply func(string)) { reply("") }
-func (nopHooks) ActiveChanged(bool)                    {}
+func (nopHooks) RoutingChanged(bool)                   {}
 func (nopHooks) Console(string)                        {}
 func (nopHooks) Reconcile(done func()) {
 	if done != nil {

@@ -122,7 +122,7 @@ func newPairLab(tb testing.TB, primaryCfg string) *pairLab {
 	return newPairLabPrefixed(tb, primaryCfg, pairPrefix("fp"))
 }
 
-func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string) *pairLab {
+func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string, env ...string) *pairLab {
 	tb.Helper()
 	if os.Geteuid() != 0 {
 		tb.Skip("needs root: network namespaces")
@@ -147,6 +147,7 @@ func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string) *pairLab {
 		"FAILOVERD="+failoverd,
 		"FOSH="+fosh,
 	)
+	l.env = append(l.env, env...)
 	if primaryCfg != "" {
 		p := filepath.Join(l.dir, "primary-in.cfg")
 		if err := os.WriteFile(p, []byte(primaryCfg), 0o644); err != nil {
@@ -646,10 +647,13 @@ func (l *pairLab) pairCaptureWhere(ns, dev string, src netip.Addr, keep func([]b
 // --------------------------------------------------------------- tests
 
 // syncedVia says whether unit's show failover history shows it went from
-// Sync Config to Standby.
+// Sync Config to Standby (through Bulk Sync when connections are
+// replicated).
 func (l *pairLab) syncedVia(unit string) bool {
 	out := l.mustFosh(unit, "show failover history")
-	return regexp.MustCompile(`(?m)^Sync Config +Standby `).MatchString(out)
+	return regexp.MustCompile(`(?m)^Sync Config +Standby `).MatchString(out) ||
+		(regexp.MustCompile(`(?m)^Sync Config +Bulk Sync `).MatchString(out) &&
+			regexp.MustCompile(`(?m)^Bulk Sync +Standby `).MatchString(out))
 }
 
 // Bootstrap: the primary goes Active, the secondary Standby after Sync
