@@ -324,7 +324,12 @@ func (l *pairLab) waitClientPing(timeout time.Duration) {
 // own addresses.
 func (l *pairLab) runningConfig(unit string) []string {
 	l.tb.Helper()
-	out := l.mustFosh(unit, "show running-config")
+	return pairComparable(l.mustFosh(unit, "show running-config"))
+}
+
+// pairComparable is show running-config output without the unit-local
+// lines and the checksum (which covers them).
+func pairComparable(out string) []string {
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	lan := ""
 	for _, s := range lines {

@@ -195,7 +195,7 @@ func (s *faultSoak) configsEqual(timeout time.Duration) (bool, string) {
 		a, errA := s.l.foshRun("primary", "show running-config")
 		c, errC := s.l.foshRun("secondary", "show running-config")
 		if errA == nil && errC == nil {
-			pa, pc := faultComparable(a), faultComparable(c)
+			pa, pc := pairComparable(a), pairComparable(c)
 			if slices.Equal(pa, pc) {
 				return true, ""
 			}
@@ -206,31 +206,6 @@ func (s *faultSoak) configsEqual(timeout time.Duration) (bool, string) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-}
-
-// faultComparable is a running-config without the unit-local lines (as
-// pairLab.runningConfig) and without the lines that only say when or how
-// the text was produced.
-func faultComparable(out string) []string {
-	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	lan := ""
-	for _, s := range lines {
-		if v, ok := strings.CutPrefix(s, "failover lan interface "); ok {
-			lan = strings.Fields(v)[0]
-		}
-	}
-	var keep []string
-	for _, s := range lines {
-		switch {
-		case strings.HasPrefix(s, "failover lan unit "), strings.HasPrefix(s, "failover lan interface "),
-			strings.HasPrefix(s, "failover lan key "), strings.HasPrefix(s, "failover key "),
-			strings.HasPrefix(s, "Cryptochecksum:"), strings.HasPrefix(s, ": "), s == ":",
-			lan != "" && (strings.HasPrefix(s, "ip address "+lan+" ") || strings.HasPrefix(s, "failover ip address "+lan+" ")):
-			continue
-		}
-		keep = append(keep, s)
-	}
-	return keep
 }
 
 // check verifies the invariants after an event that started at start:
