@@ -35,7 +35,9 @@ type Session struct {
 // NewSession starts a console session in user EXEC.
 func (e *Engine) NewSession(interactive bool) *Session {
 	s := e.newSession(interactive, consolePeer)
-	e.log.Info("session started", s.logAttrs()...)
+	if s != nil {
+		e.log.Info("session started", s.logAttrs()...)
+	}
 	return s
 }
 
