@@ -325,8 +325,8 @@ func TestPtyHelpList(t *testing.T) {
 		t.Errorf("? in user EXEC lists configure:\n%s", top)
 	}
 	tm.send("show ?")
-	list := plain(tm.expect("  version         Display system software and hardware status\r\n"))
-	for _, want := range []string{"  failover        Show failover status\n", "  curpriv         Display current privilege level\n"} {
+	list := plain(tm.expect("  version            Display system software and hardware status\r\n"))
+	for _, want := range []string{"  failover           Show failover status\n", "  curpriv            Display current privilege level\n"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("show ? lacks %q:\n%s", want, list)
 		}
