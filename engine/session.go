@@ -29,7 +29,8 @@ type Session struct {
 	width        int
 	pendingPw    bool
 	badPw        int
-	peer         Peer // set before the session runs; SSH at its hello
+	peer         Peer     // set before the session runs; SSH at its hello
+	foExec       *Session // failover exec run on this unit: its own command mode
 }
 
 // NewSession starts a console session in user EXEC.
