@@ -253,7 +253,9 @@ func TestPairObservedAcrossTakeover(t *testing.T) {
 			secCalls = append(secCalls, strings.Join(f[1:4], " "))
 		}
 	}
-	want := []string{"unit.state to=Negotiation from=Disabled", "unit.state to=Sync", "unit.state to=Standby", "unit.state to=Active from=Standby"}
+	// The sample configuration replicates connections: Sync Config, then
+	// Bulk Sync while the connection table comes in, then Standby.
+	want := []string{"unit.state to=Negotiation from=Disabled", "unit.state to=Sync", "unit.state to=Bulk Sync", "unit.state to=Standby", "unit.state to=Active from=Standby"}
 	for i, w := range want {
 		if i >= len(secCalls) || !strings.HasPrefix(secCalls[i], w) {
 			t.Fatalf("secondary's unit.state hook calls %q, want prefixes %q\nall calls:\n%s", secCalls, want, b)
