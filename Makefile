@@ -18,6 +18,7 @@ DEPS += ssh:openssh-client
 DEPS += tmux:tmux
 DEPS += ansible-playbook:ansible
 DEPS += /usr/lib/python3/dist-packages/netmiko:python3-netmiko
+DEPS += rsyslogd:rsyslog
 
 all: build
 
@@ -54,6 +55,9 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzReceiver$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/wire
 	$(GO) test -run XXX -fuzz '^FuzzDecodeBatch$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/statesync
 	$(GO) test -run XXX -fuzz '^FuzzParsePIX$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/journal
+	$(GO) test -run XXX -fuzz '^FuzzDecodeKey$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./shell
+	$(GO) test -run XXX -fuzz '^FuzzReadRequest$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine
+	$(GO) test -run XXX -fuzz '^FuzzSSHClient$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine
 
 # The lab: a failover pair and two ISPs in network namespaces; opens the
 # primary's shell. "make lab-down" removes it.

@@ -19,10 +19,39 @@ func (s *Session) execMate(inv *grammar.Invocation) (api.Reply, func() api.Reply
 	if s.e.unit == nil {
 		return api.Reply{Err: "ERROR: failover is not available"}, nil
 	}
+	cmd := inv.Str("command")
+	if isFailoverExec(cmd) {
+		return api.Reply{Err: "ERROR: failover exec cannot run failover exec"}, nil
+	}
+	target := "mate"
+	for _, w := range []string{"active", "standby"} {
+		if inv.Words[w] {
+			target = w
+		}
+	}
+	local, err := s.e.unit.ExecTarget(target)
+	if err != nil {
+		return api.Reply{Err: "ERROR: " + err.Error()}, nil
+	}
+	if local {
+		// This unit is the target: the command runs here, in the
+		// command mode failover exec keeps apart from the terminal's.
+		if s.foExec == nil {
+			s.foExec = s.e.newExecSession(s.peer)
+		}
+		return s.foExec.execOnLoop(cmd)
+	}
 	ch := make(chan api.Reply, 1)
-	s.e.unit.ExecMate(inv.Str("command"), func(out string, err error) {
+	s.e.unit.ExecMate(cmd, func(out string, err error) {
 		if err != nil {
 			ch <- api.Reply{Err: "ERROR: " + err.Error()}
+			return
+		}
+		// The mate sends one text; a command it refused starts with its
+		// error or warning, and is an error here too (a script's exit
+		// status says so).
+		if strings.HasPrefix(out, "ERROR: ") || strings.HasPrefix(out, "**** WARNING ****") {
+			ch <- api.Reply{Err: strings.TrimRight(out, "\n")}
 			return
 		}
 		ch <- api.Reply{Output: out}
@@ -38,6 +67,27 @@ func (s *Session) await(ch <-chan api.Reply) func() api.Reply {
 			return r
 		case <-s.e.done:
 			return api.Reply{Err: "ERROR: failoverd is stopping"}
+		}
+	}
+}
+
+// fileWait bounds how long a session waits for the disk: the operator
+// hears about a disk that does not answer well before a client gives up.
+var fileWait = 30 * time.Second
+
+// awaitFile waits for a file job's reply, at most fileWait; the job
+// itself goes on (a save still lands when the disk answers).
+func (s *Session) awaitFile(ch <-chan api.Reply, what string) func() api.Reply {
+	return func() api.Reply {
+		t := time.NewTimer(fileWait)
+		defer t.Stop()
+		select {
+		case r := <-ch:
+			return r
+		case <-s.e.done:
+			return api.Reply{Err: "ERROR: failoverd is stopping"}
+		case <-t.C:
+			return api.Reply{Err: fmt.Sprintf("ERROR: the disk has not answered in %v: %s", fileWait, what)}
 		}
 	}
 }
@@ -146,16 +196,25 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 			return s.unitAction(func() error { return e.unit.NoFailoverActive() })
 		}
 		return s.unitAction(func() error { return e.unit.FailoverActive() })
+	case "failover-reload-standby":
+		return s.unitAction(func() error { return e.unit.ReloadStandby() })
 	case "failover-reset":
 		return s.unitAction(func() error { return e.unit.Reset() })
 	case "show-failover":
 		if e.unit == nil {
 			return api.Reply{Output: "Failover Off\nCable status: Normal\nReconnect timeout " + grammar.FormatHMS(e.cfg.Failover.Timeout) + "\n"}
 		}
-		if inv.Words["history"] {
-			return api.Reply{Output: e.unit.ShowHistory()}
+		for _, w := range []string{"history", "state", "interface", "statistics"} {
+			if inv.Words[w] {
+				return api.Reply{Output: e.unit.Show(w)}
+			}
 		}
 		return api.Reply{Output: e.unit.ShowFailover()}
+	case "show-monitor-interface":
+		if e.unit == nil {
+			return api.Reply{Err: "ERROR: failover is not available"}
+		}
+		return api.Reply{Output: e.unit.Show("monitor-interface")}
 	case "show-conn-count", "show-xlate-count":
 		// Counted by connection replication, which only runs with a
 		// stateful failover link.
@@ -246,7 +305,7 @@ func (s *Session) writeMemory() (api.Reply, func() api.Reply) {
 	if err != nil {
 		return api.Reply{Err: "ERROR: " + err.Error()}, nil
 	}
-	return api.Reply{}, s.await(ch)
+	return api.Reply{}, s.awaitFile(ch, "the save goes on and lands when it answers")
 }
 
 func (s *Session) writeErase() (api.Reply, func() api.Reply) {
@@ -261,7 +320,7 @@ func (s *Session) writeErase() (api.Reply, func() api.Reply) {
 	if err != nil {
 		return api.Reply{Err: "ERROR: " + err.Error()}, nil
 	}
-	return api.Reply{}, s.await(ch)
+	return api.Reply{}, s.awaitFile(ch, "the erase goes on and lands when it answers")
 }
 
 // showStartup reads the startup-config off the loop. Anything but a
@@ -281,7 +340,7 @@ func (s *Session) showStartup() (api.Reply, func() api.Reply) {
 	if err != nil {
 		return api.Reply{Err: "ERROR: " + err.Error()}, nil
 	}
-	return api.Reply{}, s.await(ch)
+	return api.Reply{}, s.awaitFile(ch, "failed to read the startup-config")
 }
 
 // maskKey hides the failover key when the startup-config is displayed.
@@ -295,4 +354,19 @@ func maskKey(text string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// newExecSession is a session for failover exec: privileged (the operator
+// who typed it is), starting in global configuration mode, as ASA's.
+func (e *Engine) newExecSession(p Peer) *Session {
+	s := e.newSessionOnLoop(false, p)
+	s.priv, s.mode = true, grammar.ModeConfig
+	return s
+}
+
+// isFailoverExec says whether cmd is itself a failover exec, which a
+// failover exec may not run (it would bounce between the units).
+func isFailoverExec(cmd string) bool {
+	f := strings.Fields(strings.ToLower(cmd))
+	return len(f) >= 2 && len(f[0]) >= 3 && strings.HasPrefix("failover", f[0]) && strings.HasPrefix("exec", f[1])
 }

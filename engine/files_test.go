@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -239,4 +240,57 @@ func TestRejectedStartupLinesCapped(t *testing.T) {
 	if !strings.Contains(out, "count=980") {
 		t.Errorf("no count of the rest in the log:\n%s", out)
 	}
+}
+
+// A disk that does not answer gets the operator an error in bounded time;
+// the save itself goes on and lands when the disk answers.
+func TestStuckDiskAnswersInTime(t *testing.T) {
+	defer func(d time.Duration) { fileWait = d }(fileWait)
+	fileWait = 200 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "startup-config")
+	e, _, _ := startFileEngine(t, path, nil)
+	s := privSession(t, e)
+	mustExec(t, s, "conf t", "hostname fw-late", "end")
+	release := blockSync(t)
+	r := within(t, "write memory on a stuck disk", func() api.Reply { return s.Exec("write memory") })
+	if !strings.Contains(r.Err, "has not answered") || r.Prompt == "" {
+		t.Fatalf("write memory on a stuck disk: %+v", r)
+	}
+	release()
+	within(t, "the late save", func() bool {
+		for {
+			if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), "hostname fw-late") {
+				return true
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// The MAC state file is written off the loop too: a stuck disk does not
+// hold the unit that learns a burned-in MAC.
+func TestMACStoreWritesOffTheLoop(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "fo.sock.macs")
+	e, err := New(Options{StatePath: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.Run(ctx)
+	release := blockSync(t)
+	mac, _ := net.ParseMAC("02:00:00:00:00:01")
+	within(t, "BurnedIn on a stuck disk", func() bool {
+		e.do(func() { e.macs.BurnedIn("inside", 3, mac) })
+		return true
+	})
+	release()
+	within(t, "the late MAC store", func() bool {
+		for {
+			if b, err := os.ReadFile(state); err == nil && strings.Contains(string(b), "02:00:00:00:00:01") {
+				return true
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 }

@@ -45,6 +45,7 @@ func (u *Unit) look() facts {
 	f.preempt = u.fo.Preempt && u.role == wire.RolePrimary && u.mate.role != u.role && !f.unhealthy && u.switchover == nil
 	f.preemptArmed = !u.preemptAt.IsZero()
 	f.preemptDue = f.preemptArmed && !now.Before(u.preemptAt)
+	f.stateSynced = u.o.StateSync == nil || u.o.StateSync.Synced()
 	return f
 }
 
@@ -62,6 +63,7 @@ func (u *Unit) evaluate() {
 		before := u.state
 		f := u.look()
 		u.noteMate(f)
+		u.watchEvents(f)
 		u.execute(decide(u.state, f))
 		if u.state == before {
 			return

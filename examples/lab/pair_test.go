@@ -324,7 +324,12 @@ func (l *pairLab) waitClientPing(timeout time.Duration) {
 // own addresses.
 func (l *pairLab) runningConfig(unit string) []string {
 	l.tb.Helper()
-	out := l.mustFosh(unit, "show running-config")
+	return pairComparable(l.mustFosh(unit, "show running-config"))
+}
+
+// pairComparable is show running-config output without the unit-local
+// lines and the checksum (which covers them).
+func pairComparable(out string) []string {
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	lan := ""
 	for _, s := range lines {
@@ -549,10 +554,12 @@ func pairInNS(ns string, f func() error) error {
 // on the link itself can send. It returns errors rather than failing the
 // test, so it may run in a goroutine.
 func (l *pairLab) pairSendTTL(ns string, src, dst netip.Addr, ttl int, payloads [][]byte) error {
+	// Not connected: an ICMP error for one datagram (nobody listening
+	// just now) must not fail the next write.
 	var conn *net.UDPConn
 	err := pairInNS(ns, func() error {
 		var err error
-		conn, err = net.DialUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)), net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, wire.Port)))
+		conn, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)))
 		return err
 	})
 	if err != nil {
@@ -570,7 +577,7 @@ func (l *pairLab) pairSendTTL(ns string, src, dst netip.Addr, ttl int, payloads 
 		}
 	}
 	for _, p := range payloads {
-		if _, err := conn.Write(p); err != nil {
+		if _, err := conn.WriteToUDPAddrPort(p, netip.AddrPortFrom(dst, wire.Port)); err != nil {
 			return fmt.Errorf("send to %v: %w", dst, err)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -645,10 +652,13 @@ func (l *pairLab) pairCaptureWhere(ns, dev string, src netip.Addr, keep func([]b
 // --------------------------------------------------------------- tests
 
 // syncedVia says whether unit's show failover history shows it went from
-// Sync Config to Standby.
+// Sync Config to Standby (through Bulk Sync when connections are
+// replicated).
 func (l *pairLab) syncedVia(unit string) bool {
 	out := l.mustFosh(unit, "show failover history")
-	return regexp.MustCompile(`(?m)^Sync Config +Standby `).MatchString(out)
+	return regexp.MustCompile(`(?m)^Sync Config +Standby `).MatchString(out) ||
+		(regexp.MustCompile(`(?m)^Sync Config +Bulk Sync `).MatchString(out) &&
+			regexp.MustCompile(`(?m)^Bulk Sync +Standby `).MatchString(out))
 }
 
 // Bootstrap: the primary goes Active, the secondary Standby after Sync
