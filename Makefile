@@ -21,6 +21,7 @@ DEPS += /usr/lib/python3/dist-packages/netmiko:python3-netmiko
 DEPS += rsyslogd:rsyslog
 DEPS += man:man-db
 DEPS += systemd-analyze:systemd
+DEPS += prlimit:util-linux
 
 all: build
 
