@@ -392,7 +392,7 @@ func (e *Engine) execShow(cmd string, done func(out string)) {
 // the log).
 func (e *Engine) console(msg string) {
 	e.log.Info("console", "msg", msg)
-	e.logs.console(e.clk.Now(), msg)
+	e.logs.console(e.clk.Now(), msg, e.cfg)
 }
 
 // MACs is the burned-in MAC store, or nil.

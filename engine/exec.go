@@ -137,7 +137,11 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 	case "more-system-running":
 		return api.Reply{Output: configText(e.cfg, true)}
 	case "write-standby":
-		return s.unitAction(func() error { return e.unit.WriteStandby() })
+		r := s.unitAction(func() error { return e.unit.WriteStandby() })
+		if !r.Failed() {
+			r.Output = "Building configuration...\n[OK]\n" // as ASA prints it
+		}
+		return r
 	case "failover-active":
 		if inv.Negated {
 			return s.unitAction(func() error { return e.unit.NoFailoverActive() })

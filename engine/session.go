@@ -69,7 +69,7 @@ func (s *Session) Handle(req api.Request) api.Reply {
 		})
 		return s.reply(api.Reply{})
 	case api.OpExec:
-		return s.Exec(req.Line)
+		return s.exec(req.Line, req.Filter)
 	case api.OpHelp:
 		return s.Help(req.Line)
 	case api.OpComplete:
@@ -150,13 +150,23 @@ func checkLine(line string) string {
 // parsed once and run with the engine's state, and the reply carries the
 // new prompt. Commands that wait (on the network or the disk) hand back a
 // continuation that waits in the session's goroutine, never on the loop.
-func (s *Session) Exec(line string) api.Reply {
-	if msg := checkLine(line); msg != "" {
+func (s *Session) Exec(line string) api.Reply { return s.exec(line, "") }
+
+// exec runs line; filter is the output filter the client applies itself,
+// which show history keeps with the line as it was typed.
+func (s *Session) exec(line, filter string) api.Reply {
+	if msg := checkLine(line + filter); msg != "" {
 		return s.reply(api.Reply{Err: msg})
 	}
 	var r api.Reply
 	var wait func() api.Reply
 	s.e.do(func() {
+		if h := strings.TrimRight(line, " \t\r"); !config.IsComment(h) {
+			if filter = strings.TrimSpace(filter); filter != "" {
+				h += " " + filter
+			}
+			s.addHistory(h)
+		}
 		r, wait = s.execOnLoop(line)
 		if wait == nil {
 			s.stamp(&r)
@@ -200,7 +210,7 @@ func (s *Session) parse(line string) (*grammar.Invocation, api.Reply, bool) {
 			}
 		}
 		r := api.Reply{Err: perr.Error()}
-		if perr.Kind == grammar.ErrInvalid {
+		if perr.Kind == grammar.ErrInvalid || perr.Kind == grammar.ErrValue {
 			r.CaretAt(perr.Offset)
 		}
 		return nil, r, false
@@ -215,7 +225,6 @@ func (s *Session) execOnLoop(line string) (r api.Reply, wait func() api.Reply) {
 	if config.IsComment(line) {
 		return api.Reply{}, nil
 	}
-	s.addHistory(line)
 	inv, bad, ok := s.parse(line)
 	if !ok {
 		return bad, nil

@@ -36,3 +36,23 @@ func TestSessionUnsupported(t *testing.T) {
 		t.Fatalf("got %+v", r[2])
 	}
 }
+
+// show history lists each line as typed, output filter included, although
+// the client applies the filter itself and the engine runs the command only.
+func TestShowHistoryKeepsFilters(t *testing.T) {
+	e := newTestEngine(t)
+	s := e.NewSession(false)
+	s.Handle(api.Request{Op: api.OpExec, Line: "enable"})
+	r := s.Handle(api.Request{Op: api.OpExec, Line: "show version", Filter: "| include Version"})
+	if r.Failed() || !strings.Contains(r.Output, "Version") {
+		t.Fatalf("show version: %+v", r)
+	}
+	s.Handle(api.Request{Op: api.OpExec, Line: "! a comment"})
+	out := s.Exec("show history").Output
+	if want := "enable\nshow version | include Version\nshow history\n"; out != want {
+		t.Errorf("show history:\n%s\nwant:\n%s", out, want)
+	}
+	if r := s.Handle(api.Request{Op: api.OpExec, Line: "show version", Filter: "| include \x1b[2J"}); !r.Failed() {
+		t.Error("a control character in the filter was accepted")
+	}
+}

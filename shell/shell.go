@@ -31,7 +31,7 @@ func run(b Backend, line string) (api.Reply, []grammar.Filter, error) {
 		}
 		return r, nil, nil
 	}
-	rep, err := b.Do(api.Request{Op: api.OpExec, Line: cmd})
+	rep, err := b.Do(api.Request{Op: api.OpExec, Line: cmd, Filter: strings.TrimSpace(line[len(cmd):])})
 	return rep, filters, err
 }
 
@@ -42,7 +42,9 @@ func errorLines(prefix, line string, rep api.Reply, echo bool) []string {
 	if !ok {
 		return strings.Split(strings.TrimRight(rep.Err, "\n"), "\n")
 	}
-	e := &grammar.Error{Kind: grammar.ErrInvalid, Offset: off}
+	// The caret marks invalid input and wrong values alike; the message
+	// under it is the engine's.
+	e := &grammar.Error{Kind: grammar.ErrValue, Offset: off, Msg: strings.TrimPrefix(strings.TrimRight(rep.Err, "\n"), "ERROR: ")}
 	return e.Lines(prefix, line, echo)
 }
 

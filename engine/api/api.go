@@ -16,8 +16,11 @@ const (
 
 // Request is one client message.
 type Request struct {
-	Op          string `json:"op"`
-	Line        string `json:"line,omitempty"`
+	Op   string `json:"op"`
+	Line string `json:"line,omitempty"`
+	// Filter is the output filter the client split off Line and applies
+	// itself ("| include X"); the session keeps it in its history only.
+	Filter      string `json:"filter,omitempty"`
 	Password    string `json:"password,omitempty"`
 	Interactive bool   `json:"interactive,omitempty"`
 	// SSH is the SSH client ("ADDR PORT ...", sshd's SSH_CONNECTION) when
