@@ -8,13 +8,16 @@ LAB       := examples/lab/lab.sh
 .PHONY: all build deps test test-short lint fuzz lab lab-down bench clean
 
 # Debian packages the lab and the end-to-end tests use, by the command
-# each provides; only missing ones are installed (needs root and apt-get).
+# each provides (or, for a library, an absolute path it installs); only
+# missing ones are installed (needs root and apt-get).
 DEPS := ip:iproute2
 DEPS += nft:nftables
 DEPS += ping:iputils-ping
 DEPS += sshd:openssh-server
 DEPS += ssh:openssh-client
 DEPS += tmux:tmux
+DEPS += ansible-playbook:ansible
+DEPS += /usr/lib/python3/dist-packages/netmiko:python3-netmiko
 
 all: build
 
@@ -22,7 +25,7 @@ build:
 	$(GO) build -o $(BIN)/ ./cmd/failoverd ./cmd/fosh
 
 deps:
-	@missing=""; for d in $(DEPS); do command -v $${d%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${d%%:*} ] || missing="$$missing $${d#*:}"; done; \
+	@missing=""; for d in $(DEPS); do command -v $${d%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${d%%:*} ] || [ -e $${d%%:*} ] || missing="$$missing $${d#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -49,6 +52,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzApplyLines$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/config
 	$(GO) test -run XXX -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/wire
 	$(GO) test -run XXX -fuzz '^FuzzReceiver$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/wire
+	$(GO) test -run XXX -fuzz '^FuzzDecodeBatch$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/statesync
 	$(GO) test -run XXX -fuzz '^FuzzParsePIX$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/journal
 
 # The lab: a failover pair and two ISPs in network namespaces; opens the

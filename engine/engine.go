@@ -29,7 +29,8 @@ type Uplink interface {
 	Start() error
 	Apply(c *config.Config)
 	LinkChanged(l dataplane.Link)
-	SetActive(active bool)
+	SetRouting(on bool)
+	AddrsChanged()
 	Stop()
 	ShowRoute(c *config.Config, held func(hw string) netip.Prefix) string
 	ShowTrack(id int) string
@@ -126,6 +127,7 @@ type Engine struct {
 	statePath string
 	hw        hardware
 	limits    Limits
+	pw        *pwGuard
 	obs       observer // event stream and published status (observe.go)
 }
 
@@ -144,7 +146,7 @@ func New(o Options) (*Engine, error) {
 		ops: make(chan func(), 256), done: make(chan struct{}),
 		cfg: config.New(), logs: newLogBuffer(), owned: map[string]dataplane.Addr{},
 		links: map[string]dataplane.Link{}, statePath: o.StatePath,
-		limits: o.Limits.withDefaults(),
+		limits: o.Limits.withDefaults(), pw: newPWGuard(),
 	}
 	e.started = e.clk.Now()
 	e.obs = newObserver(e.clk)

@@ -97,6 +97,9 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 			return api.Reply{}
 		}
 		s.pendingPw = true
+		if s.interactive {
+			s.badPw = 0 // each enable gets its three tries; the delay remembers
+		}
 		return api.Reply{NeedPassword: true}
 	case "disable":
 		s.priv, s.mode, s.obj = false, grammar.ModeExec, ""

@@ -214,9 +214,9 @@ func (g guardedHooks) WriteMemory()             { g.r.hook(g.h.WriteMemory) }
 func (g guardedHooks) ExecShow(cmd string, reply func(string)) {
 	g.r.hook(func() { g.h.ExecShow(cmd, reply) })
 }
-func (g guardedHooks) ActiveChanged(a bool)  { g.r.hook(func() { g.h.ActiveChanged(a) }) }
-func (g guardedHooks) Console(m string)      { g.r.hook(func() { g.h.Console(m) }) }
-func (g guardedHooks) Reconcile(done func()) { g.r.hook(func() { g.h.Reconcile(done) }) }
+func (g guardedHooks) RoutingChanged(on bool) { g.r.hook(func() { g.h.RoutingChanged(on) }) }
+func (g guardedHooks) Console(m string)       { g.r.hook(func() { g.h.Console(m) }) }
+func (g guardedHooks) Reconcile(done func())  { g.r.hook(func() { g.h.Reconcile(done) }) }
 
 // box is one engine of a pair with real unit and uplink parts.
 type box struct {
@@ -299,8 +299,12 @@ func newPairOfBoxes(t *testing.T) (*clock.Fake, *box, *box) {
 	mem := transport.NewMemNetwork()
 	a := newBox(t, "0a", "primary.cfg", mem, clk)
 	b := newBox(t, "0b", "secondary.cfg", mem, clk)
+	// Both units route (the standby from its standby addresses): the
+	// pair has settled when both have the primary uplink's default route.
+	const viaPrimary = "route 0.0.0.0/0 via 198.51.100.1 dev outside table main"
 	advanceUntil(t, clk, "the pair to form", func() bool {
-		return a.state() == "act" && b.state() == "stby" && b.hostname() == "fw"
+		return a.state() == "act" && b.state() == "stby" && b.hostname() == "fw" &&
+			strings.Contains(a.dp.String(), viaPrimary) && strings.Contains(b.dp.String(), viaPrimary)
 	})
 	return clk, a, b
 }

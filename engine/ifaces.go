@@ -147,13 +147,20 @@ func (e *Engine) reconcileInterfaces() {
 			want[a.Link+" "+a.Prefix.String()] = a
 		}
 	}
+	removed := false
 	for k, a := range e.owned {
 		if _, ok := want[k]; !ok {
 			if err := e.dp.AddrDel(a); err != nil {
 				e.log.Debug("failed to remove address", "addr", a.Prefix, "link", a.Link, "err", err)
 			}
 			delete(e.owned, k)
+			removed = true
 		}
+	}
+	if removed && e.uplink != nil {
+		// The kernel dropped the routes through a subnet whose last address
+		// went (a role change swaps the system and standby addresses).
+		defer e.uplink.AddrsChanged()
 	}
 	for k, a := range want {
 		if had, ok := e.owned[k]; ok && had.ValidLft == 0 && a.ValidLft == 0 {

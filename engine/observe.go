@@ -202,6 +202,10 @@ func (e *Engine) streamEvents(conn net.Conn, r io.Reader) {
 		close(gone)
 	}()
 	enc := json.NewEncoder(conn)
+	conn.SetWriteDeadline(time.Now().Add(timeout))
+	if err := enc.Encode(event.Event{Kind: event.Subscribed, Time: e.clk.Now(), After: sub.After()}); err != nil {
+		return
+	}
 	for {
 		select {
 		case ev, ok := <-sub.C:

@@ -69,6 +69,18 @@ func sshClient(v string) string {
 	return fmt.Sprintf("%s %d", a, port)
 }
 
+// source names the peer in a syslog message: the SSH client as
+// ADDR/PORT, else the local process.
+func (p Peer) source() string {
+	if addr, port, ok := strings.Cut(p.SSH, " "); ok {
+		return addr + "/" + port
+	}
+	if p.UID >= 0 {
+		return fmt.Sprintf("uid %d pid %d", p.UID, p.PID)
+	}
+	return p.Kind
+}
+
 // attrs are the peer's log attributes.
 func (p Peer) attrs() []any {
 	a := []any{"peer", p.Kind}

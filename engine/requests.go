@@ -42,11 +42,11 @@ func (r UnitRequests) ExecShow(cmd string, reply func(out string)) {
 	r.e.queue(func() { r.e.execShow(cmd, reply) })
 }
 
-// ActiveChanged tells the uplink tracker whether to install routes.
-func (r UnitRequests) ActiveChanged(active bool) {
+// RoutingChanged tells the uplink tracker whether to install routes.
+func (r UnitRequests) RoutingChanged(on bool) {
 	r.e.queue(func() {
 		if r.e.uplink != nil {
-			r.e.uplink.SetActive(active)
+			r.e.uplink.SetRouting(on)
 		}
 	})
 }

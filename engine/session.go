@@ -367,27 +367,51 @@ func (s *Session) Complete(line string) api.Reply {
 	return s.reply(api.Reply{Completions: words})
 }
 
-// Enable checks the password answered to "Password:".
+// maxPasswordTries is how many wrong passwords one `enable` takes before
+// the session drops back, as on ASA.
+const maxPasswordTries = 3
+
+// Enable checks the password answered to "Password:". An interactive
+// session is asked again after a wrong password, up to three tries in
+// all; then "% Bad passwords" and the session stays in user EXEC. Every
+// failure is logged with who the session is, and each further try of the
+// same peer waits longer (pwGuard).
 func (s *Session) Enable(pw string) api.Reply {
 	var hash string
 	var pending bool
-	s.e.do(func() { hash, pending = s.e.cfg.EnableHash, s.pendingPw })
+	var peer Peer
+	s.e.do(func() { hash, pending, peer = s.e.cfg.EnableHash, s.pendingPw, s.peer })
 	if !pending {
 		return s.reply(api.Reply{Err: "ERROR: no password was asked for"})
 	}
-	ok := hash == "" || config.CheckPassword(hash, pw) // hashing runs off the loop
+	// The wait and the hashing run here, off the loop.
+	ok, fails, err := s.e.pw.check(fmt.Sprintf("%s uid %d", peer.Kind, peer.UID), s.e.done, func() bool {
+		return hash == "" || config.CheckPassword(hash, pw)
+	})
+	if err != nil {
+		return api.Reply{Err: "ERROR: " + err.Error()}
+	}
 	var r api.Reply
 	s.e.do(func() {
-		s.pendingPw = false
 		if ok {
-			s.priv, s.badPw = true, 0
+			s.pendingPw, s.priv, s.badPw = false, true, 0
+			s.e.log.Info("enable succeeded", s.logAttrs()...)
+			s.e.Syslog("%PIX-5-502103: User priv level changed: Uname: enable_15 From: 1 To: 15")
 			return
 		}
 		s.badPw++
-		r.Err = "Invalid password"
-		if s.badPw >= 3 {
+		s.e.log.Warn("enable password rejected", append(s.logAttrs(), "try", s.badPw, "failures_in_a_row", fails)...)
+		s.e.Syslog(fmt.Sprintf("%%PIX-6-605004: Login denied from %s to %s for user \"enable_15\"", peer.source(), peer.Kind))
+		switch {
+		case s.badPw >= maxPasswordTries:
+			s.pendingPw, s.badPw = false, 0
 			r.Err = "% Bad passwords"
-			s.badPw = 0
+		case s.interactive:
+			r.NeedPassword = true // asked again
+		default:
+			// A script's next line is not a second password.
+			s.pendingPw = false
+			r.Err = "Invalid password"
 		}
 	})
 	return s.reply(r)

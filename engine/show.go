@@ -21,7 +21,10 @@ func (e *Engine) showVersion() string {
 	fmt.Fprintf(&b, "failover Software Version %s (PIX 6.3 command dialect)\n", Version)
 	fmt.Fprintf(&b, "Compiled with %s for %s/%s\n\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(&b, "%s up %s\n\n", e.cfg.Hostname, formatUptime(up))
-	fmt.Fprintf(&b, "Hardware:   %s\n\n", e.hw)
+	fmt.Fprintf(&b, "Hardware:   %s\n", e.hw)
+	if len(e.cfg.Interfaces) > 0 {
+		b.WriteString("\n")
+	}
 	for i, f := range e.cfg.Interfaces {
 		l, ok := e.links[f.HW]
 		mac := "unknown"

@@ -133,3 +133,12 @@ func TestPtyReconnect(t *testing.T) {
 	tm.send("\x03")
 	tm.expect("fosh exited 1")
 }
+
+// An over-long line in a paste is one error with its true length; the
+// paste goes on with the next line.
+func TestPtyLongLinePaste(t *testing.T) {
+	tm := startFosh(t, 80)
+	tm.send(strings.Repeat("x", 5000) + "\rshow curpriv\r")
+	tm.expect("\r\nERROR: line too long (5000 characters, at most 4096)\r\npixfirewall> show curpriv\r\n")
+	tm.expect("Current privilege level : 1\r\n")
+}

@@ -28,6 +28,9 @@ type Terminal struct {
 	out    *os.File
 	pager  int
 	hist   history
+	// dropped counts the characters of the current line beyond
+	// api.MaxLine: not kept, only counted for the error message.
+	dropped int
 	// Redial, when set, opens a new session after the daemon went away;
 	// the terminal waits for the daemon to come back instead of ending.
 	Redial func() (Backend, error)
@@ -47,8 +50,23 @@ func NewTerminal(b Backend, in *os.File, out *os.File) (*Terminal, error) {
 
 // write prints command output; the terminal is in raw mode, so line ends
 // are sent as CR LF, as a device sends them.
-func (t *Terminal) write(s string) {
-	io.WriteString(t.out, strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n"))
+func (t *Terminal) write(s string) { io.WriteString(t.out, crlf(s)) }
+
+func crlf(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
+}
+
+// CRLF is w with LF sent as CR LF: for other output on a terminal that a
+// session has in raw mode (the daemon's log beside its console).
+func CRLF(w io.Writer) io.Writer { return crlfWriter{w} }
+
+type crlfWriter struct{ w io.Writer }
+
+func (c crlfWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(c.w, crlf(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func (t *Terminal) width() int {
@@ -175,12 +193,18 @@ func (t *Terminal) session() error {
 			prompt = rep.Prompt
 			continue
 		}
+		if t.dropped > 0 {
+			// A pasted line too long to send: one error, and the paste
+			// goes on with the next line.
+			t.write(tooLong(len(line)+t.dropped) + "\n")
+			continue
+		}
 		t.hist.add(line)
 		rep, filters, err := run(t.b, line)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errGone, err)
 		}
-		if rep.NeedPassword {
+		for rep.NeedPassword { // asked again after a wrong password
 			pw, end := t.readPassword("Password: ")
 			switch end {
 			case lineGone:
@@ -191,6 +215,8 @@ func (t *Terminal) session() error {
 				if rep, err = t.b.Do(api.Request{Op: api.OpEnable, Password: pw}); err != nil {
 					return fmt.Errorf("%w: %v", errGone, err)
 				}
+			default: // Ctrl-C: back to the prompt
+				rep.NeedPassword = false
 			}
 		}
 		out, ferr := applyFilters(rep.Output, filters)
@@ -217,6 +243,7 @@ func (t *Terminal) session() error {
 func (t *Terminal) readLine(prompt string) (string, lineEnd) {
 	ed := newEditor(t.out, t.width, prompt, true)
 	t.hist.reset()
+	t.dropped = 0
 	for {
 		k, ok := t.in.next(t.done())
 		if !ok {
@@ -232,8 +259,10 @@ func (t *Terminal) readLine(prompt string) (string, lineEnd) {
 				t.help(ed)
 				continue
 			}
-			if len(ed.line) < api.MaxLine+1 {
+			if len(ed.line) <= api.MaxLine {
 				ed.insert([]rune{k.r})
+			} else {
+				t.dropped++
 			}
 		case keyEnter:
 			ed.finish("")

@@ -64,6 +64,10 @@ func TestSSHLoginShell(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("ssh session did not end on exit")
 	}
+	// What the client received is plain text: no escape sequences.
+	if strings.ContainsAny(r.all.String(), "\x1b\b") {
+		t.Fatalf("the interactive session sent escape sequences or backspaces: %q", r.all.String())
+	}
 
 	// What the snippet warns about: with nologin as the shell, sshd cannot
 	// run ForceCommand.
@@ -109,6 +113,7 @@ func sshWaitFor(t *testing.T, ok func() bool) {
 type sshScreen struct {
 	ch  chan []byte
 	buf bytes.Buffer
+	all bytes.Buffer // everything received
 }
 
 func newSSHScreen(r io.Reader) *sshScreen {
@@ -139,6 +144,7 @@ func (s *sshScreen) expect(t *testing.T, want string) {
 				t.Fatalf("terminal closed before %q; screen:\n%s", want, s.buf.String())
 			}
 			s.buf.Write(b)
+			s.all.Write(b)
 		case <-deadline:
 			t.Fatalf("no %q on the terminal; screen:\n%s", want, s.buf.String())
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -19,6 +20,7 @@ import (
 	"failover/engine"
 	"failover/engine/api"
 	"failover/engine/dataplane"
+	"failover/engine/hooks"
 	"failover/engine/journal"
 	"failover/engine/metrics"
 	"failover/engine/probe"
@@ -40,6 +42,8 @@ func run() error {
 	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	checkOnly := flag.Bool("check", false, "check a startup-config (the argument, or --config) and exit: 0 valid, 1 errors, 2 unreadable")
 	showVersion := flag.Bool("version", false, "print the version and exit")
+	hookDir := flag.String("hooks", "/etc/failover/notify.d", "directory of notify hooks run on every event (root-owned; ignored when absent)")
+	hookTimeout := flag.Duration("hook-timeout", 30*time.Second, "time a notify hook may run before it is killed")
 	metricsAddr := flag.String("metrics", "", "serve Prometheus metrics on this address (host:port, e.g. 127.0.0.1:9105); off when empty")
 	flag.Parse()
 	if *showVersion {
@@ -61,7 +65,13 @@ func run() error {
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("failed to parse --log-level: %w", err)
 	}
-	log := newLogger(lvl)
+	// The console's line editor puts the terminal in raw mode, where a
+	// bare LF does not return the carriage: log lines get CR LF there.
+	var logOut io.Writer = os.Stderr
+	if *console && term.IsTerminal(int(os.Stderr.Fd())) {
+		logOut = shell.CRLF(os.Stderr)
+	}
+	log := newLogger(lvl, logOut)
 
 	dp, err := dataplane.NewNetlink(log)
 	if err != nil {
@@ -82,6 +92,9 @@ func run() error {
 		return err
 	}
 	defer os.Remove(*sock)
+	if *hookDir != "" {
+		(&hooks.Runner{Dir: *hookDir, Timeout: *hookTimeout, Log: log.With("part", "hooks")}).Start(ctx, e.Events())
+	}
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- e.Run(ctx) }()
 	go func() {
@@ -116,11 +129,11 @@ func run() error {
 
 // newLogger logs to the journal, with a priority per message, when stderr
 // is connected to it (systemd's StandardError=journal), else as text.
-func newLogger(lvl slog.Level) *slog.Logger {
+func newLogger(lvl slog.Level, out io.Writer) *slog.Logger {
 	if ok, _ := sdjournal.StderrIsJournalStream(); ok {
 		return slog.New(journal.New("failoverd", lvl, nil))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: lvl}))
 }
 
 // runConsole is the router's console port: a session on the daemon's own

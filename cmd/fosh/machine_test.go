@@ -38,8 +38,6 @@ func TestJSONStatusAndEvents(t *testing.T) {
 	var errs bytes.Buffer
 	go func() { done <- machineOutput(sock, false, true, nil, pw, &errs); pw.Close() }()
 	lines := bufio.NewScanner(pr)
-	// The subscription is in place once a first event comes through, so
-	// keep changing the hostname until one does.
 	c, err := api.Dial(sock, false)
 	if err != nil {
 		t.Fatal(err)
@@ -58,21 +56,22 @@ func TestJSONStatusAndEvents(t *testing.T) {
 		}
 		close(got)
 	}()
-	var first event.Event
-wait:
-	for i := 0; ; i++ {
-		if r, err := c.Do(api.Request{Op: api.OpExec, Line: "hostname fw" + string(rune('a'+i%26))}); err != nil || r.Failed() {
-			t.Fatalf("%v %+v", err, r)
-		}
+	next := func() event.Event {
 		select {
-		case first = <-got:
-			break wait
-		case <-time.After(100 * time.Millisecond):
+		case ev := <-got:
+			return ev
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event line in 10 s")
 		}
-		if i > 100 {
-			t.Fatal("no event in 10 s")
-		}
+		return event.Event{}
 	}
+	if ev := next(); ev.Kind != event.Subscribed {
+		t.Fatalf("first line %+v, want the subscribed line", ev)
+	}
+	if r, err := c.Do(api.Request{Op: api.OpExec, Line: "hostname fwa"}); err != nil || r.Failed() {
+		t.Fatalf("%v %+v", err, r)
+	}
+	first := next()
 	if first.Kind != event.Config || !strings.HasPrefix(first.Line, "hostname fw") || first.Seq == 0 {
 		t.Errorf("first event %+v", first)
 	}

@@ -105,11 +105,24 @@ func (c *Client) Do(req Request) (Reply, error) { return c.do(req, ReplyTimeout)
 func (c *Client) do(req Request, timeout time.Duration) (Reply, error) {
 	var rep Reply
 	c.conn.SetWriteDeadline(time.Now().Add(timeout))
-	if err := c.enc.Encode(req); err != nil {
-		return rep, fmt.Errorf("failed to send to failoverd: %w", err)
-	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
+	if err := c.enc.Encode(req); err != nil {
+		// A daemon that refuses a session answers at once and closes:
+		// its answer may be waiting although the request could not go.
+		select {
+		case line := <-c.replies:
+			return rep, json.Unmarshal(line, &rep)
+		case <-c.done:
+			select {
+			case line := <-c.replies:
+				return rep, json.Unmarshal(line, &rep)
+			default:
+			}
+		case <-t.C:
+		}
+		return rep, fmt.Errorf("failed to send to failoverd: %w", err)
+	}
 	var line []byte
 	select {
 	case line = <-c.replies:

@@ -37,21 +37,26 @@ func TestDialTimeout(t *testing.T) {
 	}
 }
 
-// A refusal (e.g. too many sessions) is reported with the daemon's words.
+// A refusal (e.g. too many sessions) is reported with the daemon's words,
+// also when the daemon answers and closes before reading the request.
 func TestDialRefused(t *testing.T) {
-	ln, path := listen(t)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
+	for _, readFirst := range []bool{true, false} {
+		ln, path := listen(t)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if readFirst {
+				bufio.NewReader(c).ReadBytes('\n')
+			}
+			c.Write([]byte(`{"err":"ERROR: too many sessions (64)","prompt":"","exit":true}` + "\n"))
+			c.Close()
+		}()
+		_, err := Dial(path, true)
+		if err == nil || !strings.Contains(err.Error(), "refused the session: ERROR: too many sessions (64)") {
+			t.Fatalf("read first %v: err = %v", readFirst, err)
 		}
-		bufio.NewReader(c).ReadBytes('\n')
-		c.Write([]byte(`{"err":"ERROR: too many sessions (64)","prompt":""}` + "\n"))
-		c.Close()
-	}()
-	_, err := Dial(path, true)
-	if err == nil || !strings.Contains(err.Error(), "refused the session: ERROR: too many sessions (64)") {
-		t.Fatalf("err = %v", err)
 	}
 }
 

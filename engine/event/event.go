@@ -24,6 +24,10 @@ const (
 	Route     Kind = "route"          // Dest, Interface, Gateway, To = added|removed
 	Config    Kind = "config"         // Session, Line
 	Overflow  Kind = "overflow"       // last line to a subscriber that fell behind
+	// Subscribed is the first line of a stream (not numbered): After is the
+	// last event before it, so a client can line the stream up with a
+	// status (its event_seq).
+	Subscribed Kind = "subscribed"
 )
 
 // Event is one numbered event. Fields not meaningful for a kind are empty.
@@ -42,6 +46,7 @@ type Event struct {
 	Session   string    `json:"session,omitempty"`
 	Line      string    `json:"line,omitempty"`
 	Dropped   uint64    `json:"dropped,omitempty"` // Overflow: events this subscriber missed
+	After     uint64    `json:"after,omitempty"`   // Subscribed: the stream starts after this event
 }
 
 // Bus numbers events and fans them out. The zero value is not usable; a
@@ -105,6 +110,7 @@ type Sub struct {
 	ch      chan Event
 	C       <-chan Event
 	last    uint64 // last event queued
+	start   uint64 // last event before the subscription
 	dropped uint64 // set when cut off
 }
 
@@ -114,9 +120,16 @@ func (b *Bus) Subscribe(n int) *Sub {
 	s := &Sub{b: b, ch: ch, C: ch}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	s.last = b.seq
+	s.last, s.start = b.seq, b.seq
 	b.subs[s] = struct{}{}
 	return s
+}
+
+// After is the number of the last event emitted before the subscription.
+func (s *Sub) After() uint64 {
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	return s.start
 }
 
 // Overflowed reports, once C is closed, whether the subscription was cut

@@ -26,35 +26,14 @@ func Scrape(t *testing.T, src Source) map[string]*dto.MetricFamily {
 	return fams
 }
 
-// value finds the sample of family name with all the given labels.
+// value is Sample that fails the test when there is no such sample.
 func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
 	t.Helper()
-	f := fams[name]
-	if f == nil {
-		t.Fatalf("no metric %s", name)
+	v, ok := Sample(fams, name, labels...)
+	if !ok {
+		t.Fatalf("no sample %s%v", name, labels)
 	}
-next:
-	for _, m := range f.Metric {
-		for i := 0; i+1 < len(labels); i += 2 {
-			found := false
-			for _, l := range m.Label {
-				if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
-					found = true
-				}
-			}
-			if !found {
-				continue next
-			}
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		}
-	}
-	t.Fatalf("no sample %s%v", name, labels)
-	return 0
+	return v
 }
 
 func TestCollectorFromStatus(t *testing.T) {

@@ -48,6 +48,12 @@ const (
 	maxUnacked   = 4096 // batches kept for resending (about 32 MB)
 	bulkPerTick  = 64   // batches of a bulk sent per tick, so the receiver's socket keeps up
 	resendPerNak = 256
+	// refreshEvery: the kernel refreshes the timeout of an entry with every
+	// packet without an event, so the standby's copy of a busy UDP flow
+	// would expire (30 s unreplied, 120 s assured) while the flow lives.
+	// Entries with short timeouts are sent again from a fresh read of the
+	// table this often.
+	refreshEvery = 20 * time.Second
 )
 
 // Options wire a replicator to the engine.
@@ -113,6 +119,8 @@ type Replicator struct {
 	bulkKeys   []conntrack.Key // keys still to send in the running bulk
 	bulkOn     bool            // a bulk is being sent
 	lastResend time.Time
+	lastFresh  time.Time // last refresh of short-timeout entries
+	freshGen   int       // dump generation of the refresh read in progress (0 = none)
 
 	// Standby side.
 	applied  map[conntrack.Key]applied
@@ -260,6 +268,7 @@ func (r *Replicator) resetTx() {
 	r.out, r.outLen, r.outFlags = nil, 0, 0
 	r.unacked = nil
 	r.peer, r.bulkWanted, r.bulkOn, r.bulkKeys = false, false, false, nil
+	r.freshGen = 0
 }
 
 func (r *Replicator) resetRx() {
@@ -419,6 +428,47 @@ func (r *Replicator) noteMax() {
 	}
 	r.maxConns = max(r.maxConns, n)
 	r.maxXlate = max(r.maxXlate, r.xlates)
+}
+
+// startRefresh reads the table to send the short-timeout entries again.
+func (r *Replicator) startRefresh() {
+	r.lastFresh = r.o.Clock.Now()
+	r.dumpGen++ // a refresh is a dump too: a running one's result is stale after it
+	gen := r.dumpGen
+	r.freshGen = gen
+	r.work.push(job{dump: true, done: func(_ []error, dump []conntrack.Entry, err error) {
+		if r.freshGen == gen {
+			r.freshGen = 0
+		}
+		if err != nil || gen != r.dumpGen || r.role != RoleActive || !r.enabled {
+			return
+		}
+		r.onRefresh(dump)
+	}})
+}
+
+// onRefresh sends again, with their current timeout, the entries whose
+// timeout is short: all but established TCP connections, whose state
+// changes are events anyway. Only entries still in the mirror are sent: one
+// whose destroy event was handled since the read must not come back.
+func (r *Replicator) onRefresh(dump []conntrack.Entry) {
+	const tcpEstablished = 3
+	n := 0
+	for i := range dump {
+		e := &dump[i]
+		if e.Proto == conntrack.ProtoTCP && e.TCPState == tcpEstablished {
+			continue
+		}
+		k := e.Key()
+		if _, ok := r.mirror[k]; !ok {
+			continue
+		}
+		r.mirror[k] = *e
+		r.queue(Record{Entry: *e})
+		n++
+	}
+	r.sendBatch()
+	r.log.Debug("short-timeout entries refreshed", "entries", n)
 }
 
 // --- sending (active) ---
@@ -731,6 +781,9 @@ func (r *Replicator) onTick(gen int) {
 			r.peer, r.unacked, r.bulkOn, r.bulkKeys = false, nil, false, nil
 		case len(r.unacked) > 0 && now.Sub(r.lastAck) >= resendAfter && now.Sub(r.lastResend) >= resendAfter:
 			r.resend()
+		}
+		if r.peer && r.loaded && r.freshGen == 0 && now.Sub(r.lastFresh) >= refreshEvery {
+			r.startRefresh()
 		}
 	case RoleStandby:
 		switch {

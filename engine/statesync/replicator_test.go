@@ -398,3 +398,38 @@ func TestNewActiveServesItsReplicas(t *testing.T) {
 	wantPorts(t, p.b.tb, 8000)
 	wantPorts(t, p.a.tb, 8000)
 }
+
+// The kernel refreshes a UDP entry's timeout with every packet, without an
+// event: the active sends short-timeout entries again now and then, with
+// their current timeout, and never brings back one that ended since.
+func TestRefreshShortTimeouts(t *testing.T) {
+	p := newPair(t)
+	p.start(RoleActive, RoleStandby)
+	udp := inside(9000)
+	udp.Proto, udp.TCPState, udp.Timeout = conntrack.ProtoUDP, 0, 30
+	gone := udp
+	gone.Orig.SrcPort, gone.Reply.DstPort = 9001, 9001
+	p.a.tb.Emit(conntrack.EventNew, udp)
+	p.a.tb.Emit(conntrack.EventNew, gone)
+	p.a.tb.Emit(conntrack.EventNew, inside(9002)) // established TCP
+	p.advance(50 * time.Millisecond)
+	wantPorts(t, p.b.tb, 9000, 9001, 9002)
+	sent := p.a.r.Stats().UDP.Xmit
+
+	udp.Timeout = 29 // packets flowed: the kernel's timeout was reset
+	p.a.tb.Put(udp)
+	p.a.tb.Emit(conntrack.EventDestroy, gone)
+	p.advance(refreshEvery + 100*time.Millisecond)
+	wantPorts(t, p.b.tb, 9000, 9002)
+	if got := p.a.r.Stats().UDP.Xmit - sent; got != 2 { // the delete and the refresh
+		t.Errorf("%d UDP objects sent in the refresh period, want 2", got)
+	}
+	if tcp := p.a.r.Stats().TCP.Xmit; tcp != 1 {
+		t.Errorf("established TCP sent %d times, want once", tcp)
+	}
+	for _, e := range p.b.tb.Entries() {
+		if e.Orig.SrcPort == 9000 && e.Timeout != 29 {
+			t.Errorf("standby's UDP timeout %d, want the refreshed 29", e.Timeout)
+		}
+	}
+}

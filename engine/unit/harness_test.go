@@ -42,7 +42,7 @@ type fakeHooks struct {
 	replaced []string
 	console  []string
 	writes   int
-	serving  []bool
+	routing  []bool
 }
 
 func (h *fakeHooks) ApplyReplicated(line string) { h.applied = append(h.applied, line) }
@@ -51,9 +51,9 @@ func (h *fakeHooks) WriteMemory()                { h.writes++ }
 func (h *fakeHooks) ExecShow(cmd string, reply func(string)) {
 	reply(h.name + " ran " + cmd + "\n")
 }
-func (h *fakeHooks) ActiveChanged(active bool) {
-	h.serving = append(h.serving, active)
-	h.ev.add(h.name + " serving " + map[bool]string{true: "on", false: "off"}[active])
+func (h *fakeHooks) RoutingChanged(on bool) {
+	h.routing = append(h.routing, on)
+	h.ev.add(h.name + " routing " + map[bool]string{true: "on", false: "off"}[on])
 }
 func (h *fakeHooks) Console(msg string) { h.console = append(h.console, msg) }
 

@@ -70,8 +70,9 @@ func (u *Unit) setState(to State, reason string) {
 	}
 
 	u.reconcile(true)
-	if takeover || release {
-		u.o.Hooks.ActiveChanged(to.serves())
+	if routing := to != Negotiation; routing != (from != Negotiation) {
+		// Routes go through the data addresses, the standby's too.
+		u.o.Hooks.RoutingChanged(routing)
 	}
 	if release && u.o.AfterRelease != nil {
 		// Once the engine has taken the addresses away: the requests

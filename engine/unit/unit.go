@@ -25,7 +25,7 @@ type Hooks interface {
 	ReplaceConfig(text string)                   // bulk copy from the active mate
 	WriteMemory()                                // the active mate saved its configuration
 	ExecShow(cmd string, reply func(out string)) // for "failover exec mate"
-	ActiveChanged(active bool)                   // true while this unit serves traffic (Active, or failover Disabled)
+	RoutingChanged(on bool)                      // true while this unit holds its data addresses (every state but Negotiation)
 	Console(msg string)                          // console messages such as "Beginning configuration replication: Sending to mate."
 	// Reconcile makes the kernel hold DesiredAddrs, then calls done, so
 	// that gratuitous ARPs sent from done announce addresses really held.
@@ -411,7 +411,7 @@ func (nopHooks) ApplyReplicated(string)                {}
 func (nopHooks) ReplaceConfig(string)                  {}
 func (nopHooks) WriteMemory()                          {}
 func (nopHooks) ExecShow(_ string, reply func(string)) { reply("") }
-func (nopHooks) ActiveChanged(bool)                    {}
+func (nopHooks) RoutingChanged(bool)                   {}
 func (nopHooks) Console(string)                        {}
 func (nopHooks) Reconcile(done func()) {
 	if done != nil {

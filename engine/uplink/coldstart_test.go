@@ -21,7 +21,7 @@ func TestColdStartUnitGoesStraightToPrimary(t *testing.T) {
 	primaryAddr := dataplane.Addr{Link: "eth0", Prefix: netip.MustParsePrefix("198.51.100.2/28")}
 	must(t, h.dp.AddrDel(primaryAddr))
 	h.pr.SetResult(primaryTgt, unsent)
-	h.m.SetActive(false)
+	h.m.SetRouting(false)
 	h.start()
 	h.advance(5 * time.Second) // negotiating
 	if h.pr.Calls(primaryTgt) < 4 {
@@ -34,7 +34,7 @@ func TestColdStartUnitGoesStraightToPrimary(t *testing.T) {
 	// Active: the unit holds its addresses, then the uplink part is told.
 	must(t, h.dp.AddrReplace(primaryAddr))
 	h.pr.Set(primaryTgt, true)
-	h.m.SetActive(true)
+	h.m.SetRouting(true)
 	h.drain()
 	h.wantMain("") // the primary's first answer is due within a second
 	h.advance(time.Second)

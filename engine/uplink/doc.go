@@ -42,7 +42,13 @@
 // carrier and whose track is Up (untracked = Up, a missing track = Down);
 // ties go to the first configured. Switching is one RouteReplace of the
 // same (destination, table, metric) slot, so there is never a gap. The
-// standby unit (SetActive(false)) holds no main-table routes.
+// standby unit holds the same main-table routes as the active unit: its
+// own traffic (syslog, name lookups, management) leaves through them from
+// its standby addresses, which is harmless. Only a unit that holds no data
+// addresses (negotiating; SetRouting(false)) holds none: they could not
+// be installed. When the unit swaps its addresses the kernel drops the
+// routes through a subnet whose last address went; AddrsChanged makes the
+// manager put them back at once.
 //
 // A track that has not had its first result yet (just after start) holds
 // the route the kernel already has, so that a daemon restarted with

@@ -185,9 +185,9 @@ func TestBothUplinksDown(t *testing.T) {
 	h.wantMain(viaBackup)
 }
 
-func TestSetActiveFalseWithdraws(t *testing.T) {
+func TestSetRoutingOffWithdraws(t *testing.T) {
 	h := startOnPrimary(t)
-	h.m.SetActive(false)
+	h.m.SetRouting(false)
 	h.drain()
 	h.wantMain("")
 	wantLogs(t, h.takeLogs(), delPrimary)
@@ -197,7 +197,7 @@ func TestSetActiveFalseWithdraws(t *testing.T) {
 	}
 	h.advance(3 * time.Second) // the standby keeps probing
 	h.wantMain("")
-	h.m.SetActive(true)
+	h.m.SetRouting(true)
 	h.drain()
 	h.wantMain(viaPrimary)
 }

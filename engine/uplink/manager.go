@@ -44,7 +44,7 @@ type Manager struct {
 	cfg     *config.Config
 	started bool
 	stopped bool
-	active  bool
+	routing bool // main-table routes wanted (SetRouting)
 
 	ctx    context.Context // cancelled by Stop; probes run under it
 	cancel context.CancelFunc
@@ -89,7 +89,7 @@ func New(o Options) *Manager {
 		o:         o,
 		log:       o.Log.With("component", "uplink"),
 		cfg:       config.New(),
-		active:    true,
+		routing:   true,
 		ctx:       ctx,
 		cancel:    cancel,
 		links:     map[string]dataplane.Link{},
@@ -222,24 +222,37 @@ func (m *Manager) LinkChanged(l dataplane.Link) {
 	m.refresh(true)
 }
 
-// SetActive installs main-table routes only while the unit is active.
-// Probe tables and rules stay either way.
-func (m *Manager) SetActive(active bool) {
-	if m.stopped || m.active == active {
+// SetRouting installs main-table routes only while on: while the failover
+// unit holds its data addresses (active or standby alike: the standby's
+// own traffic leaves from its standby addresses, which is harmless). A
+// negotiating unit holds none, and a route through them cannot be
+// installed. Probe tables and rules stay either way.
+func (m *Manager) SetRouting(on bool) {
+	if m.stopped || m.routing == on {
 		return
 	}
-	m.log.Info("unit role", "transition", fmt.Sprintf("%s -> %s", roleName(m.active), roleName(active)))
-	m.active = active
+	m.log.Info("routing", "transition", fmt.Sprintf("%s -> %s", onOff(m.routing), onOff(on)))
+	m.routing = on
 	if m.started {
 		m.refresh(true)
 	}
 }
 
-func roleName(active bool) string {
-	if active {
-		return "Active"
+// AddrsChanged tells the manager that addresses were removed from links:
+// the kernel drops the routes through a subnet whose last address goes (a
+// role change swaps the system and standby addresses), so the main table
+// is compared with the kernel again and repaired.
+func (m *Manager) AddrsChanged() {
+	if m.started && !m.stopped {
+		m.refresh(true)
 	}
-	return "Standby"
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
 }
 
 // Stop ends probing and timers. The kernel is left as it is so that a

@@ -38,7 +38,7 @@ func (m *Manager) usable(r config.Route) bool {
 // among usable routes, the first configured on a tie.
 func (m *Manager) desiredMain() map[netip.Prefix]config.Route {
 	out := map[netip.Prefix]config.Route{}
-	if !m.active {
+	if !m.routing {
 		return out
 	}
 	for _, r := range m.cfg.Routes {

@@ -124,7 +124,8 @@
 //
 //   - A message from a boot id other than the one followed is rejected
 //     with [ErrUnverified] (and counted), and the receiver broadcasts a
-//     Challenge with a fresh 16-byte nonce on the link it came from.
+//     Challenge with a fresh 16-byte nonce on the link it came from (at
+//     most one per link every [ChallengeGap]).
 //   - Every unit answers every authenticated Challenge (whatever its boot
 //     id) with a Response carrying the nonce, stamped with its own current
 //     boot id and sequence number and authenticated with the key. A nonce

@@ -21,8 +21,10 @@ const (
 	// ChallengeTTL is how long an answer to a challenge is accepted. An
 	// answer takes one round trip; the rest is room for a loaded box.
 	ChallengeTTL = 2 * time.Second
-	// ChallengeGap is the least time between two challenges, so a flood of
-	// recorded datagrams makes at most 10 challenges a second.
+	// ChallengeGap is the least time between two challenges on one link,
+	// so a flood of recorded datagrams makes at most 10 challenges a
+	// second there. Per link, so that a challenge on a link where the mate
+	// cannot answer yet does not delay the one on the failover LAN link.
 	ChallengeGap = 100 * time.Millisecond
 	// MaxPending is how many challenges can await an answer at once.
 	MaxPending = 8
@@ -122,8 +124,8 @@ type Receiver struct {
 	nret    int // number of valid entries in retired, which is a ring
 
 	pending       [MaxPending]pendingNonce
-	npend         int // challenges made, pending is a ring
-	lastChallenge time.Time
+	npend         int                  // challenges made, pending is a ring
+	lastChallenge map[string]time.Time // per Ingress.Iface
 
 	answered  [answeredMemory]Nonce
 	nans      int
@@ -133,7 +135,7 @@ type Receiver struct {
 
 // NewReceiver returns a receiver for a unit whose own boot id is self.
 func NewReceiver(c *Codec, self BootID) *Receiver {
-	return &Receiver{codec: c, self: self, windows: map[string]*ReplayWindow{}}
+	return &Receiver{codec: c, self: self, windows: map[string]*ReplayWindow{}, lastChallenge: map[string]time.Time{}}
 }
 
 // Peer returns the mate's boot id the receiver follows, and false before
@@ -185,7 +187,7 @@ func (r *Receiver) Decode(in Ingress, b []byte, now time.Time) (m *Message, repl
 			return nil, nil, fmt.Errorf("%w: boot id %s was replaced by %s", ErrReplay, m.BootID, r.peer)
 		}
 		var c Body
-		if ch := r.challenge(now); ch != nil {
+		if ch := r.challenge(in.Iface, now); ch != nil {
 			c = ch
 		}
 		return m, c, fmt.Errorf("%w: %s sent %s", ErrUnverified, m.BootID, m.Type())
@@ -262,12 +264,15 @@ func (r *Receiver) isRetired(b BootID) bool {
 }
 
 // challenge draws a nonce and remembers it, or returns nil when the last
-// challenge is too recent.
-func (r *Receiver) challenge(now time.Time) *Challenge {
-	if !r.lastChallenge.IsZero() && now.Sub(r.lastChallenge) < ChallengeGap && now.Sub(r.lastChallenge) >= 0 {
+// challenge on link iface is too recent.
+func (r *Receiver) challenge(iface string, now time.Time) *Challenge {
+	if last, ok := r.lastChallenge[iface]; ok && now.Sub(last) < ChallengeGap && now.Sub(last) >= 0 {
 		return nil
 	}
-	r.lastChallenge = now
+	if len(r.lastChallenge) >= 256 {
+		clear(r.lastChallenge) // interfaces come and go; never grow without bound
+	}
+	r.lastChallenge[iface] = now
 	c := new(Challenge)
 	// crypto/rand.Read never returns an error (Go 1.24+).
 	_, _ = rand.Read(c.Nonce[:])

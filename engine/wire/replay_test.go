@@ -348,6 +348,11 @@ func TestChallengeAndAnswerLimits(t *testing.T) {
 	if challenges != 1 {
 		t.Errorf("%d challenges in 100 ms, want 1", challenges)
 	}
+	// The gap is per link: the LAN link's challenge is not held back by
+	// one on a data interface, where the mate may not answer yet.
+	if _, ch, _ := b.rx.Decode(insideIn, a.msg(t, &IfHello{Name: "inside"}), now.Add(50*time.Millisecond)); ch == nil {
+		t.Error("no challenge on another link")
+	}
 	// A challenge is answered once, and at most ResponsesPerSecond a second.
 	c := b.msg(t, &Challenge{Nonce: Nonce{1}})
 	if _, r, _ := a.rx.Decode(lanIn, c, now); r == nil {

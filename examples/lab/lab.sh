@@ -14,6 +14,10 @@
 #                (default /tmp/${LAB_PREFIX}-lab).
 #   FAILOVERD    daemon binary (default bin/failoverd in the repository root).
 #   FOSH         shell binary  (default bin/fosh in the repository root).
+#   FAILOVERD_ARGS
+#                more daemon arguments for both units, split on blanks
+#                (e.g. "--metrics 127.0.0.1:9105": each unit has its own
+#                namespace, so the same address serves both).
 #   LAB_PRIMARY_CFG / LAB_SECONDARY_CFG
 #                configurations copied into LAB_DIR by "up" (defaults:
 #                examples/primary.cfg, examples/secondary.cfg; with --single
@@ -307,7 +311,9 @@ start_unit() {
 	# setsid: its own session so a terminal's ^C on the caller does not reach
 	# it; setsid does not fork here (a background job of a script is not a
 	# process-group leader), so $! is the daemon's pid after the execs.
-	ip netns exec "$ns" setsid "$FAILOVERD" --config "$cfg" --socket "$sock" \
+	local extra=()
+	read -ra extra <<<"${FAILOVERD_ARGS:-}"
+	ip netns exec "$ns" setsid "$FAILOVERD" --config "$cfg" --socket "$sock" "${extra[@]}" \
 		</dev/null >>"$lg" 2>&1 &
 	pid=$!
 	echo "$pid" >"$pf"

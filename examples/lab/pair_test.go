@@ -122,7 +122,7 @@ func newPairLab(tb testing.TB, primaryCfg string) *pairLab {
 	return newPairLabPrefixed(tb, primaryCfg, pairPrefix("fp"))
 }
 
-func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string) *pairLab {
+func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string, env ...string) *pairLab {
 	tb.Helper()
 	if os.Geteuid() != 0 {
 		tb.Skip("needs root: network namespaces")
@@ -147,6 +147,7 @@ func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string) *pairLab {
 		"FAILOVERD="+failoverd,
 		"FOSH="+fosh,
 	)
+	l.env = append(l.env, env...)
 	if primaryCfg != "" {
 		p := filepath.Join(l.dir, "primary-in.cfg")
 		if err := os.WriteFile(p, []byte(primaryCfg), 0o644); err != nil {
@@ -543,10 +544,11 @@ func pairInNS(ns string, f func() error) error {
 	return <-errc
 }
 
-// pairSendUDP sends each payload from src (an address of ns) to dst on the
-// failover port.
-func (l *pairLab) pairSendUDP(ns string, src, dst netip.Addr, payloads [][]byte) {
-	l.tb.Helper()
+// pairSendTTL sends each payload from src (an address of ns) to dst on the
+// failover port with IP TTL ttl (0: the system default); 255 is what a host
+// on the link itself can send. It returns errors rather than failing the
+// test, so it may run in a goroutine.
+func (l *pairLab) pairSendTTL(ns string, src, dst netip.Addr, ttl int, payloads [][]byte) error {
 	var conn *net.UDPConn
 	err := pairInNS(ns, func() error {
 		var err error
@@ -554,21 +556,43 @@ func (l *pairLab) pairSendUDP(ns string, src, dst netip.Addr, payloads [][]byte)
 		return err
 	})
 	if err != nil {
-		l.tb.Fatal(err)
+		return fmt.Errorf("socket in %s from %v: %w", ns, src, err)
 	}
 	defer conn.Close()
+	if ttl > 0 {
+		rc, err := conn.SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TTL, ttl) }); err != nil || serr != nil {
+			return fmt.Errorf("set TTL %d: %v %v", ttl, err, serr)
+		}
+	}
 	for _, p := range payloads {
 		if _, err := conn.Write(p); err != nil {
-			l.tb.Fatalf("send to %v: %v", dst, err)
+			return fmt.Errorf("send to %v: %w", dst, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return nil
 }
 
 // pairCapture records n failover messages of type typ from src seen on dev
 // in ns (a packet socket: the daemons own the UDP port).
 func (l *pairLab) pairCapture(ns, dev string, src netip.Addr, typ wire.Type, n int, timeout time.Duration) [][]byte {
 	l.tb.Helper()
+	got, err := l.pairCaptureWhere(ns, dev, src, func(b []byte) bool { return wire.Type(b[3]) == typ }, n, timeout)
+	if err != nil {
+		l.tb.Fatalf("%v (type %v)", err, typ)
+	}
+	return got
+}
+
+// pairCaptureWhere records n failover datagrams from src seen on dev in ns
+// for which keep (given at least 4 bytes) is true. It returns errors rather
+// than failing the test, so it may run in a goroutine.
+func (l *pairLab) pairCaptureWhere(ns, dev string, src netip.Addr, keep func([]byte) bool, n int, timeout time.Duration) ([][]byte, error) {
 	const ethPIP = 0x0800
 	proto := uint16(ethPIP>>8 | (ethPIP&0xff)<<8) // htons
 	var fd int
@@ -588,7 +612,7 @@ func (l *pairLab) pairCapture(ns, dev string, src netip.Addr, typ wire.Type, n i
 		return syscall.Bind(fd, &syscall.SockaddrLinklayer{Protocol: proto, Ifindex: ifi.Index})
 	})
 	if err != nil {
-		l.tb.Fatal(err)
+		return nil, err
 	}
 	defer syscall.Close(fd)
 	var got [][]byte
@@ -608,14 +632,14 @@ func (l *pairLab) pairCapture(ns, dev string, src netip.Addr, typ wire.Type, n i
 			continue
 		}
 		payload := ip[ihl+8:]
-		if len(payload) > 3 && wire.Type(payload[3]) == typ {
+		if len(payload) > 3 && keep(payload) {
 			got = append(got, slices.Clone(payload))
 		}
 	}
 	if len(got) < n {
-		l.tb.Fatalf("captured %d of %d messages of type %v from %v on %s in %s", len(got), n, typ, src, dev, ns)
+		return got, fmt.Errorf("captured %d of %d messages from %v on %s in %s", len(got), n, src, dev, ns)
 	}
-	return got
+	return got, nil
 }
 
 // --------------------------------------------------------------- tests
@@ -918,8 +942,13 @@ func TestPairForgedAndReplayedHellos(t *testing.T) {
 	// the key; replays are the authentic bytes.
 
 	before := l.mustFailover("secondary")
-	l.pairSendUDP(l.ns("pri"), priLAN, secLAN, forged)
-	l.pairSendUDP(l.ns("pri"), priLAN, secLAN, replayed)
+	// TTL 255, as a host on the failover link sends: the key and the replay
+	// checks must refuse them, not only the TTL check.
+	for _, batch := range [][][]byte{forged, replayed} {
+		if err := l.pairSendTTL(l.ns("pri"), priLAN, secLAN, 255, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
 	time.Sleep(2 * time.Second)
 	after := l.mustFailover("secondary")
 	t.Logf("secondary rerr %d -> %d after %d forged and %d replayed hellos", before.rerr, after.rerr, len(forged), len(replayed))
@@ -933,7 +962,9 @@ func TestPairForgedAndReplayedHellos(t *testing.T) {
 	capSec := l.pairCapture(l.ns("pri"), "failover", secLAN, wire.TypeHello, 3, 10*time.Second)
 	time.Sleep(2 * time.Second)
 	pb := l.mustFailover("primary")
-	l.pairSendUDP(l.ns("sec"), secLAN, priLAN, capSec)
+	if err := l.pairSendTTL(l.ns("sec"), secLAN, priLAN, 255, capSec); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(time.Second)
 	pa := l.mustFailover("primary")
 	if pa.rerr-pb.rerr < len(capSec) {
