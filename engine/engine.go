@@ -128,6 +128,7 @@ type Engine struct {
 	hw        hardware
 	limits    Limits
 	pw        *pwGuard
+	turns     uint64   // functions run on the loop, for tests of its cost
 	obs       observer // event stream and published status (observe.go)
 }
 
@@ -281,6 +282,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			return nil
 		case f := <-e.ops:
+			e.turns++
 			f()
 		case <-refresh:
 			// Address lifetimes of system addresses are refreshed here, and

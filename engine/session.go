@@ -24,6 +24,7 @@ type Session struct {
 	obj          string
 	history      []string
 	historyBytes int
+	parses       int // lines parsed, for tests of the cost of a line
 	termPager    int // -1: use the configuration's pager lines
 	width        int
 	pendingPw    bool
@@ -195,6 +196,7 @@ func (s *Session) addHistory(line string) {
 }
 
 func (s *Session) parse(line string) (*grammar.Invocation, api.Reply, bool) {
+	s.parses++
 	x := &config.Ctx{Mode: s.mode, Obj: s.obj}
 	inv, err := config.Parse(x, line)
 	if err == nil {

@@ -56,3 +56,28 @@ func TestShowHistoryKeepsFilters(t *testing.T) {
 		t.Error("a control character in the filter was accepted")
 	}
 }
+
+// A line costs one parse and one turn of the event loop: history, parse,
+// run and the new prompt all happen in that turn.
+func TestOneParseOneTurnPerLine(t *testing.T) {
+	e := newTestEngine(t)
+	s := e.NewSession(false)
+	execAll(t, s, "enable", "configure terminal")
+	for _, line := range []string{"hostname fw-turns", "show running-config", "no such command", "interface eth0 auto", "exit", "show version"} {
+		var turns0, turns1 uint64
+		var parses0, parses1 int
+		e.do(func() { turns0, parses0 = e.turns, s.parses })
+		r := s.Exec(line)
+		e.do(func() { turns1, parses1 = e.turns, s.parses })
+		// turns1 counts the measuring turn itself.
+		if turns := turns1 - turns0 - 1; turns != 1 {
+			t.Errorf("%q took %d loop turns, want 1", line, turns)
+		}
+		if p := parses1 - parses0; p != 1 {
+			t.Errorf("%q was parsed %d times, want 1", line, p)
+		}
+		if r.Prompt == "" {
+			t.Errorf("%q: reply without a prompt", line)
+		}
+	}
+}
