@@ -108,9 +108,16 @@ type Engine struct {
 	later []func()
 
 	// Everything below is touched only on the event loop.
-	cfg    *config.Config
-	uplink Uplink
-	unit   Unit
+	// cfg is the model: configuration lines change it in place. pub is
+	// the copy last handed to the parts, never changed; dirty says cfg has
+	// changes pub lacks (a batch, replicated lines), handed over once the
+	// batch ends or the loop has nothing else queued.
+	cfg      *config.Config
+	pub      *config.Config
+	dirty    bool
+	batching bool // a session batch is running: publish at its end
+	uplink   Uplink
+	unit     Unit
 	// stateSync replicates connections; it stops before the addresses
 	// are released, so the kernel's flush of their masqueraded
 	// connections never reaches the mate.
@@ -218,10 +225,12 @@ func (e *Engine) Post(f func()) {
 	}
 }
 
-// do runs f on the event loop and waits for it.
+// do runs f on the event loop and waits for it. Configuration changes not
+// yet handed to the parts are handed over first, so a session (or a test)
+// never sees the model ahead of the kernel.
 func (e *Engine) do(f func()) {
 	ch := make(chan struct{})
-	e.Post(func() { f(); close(ch) })
+	e.Post(func() { e.flush(); f(); close(ch) })
 	select {
 	case <-ch:
 	case <-e.done:
@@ -242,7 +251,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	// The configuration goes in first: the uplink tracker reconciles the
 	// kernel against it at Start, and must not see an empty one.
-	e.configChanged()
+	e.publishConfig()
 	if e.uplink != nil {
 		if err := e.uplink.Start(); err != nil {
 			e.log.Error("failed to start uplink tracking", "err", err)
@@ -291,6 +300,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			arm()
 		}
 		e.runLater()
+		if e.dirty && len(e.ops) == 0 {
+			e.publishConfig()
+		}
 	}
 }
 
@@ -318,11 +330,35 @@ func (e *Engine) Syslog(msg string) {
 // Config returns the running configuration (loop only).
 func (e *Engine) Config() *config.Config { return e.cfg }
 
-// ConfigSnapshot returns the running configuration from any goroutine.
+// ConfigSnapshot returns the running configuration from any goroutine: the
+// published copy, which nobody changes.
 func (e *Engine) ConfigSnapshot() *config.Config {
 	var c *config.Config
-	e.do(func() { c = e.cfg })
+	e.do(func() { c = e.pub })
 	return c
+}
+
+// changed records a change of the model (loop only): it is handed to the
+// parts now, or at the end of the session batch that made it.
+func (e *Engine) changed() {
+	e.dirty = true
+	if !e.batching {
+		e.publishConfig()
+	}
+}
+
+// flush hands pending changes of the model to the parts (loop only).
+func (e *Engine) flush() {
+	if e.dirty {
+		e.publishConfig()
+	}
+}
+
+// publishConfig copies the model once and hands the copy to every part.
+func (e *Engine) publishConfig() {
+	e.pub = e.cfg.Clone()
+	e.dirty = false
+	e.configChanged()
 }
 
 // configChanged hands the configuration to each part once and then makes
@@ -333,27 +369,28 @@ func (e *Engine) ConfigSnapshot() *config.Config {
 // runs after this turn, never from inside the part's own call.
 func (e *Engine) configChanged() {
 	if e.stateSync != nil {
-		e.stateSync.Apply(e.cfg)
+		e.stateSync.Apply(e.pub)
 	}
 	if e.unit != nil {
-		e.unit.Apply(e.cfg)
+		e.unit.Apply(e.pub)
 	}
 	e.reconcileInterfacesIfChanged()
 	if e.uplink != nil {
-		e.uplink.Apply(e.cfg)
+		e.uplink.Apply(e.pub)
 	}
-	e.logs.configure(e.cfg)
+	e.logs.configure(e.pub)
 }
 
 // applyReplicated applies one command received from the active mate: the
 // line, preceded by the lines that enter its sub-mode (config.ContextLines).
+// Lines arriving back to back are handed to the parts once, when the loop
+// has caught up with them.
 func (e *Engine) applyReplicated(line string) error {
-	c, errs := config.ApplyLines(e.cfg, line)
+	errs := config.ChangeLines(e.cfg, line)
+	e.dirty = true
 	if len(errs) > 0 {
 		return errs[0]
 	}
-	e.cfg = c
-	e.configChanged()
 	e.configEvent("mate", lastLine(line))
 	return nil
 }
@@ -363,7 +400,7 @@ func (e *Engine) applyReplicated(line string) error {
 func (e *Engine) replaceConfig(text string) error {
 	c, errs := config.ApplyLines(config.New(), text)
 	e.cfg = config.KeepLocal(e.cfg, c)
-	e.configChanged()
+	e.dirty = true
 	e.configEvent("mate", "(whole configuration)")
 	if len(errs) > 0 {
 		return fmt.Errorf("failed to apply %d replicated lines, first: %w", len(errs), errs[0])
@@ -381,7 +418,7 @@ func (e *Engine) execShow(cmd string, done func(out string)) {
 	}
 	s := e.newSessionOnLoop(true, matePeer)
 	s.priv = true // the mate's operator is already privileged, as on ASA
-	r, wait := s.execOnLoop(cmd)
+	r, wait := s.execOnLoop(cmd, "")
 	if wait == nil {
 		done(r.Output + r.Err)
 		return

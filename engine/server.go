@@ -55,7 +55,7 @@ func (l Limits) withDefaults() Limits {
 // maxRequest bounds one request line. Longer requests are read to their
 // end without being kept and answered with one error: the session goes
 // on with the next line.
-const maxRequest = 64 << 10
+const maxRequest = api.MaxRequest
 
 // Listen opens the control socket, mode 0660 from the moment it exists
 // (the umask is set around bind), replacing a stale one.

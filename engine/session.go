@@ -68,9 +68,14 @@ func (s *Session) Handle(req api.Request) api.Reply {
 				s.e.log.Info("session is an SSH login", s.logAttrs()...)
 			}
 		})
-		return s.reply(api.Reply{})
+		return s.reply(api.Reply{Batches: true})
 	case api.OpExec:
 		return s.exec(req.Line, req.Filter)
+	case api.OpBatch:
+		if len(req.Lines) > api.MaxBatch {
+			return s.reply(api.Reply{Err: fmt.Sprintf("ERROR: too many lines in one batch (%d, at most %d)", len(req.Lines), api.MaxBatch)})
+		}
+		return s.reply(api.Reply{Replies: s.execBatch(req.Lines, req.Filters)})
 	case api.OpHelp:
 		return s.Help(req.Line)
 	case api.OpComplete:
@@ -162,13 +167,7 @@ func (s *Session) exec(line, filter string) api.Reply {
 	var r api.Reply
 	var wait func() api.Reply
 	s.e.do(func() {
-		if h := strings.TrimRight(line, " \t\r"); !config.IsComment(h) {
-			if filter = strings.TrimSpace(filter); filter != "" {
-				h += " " + filter
-			}
-			s.addHistory(h)
-		}
-		r, wait = s.execOnLoop(line)
+		r, wait = s.execOnLoop(line, filter)
 		if wait == nil {
 			s.stamp(&r)
 		}
@@ -222,10 +221,17 @@ func (s *Session) parse(line string) (*grammar.Invocation, api.Reply, bool) {
 
 // execOnLoop parses line and runs it (loop only). wait, when not nil,
 // finishes the command outside the loop.
-func (s *Session) execOnLoop(line string) (r api.Reply, wait func() api.Reply) {
+// filter is the line's output filter, which the client applies; the
+// history keeps it with the line.
+func (s *Session) execOnLoop(line, filter string) (r api.Reply, wait func() api.Reply) {
 	line = strings.TrimRight(line, " \t\r")
 	if config.IsComment(line) {
 		return api.Reply{}, nil
+	}
+	if filter = strings.TrimSpace(filter); filter != "" {
+		s.addHistory(line + " " + filter)
+	} else {
+		s.addHistory(line)
 	}
 	inv, bad, ok := s.parse(line)
 	if !ok {
@@ -234,6 +240,7 @@ func (s *Session) execOnLoop(line string) (r api.Reply, wait func() api.Reply) {
 	if config.IsConfigCommand(inv.Decl.ID) {
 		return s.configure(inv, line), nil
 	}
+	s.e.flush() // other commands see what the parts and the kernel hold
 	return s.execCommand(inv)
 }
 
@@ -249,19 +256,17 @@ func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
 	}
 	ctxLines := config.ContextLines(e.cfg, inv.Mode, config.ObjFor(s.mode, s.obj, inv.Mode))
 	x := &config.Ctx{Mode: s.mode, Obj: s.obj}
-	n, err := config.Apply(e.cfg, inv, x)
-	if err != nil {
+	if err := config.Change(e.cfg, inv, x); err != nil {
 		msg := err.Error()
 		if !strings.HasPrefix(msg, "ERROR") {
 			msg = "ERROR: " + msg
 		}
 		return api.Reply{Err: msg}
 	}
-	e.cfg = n
 	s.mode, s.obj = x.NextMode, x.NextObj
 	masked := maskSecrets(inv, line)
 	e.log.Info("configuration changed", append(s.logAttrs(), "line", masked)...)
-	e.configChanged()
+	e.changed()
 	e.configEvent(s.sessionName(), masked)
 	if e.unit != nil && !local {
 		e.unit.ConfigReplicate(strings.Join(append(ctxLines, strings.TrimSpace(line)), "\n"))
@@ -432,4 +437,57 @@ func (s *Session) Priv() bool {
 var unitLocal = map[string]bool{
 	"failover": true, "failover-lan-unit": true, "failover-lan-interface": true,
 	"failover-lan-key": true, "failover-key": true,
+}
+
+// ExecBatch runs lines as consecutive Exec calls would and returns their
+// replies. Configuration lines change the model at once (later lines of
+// the batch see them) but are handed to the parts and the kernel once, at
+// the end of the batch or before a line that is not configuration: a
+// pasted configuration costs one copy of the configuration, not one per
+// line. Each line's error is kept in its reply. The batch stops after a
+// line that asks for a password or ends the session.
+func (s *Session) ExecBatch(lines []string) []api.Reply { return s.execBatch(lines, nil) }
+
+// execBatch is ExecBatch with each line's output filter (see exec).
+func (s *Session) execBatch(lines, filters []string) []api.Reply {
+	out := make([]api.Reply, 0, len(lines))
+	for len(out) < len(lines) {
+		var wait func() api.Reply
+		s.e.do(func() {
+			s.e.batching = true
+			defer func() {
+				s.e.batching = false
+				s.e.flush()
+			}()
+			for len(out) < len(lines) {
+				line, filter := lines[len(out)], ""
+				if len(out) < len(filters) {
+					filter = filters[len(out)]
+				}
+				if msg := checkLine(line + filter); msg != "" {
+					r := api.Reply{Err: msg}
+					s.stamp(&r)
+					out = append(out, r)
+					continue
+				}
+				var r api.Reply
+				if r, wait = s.execOnLoop(line, filter); wait != nil {
+					return
+				}
+				s.stamp(&r)
+				out = append(out, r)
+				if r.NeedPassword || r.Exit {
+					return
+				}
+			}
+		})
+		if wait != nil {
+			out = append(out, s.reply(wait()))
+			continue
+		}
+		if last := out[len(out)-1]; last.NeedPassword || last.Exit {
+			break
+		}
+	}
+	return out
 }

@@ -48,8 +48,9 @@ func TestShowHistoryKeepsFilters(t *testing.T) {
 		t.Fatalf("show version: %+v", r)
 	}
 	s.Handle(api.Request{Op: api.OpExec, Line: "! a comment"})
+	s.Handle(api.Request{Op: api.OpBatch, Lines: []string{"show clock", "show version"}, Filters: []string{"", "| grep -v x"}})
 	out := s.Exec("show history").Output
-	if want := "enable\nshow version | include Version\nshow history\n"; out != want {
+	if want := "enable\nshow version | include Version\nshow clock\nshow version | grep -v x\nshow history\n"; out != want {
 		t.Errorf("show history:\n%s\nwant:\n%s", out, want)
 	}
 	if r := s.Handle(api.Request{Op: api.OpExec, Line: "show version", Filter: "| include \x1b[2J"}); !r.Failed() {

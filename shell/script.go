@@ -2,12 +2,15 @@ package shell
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"failover/engine/api"
+	"failover/grammar"
 )
 
 // RunScript runs lines from r as if typed, for pasted configurations,
@@ -15,65 +18,165 @@ import (
 // and the error lines, each naming its line number (stderr); there are no
 // prompts and no echo. "?" is an ordinary character here. It returns the
 // number of failed lines; a transport error stops the script.
+//
+// Lines already read ahead (a paste, a file) go to the daemon in batches
+// (api.OpBatch), which it applies as one change; the output and the
+// errors are the same as line by line.
 func RunScript(b Backend, r io.Reader, stdout, stderr io.Writer) (int, error) {
-	lr := lineReader{r: bufio.NewReaderSize(r, 64<<10)}
-	failed, n := 0, 0
-	var size int // the length of the line read last
-	next := func() (string, bool) {
-		line, length, ok := lr.next()
-		if ok {
-			n++
-		}
-		size = length
-		return line, ok
+	sc := script{b: b, lr: lineReader{r: bufio.NewReaderSize(r, 64<<10)}, stdout: stdout, stderr: stderr}
+	if bb, ok := b.(batcher); ok {
+		sc.batch = bb.Batches()
 	}
+	return sc.run()
+}
+
+// scriptLine is a line read and not yet run.
+type scriptLine struct {
+	n       int    // line number, from 1
+	text    string // as read
+	size    int    // its length, also when longer than kept
+	cmd     string // without its output filters
+	filters []grammar.Filter
+	local   *api.Reply // an error found here: the line is not sent
+}
+
+type script struct {
+	b              Backend
+	lr             lineReader
+	stdout, stderr io.Writer
+	n, failed      int
+	queue          []scriptLine
+	batch          bool // the daemon takes batches
+}
+
+// read reads one line into the queue; false at the end of the input.
+func (sc *script) read() bool {
+	line, length, ok := sc.lr.next()
+	if !ok {
+		return false
+	}
+	sc.n++
+	sl := scriptLine{n: sc.n, text: line, size: length}
+	if length > api.MaxLine {
+		sl.local = &api.Reply{Err: tooLong(length)}
+	} else if cmd, filters, perr := grammar.SplitPipe(line); perr != nil {
+		r := api.Reply{Err: perr.Error()}
+		if perr.Kind == grammar.ErrInvalid {
+			r.CaretAt(perr.Offset)
+		}
+		sl.local = &r
+	} else {
+		sl.cmd, sl.filters = cmd, filters
+	}
+	sc.queue = append(sc.queue, sl)
+	return true
+}
+
+func (sc *script) run() (int, error) {
 	for {
-		line, ok := next()
-		if !ok {
+		if len(sc.queue) == 0 && !sc.read() {
 			break
 		}
-		if size > api.MaxLine {
-			// Not sent: the daemon would refuse it anyway.
-			failed++
-			fmt.Fprintf(stderr, "%s%s\n", errPrefix(n), tooLong(size))
+		// Lines already in the buffer join without waiting for input.
+		for sc.batch && len(sc.queue) < api.MaxBatch && sc.lr.lineBuffered() && sc.read() {
+		}
+		if head := sc.queue[0]; head.local != nil {
+			sc.queue = sc.queue[1:]
+			if head.size > api.MaxLine {
+				sc.failed++
+				fmt.Fprintf(sc.stderr, "%s%s\n", errPrefix(head.n), head.local.Err)
+			} else {
+				sc.report(head, *head.local)
+			}
 			continue
 		}
-		rep, filters, err := run(b, line)
+		reps, err := sc.send()
 		if err != nil {
-			return failed + 1, err
+			return sc.failed + 1, err
 		}
-		at := n // the line reported on failure, not the password's
-		if rep.NeedPassword {
-			// The script's next line answers "Password:".
-			pw, _ := next()
-			rep, err = b.Do(api.Request{Op: api.OpEnable, Password: pw})
-			if err != nil {
-				return failed + 1, err
+		for _, rep := range reps {
+			sl := sc.queue[0]
+			sc.queue = sc.queue[1:]
+			if rep.NeedPassword {
+				// The script's next line answers "Password:".
+				if len(sc.queue) == 0 {
+					sc.read()
+				}
+				pw := ""
+				if len(sc.queue) > 0 {
+					pw = sc.queue[0].text
+					sc.queue = sc.queue[1:]
+				}
+				if rep, err = sc.b.Do(api.Request{Op: api.OpEnable, Password: pw}); err != nil {
+					return sc.failed + 1, err
+				}
+			}
+			sc.report(sl, rep)
+			if rep.Exit {
+				return sc.finish()
 			}
 		}
-		out, ferr := applyFilters(rep.Output, filters)
-		if ferr != nil {
-			rep.Err, rep.Caret = ferr.Error(), 0
-		}
-		io.WriteString(stdout, out)
-		if rep.Failed() {
-			failed++
-			prefix := errPrefix(at)
-			if _, caret := rep.CaretOffset(); !caret {
-				fmt.Fprintf(stderr, "%s%s\n", prefix, strings.TrimSpace(line))
-			}
-			for _, l := range errorLines(prefix, line, rep, true) {
-				fmt.Fprintln(stderr, l)
-			}
-		}
-		if rep.Exit {
+	}
+	return sc.finish()
+}
+
+// send runs the lines at the head of the queue that can go together and
+// returns a reply for each line run (a prefix of them).
+func (sc *script) send() ([]api.Reply, error) {
+	k, size := 0, 0
+	for sc.batch && k < len(sc.queue) && k < api.MaxBatch && sc.queue[k].local == nil {
+		enc, _ := json.Marshal(sc.queue[k].cmd)
+		if k > 0 && size+len(enc)+1 > api.MaxBatchBytes {
 			break
 		}
+		size += len(enc) + 1
+		k++
 	}
-	if lr.err != nil {
-		return failed + 1, fmt.Errorf("failed to read input: %w", lr.err)
+	if k > 1 {
+		lines, filters := make([]string, k), make([]string, k)
+		for i := range lines {
+			lines[i], filters[i] = sc.queue[i].cmd, filterText(sc.queue[i].text, sc.queue[i].cmd)
+		}
+		rep, err := sc.b.Do(api.Request{Op: api.OpBatch, Lines: lines, Filters: filters})
+		if err != nil {
+			return nil, err
+		}
+		if len(rep.Replies) == 0 || len(rep.Replies) > k {
+			return nil, fmt.Errorf("failed to run a batch of %d lines: %d replies", k, len(rep.Replies))
+		}
+		return rep.Replies, nil
 	}
-	return failed, nil
+	sl := sc.queue[0]
+	rep, err := sc.b.Do(api.Request{Op: api.OpExec, Line: sl.cmd, Filter: filterText(sl.text, sl.cmd)})
+	return []api.Reply{rep}, err
+}
+
+// report prints what a line gave: its filtered output, and its error
+// under its line number.
+func (sc *script) report(sl scriptLine, rep api.Reply) {
+	out, ferr := applyFilters(rep.Output, sl.filters)
+	if ferr != nil {
+		rep.Err, rep.Caret = ferr.Error(), 0
+	}
+	io.WriteString(sc.stdout, out)
+	if !rep.Failed() {
+		return
+	}
+	sc.failed++
+	prefix := errPrefix(sl.n)
+	if _, caret := rep.CaretOffset(); !caret {
+		fmt.Fprintf(sc.stderr, "%s%s\n", prefix, strings.TrimSpace(sl.text))
+	}
+	for _, l := range errorLines(prefix, sl.text, rep, true) {
+		fmt.Fprintln(sc.stderr, l)
+	}
+}
+
+func (sc *script) finish() (int, error) {
+	if sc.lr.err != nil {
+		return sc.failed + 1, fmt.Errorf("failed to read input: %w", sc.lr.err)
+	}
+	return sc.failed, nil
 }
 
 // lineReader reads lines of any length, keeping at most api.MaxLine+1
@@ -82,6 +185,17 @@ func RunScript(b Backend, r io.Reader, stdout, stderr io.Writer) (int, error) {
 type lineReader struct {
 	r   *bufio.Reader
 	err error
+}
+
+// lineBuffered says whether a whole line is already buffered, so that
+// reading it does not wait for input.
+func (lr *lineReader) lineBuffered() bool {
+	n := lr.r.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := lr.r.Peek(n)
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 func (lr *lineReader) next() (line string, length int, ok bool) {

@@ -17,6 +17,11 @@ type Backend interface {
 	Do(req api.Request) (api.Reply, error)
 }
 
+// batcher is a Backend that says whether its daemon takes api.OpBatch.
+type batcher interface {
+	Batches() bool
+}
+
 // run sends one line, splitting off output filters first (they are the
 // shell's business: the engine sees only the command).
 func run(b Backend, line string) (api.Reply, []grammar.Filter, error) {
@@ -31,7 +36,7 @@ func run(b Backend, line string) (api.Reply, []grammar.Filter, error) {
 		}
 		return r, nil, nil
 	}
-	rep, err := b.Do(api.Request{Op: api.OpExec, Line: cmd, Filter: strings.TrimSpace(line[len(cmd):])})
+	rep, err := b.Do(api.Request{Op: api.OpExec, Line: cmd, Filter: filterText(line, cmd)})
 	return rep, filters, err
 }
 
@@ -55,3 +60,12 @@ func tooLong(n int) string {
 }
 
 func errPrefix(n int) string { return fmt.Sprintf("fosh: line %d: ", n) }
+
+// filterText is the output filter part of line as typed ("| include X"),
+// sent along so that show history lists the line whole.
+func filterText(line, cmd string) string {
+	if !strings.HasPrefix(line, cmd) {
+		return ""
+	}
+	return strings.TrimSpace(line[len(cmd):])
+}

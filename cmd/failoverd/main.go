@@ -158,3 +158,6 @@ func runConsole(e *engine.Engine, stop func()) {
 type localBackend struct{ s *engine.Session }
 
 func (l localBackend) Do(req api.Request) (api.Reply, error) { return l.s.Handle(req), nil }
+
+// Batches: the session takes api.OpBatch requests.
+func (l localBackend) Batches() bool { return true }

@@ -12,6 +12,20 @@ const (
 	OpComplete = "complete" // Tab pressed after Line
 	OpEnable   = "enable"   // answer to a password prompt
 	OpPrompt   = "prompt"   // current prompt
+	// OpBatch runs Lines as consecutive OpExec requests would, in one
+	// request (a pasted configuration): the reply's Replies has one reply
+	// per line run. The run stops after a line whose reply asks for a
+	// password or ends the session; the client sends the rest again.
+	OpBatch = "batch"
+)
+
+// MaxBatch bounds the lines of one OpBatch request, and MaxBatchBytes
+// their JSON-encoded size, well under the daemon's bound on a request
+// (MaxRequest).
+const (
+	MaxBatch      = 1000
+	MaxBatchBytes = 48 << 10
+	MaxRequest    = 64 << 10
 )
 
 // Request is one client message.
@@ -27,6 +41,10 @@ type Request struct {
 	// the client runs in an SSH login, sent with the hello so the daemon's
 	// log says where a session comes from.
 	SSH string `json:"ssh,omitempty"`
+	// Lines are the lines of an OpBatch request, and Filters their
+	// output filters as Filter is for OpExec (missing = none).
+	Lines   []string `json:"lines,omitempty"`
+	Filters []string `json:"filters,omitempty"`
 }
 
 // Reply is the engine's answer.
@@ -42,6 +60,10 @@ type Reply struct {
 	Pager        int      `json:"pager"` // lines per page for this session, 0 = off
 	Completions  []string `json:"completions,omitempty"`
 	Status       *Status  `json:"status,omitempty"` // answer to OpStatus
+	// Replies answer an OpBatch request, one per line run, in order.
+	Replies []Reply `json:"replies,omitempty"`
+	// Batches, in the reply to OpHello, says the daemon takes OpBatch.
+	Batches bool `json:"batches,omitempty"`
 }
 
 // CaretAt sets the "^" marker under byte off of the line.

@@ -42,6 +42,7 @@ type Client struct {
 	once    sync.Once
 	mu      sync.Mutex
 	err     error
+	batches bool // the daemon takes OpBatch
 }
 
 // Dial opens a session. It fails with a clear message when nothing
@@ -63,8 +64,12 @@ func Dial(path string, interactive bool) (*Client, error) {
 		conn.Close()
 		return nil, fmt.Errorf("failoverd at %s refused the session: %s", path, rep.Err)
 	}
+	c.batches = rep.Batches
 	return c, nil
 }
+
+// Batches says whether the daemon takes OpBatch requests.
+func (c *Client) Batches() bool { return c.batches }
 
 // read passes each reply line on until the connection ends.
 func (c *Client) read() {

@@ -92,6 +92,12 @@ func tokTexts(toks []grammar.Token, n int) []string {
 // lines apply to one copy of it, so N lines cost O(N), not one copy each.
 func ApplyLines(c *Config, text string) (*Config, []error) {
 	c = c.Clone()
+	return c, ChangeLines(c, text)
+}
+
+// ChangeLines applies lines as ApplyLines does, to c itself: each line
+// that fails leaves c as it was, the others change it.
+func ChangeLines(c *Config, text string) []error {
 	x := &Ctx{Mode: grammar.ModeConfig}
 	var errs []error
 	for i, line := range strings.Split(text, "\n") {
@@ -110,7 +116,7 @@ func ApplyLines(c *Config, text string) (*Config, []error) {
 		}
 		errs = append(errs, &LineError{N: i + 1, Line: line, Err: err})
 	}
-	return c, errs
+	return errs
 }
 
 // LineError is a failed line of a configuration text: its number (from 1),

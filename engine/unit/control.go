@@ -147,7 +147,7 @@ func (u *Unit) handleControl(c *wire.Control) {
 			u.handOver("Other unit wants me Standby")
 		}
 	case wire.OpBecomeActive:
-		if u.state != Standby && u.state != SyncConfig && u.state != PseudoStandby {
+		if u.state != Standby && u.state != SyncConfig && u.state != BulkSync && u.state != PseudoStandby {
 			return
 		}
 		if u.policyExceeded(u.failedCount()) {
@@ -174,7 +174,7 @@ func (u *Unit) handleControl(c *wire.Control) {
 			u.setState(Negotiation, "Set by the mate's failover reset")
 		}
 	case wire.OpWriteMemory:
-		if u.state == Standby || u.state == SyncConfig {
+		if u.state == Standby || u.state == SyncConfig || u.state == BulkSync {
 			u.o.Hooks.WriteMemory()
 		}
 	}

@@ -39,6 +39,7 @@ type facts struct {
 	preempt        bool // `failover preempt` applies to us now
 	preemptArmed   bool // the preempt delay is running
 	preemptDue     bool // and it has run out
+	stateSynced    bool // connection replication holds the whole table (or is off)
 }
 
 // action is a side effect decide asks for besides a state change; the
@@ -79,6 +80,9 @@ const (
 	rsMateServes  = "Mate is Active"
 )
 
+// bulkSyncLimit is how long Bulk Sync waits for the connection table.
+func bulkSyncLimit(hold time.Duration) time.Duration { return max(10*time.Second, 3*hold) }
+
 // decide is the unit's state machine: from the current state and what the
 // unit knows, the next state, why, and what else to do. It is pure; the
 // package documentation draws the transitions.
@@ -108,7 +112,7 @@ func decide(s State, f facts) decision {
 		case Active:
 			// ASA: the units keep their roles until restarted.
 			return to(Disabled, rsConfig)
-		case Standby, SyncConfig, Failed:
+		case Standby, SyncConfig, BulkSync, Failed:
 			return to(PseudoStandby, rsConfig)
 		case Negotiation:
 			if servingMate {
@@ -188,6 +192,19 @@ func decide(s State, f facts) decision {
 			return to(Active, lost)
 		case f.lanFresh && f.ms != wire.UnitActive:
 			return to(Negotiation, rsMateLostAct)
+		}
+
+	case BulkSync:
+		// As Sync Config, and Standby once the connection table is in
+		// (or after a few hold times without it: a mate that does not
+		// replicate must not keep us out of Standby for ever).
+		switch {
+		case mateLost && f.mateHeard:
+			return to(Active, lost)
+		case f.lanFresh && f.ms != wire.UnitActive:
+			return to(Negotiation, rsMateLostAct)
+		case f.stateSynced || f.inState >= bulkSyncLimit(f.hold):
+			return to(Standby, rsActiveMate)
 		}
 
 	case Standby:

@@ -20,6 +20,10 @@
 //	      |
 //	      v        active mate               bulk copy
 //	 Negotiation -------------> Sync Config -----------> Standby
+//	                                |                      ^
+//	                                | with connection      | whole table in
+//	                                | replication          |
+//	                                +----> Bulk Sync ------+
 //	      |                         |                   |  ^
 //	      | nobody active           | mate lost         |  | planned switchover,
 //	      | by the hold time        v                   |  | both active (secondary)
@@ -29,7 +33,7 @@
 //	 Active/Standby --own interfaces failed--> Failed --passed--> Negotiation
 //
 //	 failover off:  Active --> Disabled (serves)
-//	                Standby, Sync Config, Failed --> Pseudo-Standby
+//	                Standby, Sync Config, Bulk Sync, Failed --> Pseudo-Standby
 //	                Disabled <--failover active / no failover active--> Pseudo-Standby
 //	 failover on:   Disabled --nobody else serves--> Active; --mate serves--> Sync Config/Standby
 //

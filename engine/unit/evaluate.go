@@ -45,6 +45,7 @@ func (u *Unit) look() facts {
 	f.preempt = u.fo.Preempt && u.role == wire.RolePrimary && u.mate.role != u.role && !f.unhealthy && u.switchover == nil
 	f.preemptArmed = !u.preemptAt.IsZero()
 	f.preemptDue = f.preemptArmed && !now.Before(u.preemptAt)
+	f.stateSynced = u.o.StateSync == nil || u.o.StateSync.Synced()
 	return f
 }
 

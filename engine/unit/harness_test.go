@@ -96,16 +96,18 @@ type node struct {
 	ep     *transport.MemEndpoint
 	dp     *dataplanetest.Fake
 	hooks  *fakeHooks
+	ss     *fakeStateSync
 	syslog []string
 	cfg    *config.Config
 }
 
 type pair struct {
-	t     *testing.T
-	net   *transport.MemNetwork
-	clk   *clock.Fake
-	ev    *events
-	nodes []*node
+	stateful bool // units get a fakeStateSync
+	t        *testing.T
+	net      *transport.MemNetwork
+	clk      *clock.Fake
+	ev       *events
+	nodes    []*node
 }
 
 func newPair(t *testing.T) *pair {
@@ -152,13 +154,18 @@ func (p *pair) add(name string, cfg *config.Config) *node {
 	}
 	n.ep = p.net.Endpoint(name)
 	n.hooks = &fakeHooks{name: name, dp: n.dp, ev: p.ev}
-	n.u = New(Options{
+	o := Options{
 		Clock: p.clk, DP: n.dp, Transport: n.ep,
 		Post:       func(f func()) { f() },
 		Syslog:     func(m string) { n.syslog = append(n.syslog, m) },
 		Hooks:      n.hooks,
 		manualRecv: true,
-	})
+	}
+	if p.stateful {
+		n.ss = &fakeStateSync{name: name, ev: p.ev}
+		o.StateSync = n.ss
+	}
+	n.u = New(o)
 	n.hooks.u = n.u
 	p.nodes = slices.DeleteFunc(p.nodes, func(o *node) bool { return o.name == name })
 	p.nodes = append(p.nodes, n)

@@ -42,7 +42,7 @@ func (u *Unit) RefuseConfig() (bool, string) {
 		return false, ""
 	}
 	switch u.state {
-	case Standby, SyncConfig:
+	case Standby, SyncConfig, BulkSync:
 		return true, RefuseWarning
 	case Failed:
 		if v := u.look(); v.lanFresh && v.ms == wire.UnitActive {
@@ -146,7 +146,7 @@ func (u *Unit) onMateHello(prev wire.UnitState) {
 // the active mate sends it, and only to a unit that is not active.
 func (u *Unit) fromActiveMate() bool {
 	return u.mate.heard && u.mate.role != u.role && u.mate.hello.State == wire.UnitActive &&
-		(u.state == Standby || u.state == SyncConfig)
+		(u.state == Standby || u.state == SyncConfig || u.state == BulkSync)
 }
 
 func (u *Unit) handleConfigLine(c *wire.ConfigLine) {
@@ -190,7 +190,13 @@ func (u *Unit) handleBulkEnd(b *wire.BulkEnd) {
 	u.cfgVersion = b.Version
 	u.syslog(1, 709006, "End Configuration Replication (STB)")
 	if u.state == SyncConfig {
-		u.setState(Standby, "Configuration synchronized")
+		if u.o.StateSync != nil {
+			// The connection table comes next (decide moves on when
+			// replication says it holds all of it).
+			u.setState(BulkSync, rsActiveMate)
+		} else {
+			u.setState(Standby, "Configuration synchronized")
+		}
 	}
 	text := strings.Join(bk.lines, "\n")
 	if text != "" {

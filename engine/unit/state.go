@@ -25,6 +25,10 @@ const (
 	// the standby addresses and never takes over by itself, so the two
 	// units never both pass traffic (ASA's pseudo-standby).
 	PseudoStandby
+	// BulkSync follows Sync Config when connections are replicated: the
+	// mate is active and this unit receives its connection table; it
+	// becomes Standby once it holds all of it.
+	BulkSync
 )
 
 var stateNames = [...]string{
@@ -35,6 +39,7 @@ var stateNames = [...]string{
 	Active:        "Active",
 	Failed:        "Failed",
 	PseudoStandby: "Pseudo-Standby",
+	BulkSync:      "Bulk Sync",
 }
 
 func (s State) String() string {
@@ -56,6 +61,8 @@ func (s State) wireState() wire.UnitState {
 		return wire.UnitNegotiation
 	case SyncConfig:
 		return wire.UnitSyncConfig
+	case BulkSync:
+		return wire.UnitBulkSync
 	case Standby:
 		return wire.UnitStandby
 	case Active:
@@ -76,6 +83,8 @@ func mateStateWord(s wire.UnitState) string {
 		return "Negotiation"
 	case wire.UnitSyncConfig:
 		return "Sync Config"
+	case wire.UnitBulkSync:
+		return "Bulk Sync"
 	case wire.UnitStandby:
 		return "Standby"
 	case wire.UnitActive:

@@ -19,6 +19,9 @@ type StateSync interface {
 	Received(kind uint8, payload []byte, fromActive, fromStandby bool)
 	// Stats are the replicated objects for `show failover`.
 	Stats() StateStats
+	// Synced says whether a standby holds the whole connection table (or
+	// replication is off): Bulk Sync ends then.
+	Synced() bool
 }
 
 // StateStats are the stateful rows of `show failover`: xmit, xerr, rcv,
@@ -30,7 +33,7 @@ type StateStats struct {
 
 // stateRole maps a unit state to what replication does in it.
 func stateRole(s State) (active, standby bool) {
-	return s == Active, s == Standby || s == SyncConfig
+	return s == Active, s == Standby || s == SyncConfig || s == BulkSync
 }
 
 // stateLinkIf is the interface state updates travel on: the stateful
@@ -64,7 +67,7 @@ func (u *Unit) fromStandbyMate() bool {
 		return false
 	}
 	s := u.mate.hello.State
-	return s == wire.UnitStandby || s == wire.UnitSyncConfig
+	return s == wire.UnitStandby || s == wire.UnitSyncConfig || s == wire.UnitBulkSync
 }
 
 // handleStateUpdate passes a StateUpdate that arrived on the stateful

@@ -42,7 +42,7 @@ func (u *Unit) heldAddr(f *ifc, s State) netip.Prefix {
 	switch s {
 	case Active, Disabled:
 		return f.cfg.Addr
-	case Standby, SyncConfig, Failed, PseudoStandby:
+	case Standby, SyncConfig, BulkSync, Failed, PseudoStandby:
 		if f.cfg.StandbyIP.IsValid() && f.cfg.Addr.IsValid() {
 			return netip.PrefixFrom(f.cfg.StandbyIP, f.cfg.Addr.Bits())
 		}

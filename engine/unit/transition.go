@@ -59,10 +59,10 @@ func (u *Unit) setState(to State, reason string) {
 		u.syslog(1, 104003, "Switching to FAILED.")
 	case from == Failed:
 		u.syslog(1, 104004, "Switching to OK.")
-		if to == Standby || to == SyncConfig {
+		if to == Standby || to == SyncConfig || to == BulkSync {
 			u.syslog(1, 104002, "Switching to STNDBY - "+reason)
 		}
-	case (to == Standby || to == SyncConfig) && from != SyncConfig:
+	case (to == Standby || to == SyncConfig || to == BulkSync) && from != SyncConfig && from != BulkSync:
 		u.syslog(1, 104002, "Switching to STNDBY - "+reason)
 	}
 	if to != SyncConfig {

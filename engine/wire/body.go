@@ -19,6 +19,7 @@ const (
 	UnitActive      UnitState = 4
 	UnitFailed      UnitState = 5
 	UnitDisabled    UnitState = 6 // `no failover`
+	UnitBulkSync    UnitState = 7 // configuration synchronised; receiving the connection table
 )
 
 // IfStatus is the health of one interface as its unit sees it.

@@ -645,10 +645,13 @@ func (l *pairLab) pairCaptureWhere(ns, dev string, src netip.Addr, keep func([]b
 // --------------------------------------------------------------- tests
 
 // syncedVia says whether unit's show failover history shows it went from
-// Sync Config to Standby.
+// Sync Config to Standby (through Bulk Sync when connections are
+// replicated).
 func (l *pairLab) syncedVia(unit string) bool {
 	out := l.mustFosh(unit, "show failover history")
-	return regexp.MustCompile(`(?m)^Sync Config +Standby `).MatchString(out)
+	return regexp.MustCompile(`(?m)^Sync Config +Standby `).MatchString(out) ||
+		(regexp.MustCompile(`(?m)^Sync Config +Bulk Sync `).MatchString(out) &&
+			regexp.MustCompile(`(?m)^Bulk Sync +Standby `).MatchString(out))
 }
 
 // Bootstrap: the primary goes Active, the secondary Standby after Sync

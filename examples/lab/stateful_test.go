@@ -8,18 +8,27 @@ package lab
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netns"
+
+	"failover/engine/conntrack"
+	"failover/engine/statesync"
+	"failover/engine/wire"
 )
 
 // flowKind is a direction pattern of a connection.
@@ -320,26 +329,38 @@ func aliveFlows(flows []*flow, since time.Time, timeout time.Duration) map[*flow
 	}
 }
 
-// statefulFailover runs the flows through a failure of the active primary
-// and returns the flows that did not survive it.
-func statefulFailover(t *testing.T, l *pairLab, perKind int, fail func()) (flows []*flow, dead map[*flow]string) {
+// statefulSetup waits for the pair and opens perKind flows of every kind.
+func statefulSetup(t *testing.T, l *pairLab, perKind int) []*flow {
 	l.waitPair("primary", "secondary", 30*time.Second)
 	l.waitClientPing(10 * time.Second)
 	srv := l.startFlowServer()
-	flows = l.startFlows(srv, perKind)
+	flows := l.startFlows(srv, perKind)
 	if dead := aliveFlows(flows, time.Now(), 5*time.Second); len(dead) > 0 {
 		t.Fatalf("%d flows not working before the failure: %v", len(dead), describe(dead))
 	}
+	return flows
+}
+
+// failOver runs fail and waits for survivor to become active; it returns
+// the flows that did not survive.
+func failOver(t *testing.T, l *pairLab, flows []*flow, survivor string, fail func()) map[*flow]string {
 	// Let the replication settle (the standby acknowledges in ~20 ms).
 	time.Sleep(500 * time.Millisecond)
 	start := time.Now()
 	fail()
-	took := l.waitState("secondary", "Active", start, max(pairHold, pairIfHold)+5*time.Second)
-	t.Logf("secondary Active %v after the failure", took)
+	took := l.waitState(survivor, "Active", start, max(pairHold, pairIfHold)+5*time.Second)
+	t.Logf("%s Active %v after the failure", survivor, took)
 	// Flows are judged on what they receive from a second after the
 	// takeover: a reset or a stall shows by then.
 	time.Sleep(time.Second)
-	return flows, aliveFlows(flows, time.Now(), 10*time.Second)
+	return aliveFlows(flows, time.Now(), 10*time.Second)
+}
+
+// statefulFailover runs the flows through a failure of the active primary
+// and returns the flows that did not survive it.
+func statefulFailover(t *testing.T, l *pairLab, perKind int, fail func()) (flows []*flow, dead map[*flow]string) {
+	flows = statefulSetup(t, l, perKind)
+	return flows, failOver(t, l, flows, "secondary", fail)
 }
 
 func describe(dead map[*flow]string) string {
@@ -350,11 +371,14 @@ func describe(dead map[*flow]string) string {
 	return sb.String()
 }
 
-func powerFailure(l *pairLab) func() {
+func powerFailure(l *pairLab) func() { return powerFailureOf(l, "primary") }
+
+// powerFailureOf kills unit's daemon and cuts all its links.
+func powerFailureOf(l *pairLab, unit string) func() {
 	return func() {
-		l.mustLab("kill", "primary")
-		for _, link := range []string{"primary-outside", "primary-backup", "primary-inside", "primary-failover"} {
-			l.mustLab("cut", link)
+		l.mustLab("kill", unit)
+		for _, link := range []string{"outside", "backup", "inside", "failover"} {
+			l.mustLab("cut", unit+"-"+link)
 		}
 	}
 }
@@ -366,6 +390,9 @@ func TestPairStatefulPowerFailure(t *testing.T) {
 	flows, dead := statefulFailover(t, l, 2, powerFailure(l))
 	if len(dead) > 0 {
 		t.Errorf("%d of %d flows died in a power failure with stateful failover:%s", len(dead), len(flows), describe(dead))
+	}
+	if h := l.mustFosh("secondary", "show failover history"); !strings.Contains(h, "Bulk Sync") {
+		t.Errorf("the secondary never went through Bulk Sync:\n%s", h)
 	}
 	sec := l.mustFosh("secondary", "show failover", "show conn count", "show xlate count")
 	t.Logf("secondary after the takeover:\n%s", sec)
@@ -408,5 +435,108 @@ func TestPairStatelessBaseline(t *testing.T) {
 	}
 	if !byKind[tcpPush] || !byKind[udpPush] {
 		t.Errorf("without replication, server-first flows should die; dead:%s", describe(dead))
+	}
+}
+
+// A standby that joins late gets the whole table: the primary's daemon is
+// killed, the secondary takes over, the primary restarts as standby (bulk
+// synchronisation), and then the secondary loses power. Connections opened
+// before all of it survive both failovers.
+func TestPairStatefulLateStandby(t *testing.T) {
+	l := newPairLab(t, "")
+	flows := statefulSetup(t, l, 1)
+	if dead := failOver(t, l, flows, "secondary", func() { l.mustLab("kill", "primary") }); len(dead) > 0 {
+		t.Fatalf("%d flows died in the first failover:%s", len(dead), describe(dead))
+	}
+	restart := time.Now()
+	l.mustLab("start", "primary")
+	l.waitState("primary", "Standby", restart, 30*time.Second)
+	if h := l.mustFosh("primary", "show failover history"); !strings.Contains(h, "Bulk Sync") {
+		t.Errorf("the restarted primary never went through Bulk Sync:\n%s", h)
+	}
+	if dead := failOver(t, l, flows, "primary", powerFailureOf(l, "secondary")); len(dead) > 0 {
+		t.Errorf("%d of %d flows died when the secondary failed after the primary's bulk sync:%s", len(dead), len(flows), describe(dead))
+	}
+}
+
+// Forged and replayed state messages are rejected and counted, and never
+// put a connection into the standby's kernel.
+func TestPairForgedAndReplayedState(t *testing.T) {
+	l := newPairLab(t, "")
+	statefulSetup(t, l, 1)
+	priLAN, secLAN := netip.MustParseAddr("192.0.2.17"), netip.MustParseAddr("192.0.2.18")
+	// Authentic state messages of the primary (the flows keep changing:
+	// UDP refreshes, acknowledgements of the ping's entries).
+	go func() {
+		// New connections make the primary send state now.
+		for i := range 3 {
+			_ = pairInNS(l.ns("client"), func() error {
+				c, err := net.DialTimeout("tcp4", net.JoinHostPort(pairServer, strconv.Itoa(flowPort0)), time.Second)
+				if err == nil {
+					c.Close()
+				}
+				return nil
+			})
+			time.Sleep(time.Duration(i+1) * 200 * time.Millisecond)
+		}
+	}()
+	captured := l.pairCapture(l.ns("sec"), "failover", priLAN, wire.TypeStateUpdate, 2, 10*time.Second)
+	time.Sleep(time.Second)
+
+	bogus := conntrack.Entry{
+		Proto: conntrack.ProtoTCP, Status: conntrack.StatusConfirmed | conntrack.StatusAssured | conntrack.StatusSeenReply | conntrack.StatusSrcNAT,
+		Timeout: 3600, TCPState: 3,
+		Orig:  conntrack.Tuple{Src: netip.MustParseAddr("192.0.2.12"), Dst: netip.MustParseAddr(pairServer), SrcPort: 4444, DstPort: 9999},
+		Reply: conntrack.Tuple{Src: netip.MustParseAddr(pairServer), Dst: netip.MustParseAddr("198.51.100.2"), SrcPort: 9999, DstPort: 4444},
+	}
+	payload := statesync.AppendBatch(nil, &statesync.Batch{Stream: 12345, Seq: 1, Flags: statesync.FlagBulkBegin | statesync.FlagBulkEnd,
+		Records: []statesync.Record{{Entry: bogus}}})
+	var forged [][]byte
+	for i, c := range []*wire.Codec{wire.NewCodec([]byte("not-the-lab-key")), wire.NewCodec(nil)} {
+		b, err := c.Encode(&wire.Message{Role: wire.RolePrimary, BootID: wire.NewBootID(), Seq: uint64(1<<40 + i),
+			Body: &wire.StateUpdate{Kind: uint8(statesync.KindBatch), Payload: payload}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged = append(forged, b)
+	}
+	replayed := append(slices.Clone(captured), captured...)
+	before := l.mustFailover("secondary")
+	for _, batch := range [][][]byte{forged, replayed} {
+		if err := l.pairSendTTL(l.ns("pri"), priLAN, secLAN, 255, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * time.Second)
+	after := l.mustFailover("secondary")
+	t.Logf("secondary rerr %d -> %d after %d forged and %d replayed state messages", before.rerr, after.rerr, len(forged), len(replayed))
+	if got, want := after.rerr-before.rerr, len(forged)+len(replayed); got < want {
+		t.Errorf("secondary's rerr grew by %d, want at least %d\n%s", got, want, after.text)
+	}
+	h, err := netns.GetFromName(l.ns("sec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	tb, err := conntrack.OpenNS(nil, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	es, err := tb.Dump(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas := 0
+	for _, e := range es {
+		if e.Orig.DstPort == 9999 {
+			t.Errorf("the forged connection is in the standby's kernel: %v", e)
+		}
+		if e.SrcNAT() {
+			replicas++
+		}
+	}
+	if replicas == 0 {
+		t.Errorf("the standby holds no replicated connection at all: the check proves nothing")
 	}
 }
