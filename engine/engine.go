@@ -52,6 +52,9 @@ type Unit interface {
 	ExecMate(cmd string, done func(out string, err error))
 	ShowFailover() string
 	ShowHistory() string
+	// Show renders the other failover views: "state", "interface",
+	// "statistics", "monitor-interface" (and "" or "history").
+	Show(what string) string
 	PromptTags() (prio, state string)
 	// WriteMemory asks the mate to save its configuration too.
 	WriteMemory() error

@@ -156,10 +156,17 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 		if e.unit == nil {
 			return api.Reply{Output: "Failover Off\nCable status: Normal\nReconnect timeout " + grammar.FormatHMS(e.cfg.Failover.Timeout) + "\n"}
 		}
-		if inv.Words["history"] {
-			return api.Reply{Output: e.unit.ShowHistory()}
+		for _, w := range []string{"history", "state", "interface", "statistics"} {
+			if inv.Words[w] {
+				return api.Reply{Output: e.unit.Show(w)}
+			}
 		}
 		return api.Reply{Output: e.unit.ShowFailover()}
+	case "show-monitor-interface":
+		if e.unit == nil {
+			return api.Reply{Err: "ERROR: failover is not available"}
+		}
+		return api.Reply{Output: e.unit.Show("monitor-interface")}
 	case "show-conn-count", "show-xlate-count":
 		// Counted by connection replication, which only runs with a
 		// stateful failover link.

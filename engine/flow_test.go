@@ -172,6 +172,10 @@ func (g guardedUnit) NoFailoverActive() error {
 	return g.u.NoFailoverActive()
 }
 func (g guardedUnit) Reset() error { defer g.r.enterUnit("Reset")(); return g.u.Reset() }
+func (g guardedUnit) Show(what string) string {
+	defer g.r.enterUnit("Show")()
+	return g.u.Show(what)
+}
 func (g guardedUnit) WriteStandby() error {
 	defer g.r.enterUnit("WriteStandby")()
 	return g.u.WriteStandby()

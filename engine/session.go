@@ -34,7 +34,9 @@ type Session struct {
 
 // NewSession starts a console session in user EXEC.
 func (e *Engine) NewSession(interactive bool) *Session {
-	return e.newSession(interactive, consolePeer)
+	s := e.newSession(interactive, consolePeer)
+	e.log.Info("session started", s.logAttrs()...)
+	return s
 }
 
 func (e *Engine) newSession(interactive bool, p Peer) *Session {

@@ -104,7 +104,7 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("failover poll ? = %v %v", items, err)
 	}
 	items, _, err = g.Help(ModeExec, "show failover ")
-	if err != nil || len(items) != 2 || items[0].Word != "history" || items[1].Word != "<cr>" {
+	if err != nil || len(items) != 5 || items[0].Word != "history" || items[3].Word != "statistics" || items[4].Word != "<cr>" {
 		t.Fatalf("show failover ? = %v %v", items, err)
 	}
 	if _, _, err := g.Help(ModeExec, "shoe "); err == nil || err.Kind != ErrInvalid || err.Offset != 0 {

@@ -23,6 +23,9 @@ import (
 // (api.OpBatch), which it applies as one change; the output and the
 // errors are the same as line by line.
 func RunScript(b Backend, r io.Reader, stdout, stderr io.Writer) (int, error) {
+	if w, ok := b.(Watched); ok {
+		r = newWatchedReader(r, w)
+	}
 	sc := script{b: b, lr: lineReader{r: bufio.NewReaderSize(r, 64<<10)}, stdout: stdout, stderr: stderr}
 	if bb, ok := b.(batcher); ok {
 		sc.batch = bb.Batches()
@@ -173,6 +176,9 @@ func (sc *script) report(sl scriptLine, rep api.Reply) {
 }
 
 func (sc *script) finish() (int, error) {
+	if errors.Is(sc.lr.err, errLost) {
+		return sc.failed + 1, sc.lr.err
+	}
 	if sc.lr.err != nil {
 		return sc.failed + 1, fmt.Errorf("failed to read input: %w", sc.lr.err)
 	}
@@ -232,4 +238,57 @@ func (lr *lineReader) next() (line string, length int, ok bool) {
 		}
 		return string(kept), length, true
 	}
+}
+
+// errLost ends a script whose daemon went away.
+var errLost = errors.New("lost the connection to failoverd")
+
+// watchedReader reads the script's input in a goroutine, so that a daemon
+// going away while the input is slow (a program feeding lines over time)
+// ends the run at once with a message, not at the next line.
+type watchedReader struct {
+	chunks  chan []byte // closed at the end of the input
+	readErr error       // why the input ended; set before chunks is closed
+	rest    []byte
+	w       Watched
+}
+
+func newWatchedReader(r io.Reader, w Watched) *watchedReader {
+	wr := &watchedReader{chunks: make(chan []byte), w: w}
+	go func() {
+		for {
+			b := make([]byte, 32<<10)
+			n, err := r.Read(b)
+			if n > 0 {
+				select {
+				case wr.chunks <- b[:n]:
+				case <-w.Done():
+					return
+				}
+			}
+			if err != nil {
+				wr.readErr = err
+				close(wr.chunks)
+				return
+			}
+		}
+	}()
+	return wr
+}
+
+func (wr *watchedReader) Read(p []byte) (int, error) {
+	if len(wr.rest) == 0 {
+		select {
+		case b, ok := <-wr.chunks:
+			if !ok {
+				return 0, wr.readErr
+			}
+			wr.rest = b
+		case <-wr.w.Done():
+			return 0, fmt.Errorf("%w: %v", errLost, wr.w.Err())
+		}
+	}
+	n := copy(p, wr.rest)
+	wr.rest = wr.rest[n:]
+	return n, nil
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"failover/engine/api"
 )
@@ -207,5 +209,37 @@ func TestRunScriptComments(t *testing.T) {
 	_, _, errs, _ := runScript(t, b, ": Saved\n!\n\nbad\n")
 	if errs != "fosh: line 4: bad\nERROR: x\n" {
 		t.Fatalf("stderr %q", errs)
+	}
+}
+
+// watchedBackend is a fakeBackend whose daemon can go away.
+type watchedBackend struct {
+	fakeBackend
+	done chan struct{}
+}
+
+func (w *watchedBackend) Done() <-chan struct{} { return w.done }
+func (w *watchedBackend) Err() error            { return errors.New("failoverd closed the session") }
+
+// A script waiting for its next input line ends at once, with a message,
+// when the daemon goes away.
+func TestRunScriptDaemonGone(t *testing.T) {
+	b := &watchedBackend{done: make(chan struct{})}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	res := make(chan error, 1)
+	go func() {
+		_, err := RunScript(b, pr, io.Discard, io.Discard)
+		res <- err
+	}()
+	io.WriteString(pw, "show a\n")
+	close(b.done)
+	select {
+	case err := <-res:
+		if err == nil || !strings.Contains(err.Error(), "lost the connection to failoverd: failoverd closed the session") {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the script went on waiting for input after the daemon went away")
 	}
 }

@@ -45,6 +45,8 @@ func run() error {
 	hookDir := flag.String("hooks", "/etc/failover/notify.d", "directory of notify hooks run on every event (root-owned; ignored when absent)")
 	hookTimeout := flag.Duration("hook-timeout", 30*time.Second, "time a notify hook may run before it is killed")
 	metricsAddr := flag.String("metrics", "", "serve Prometheus metrics on this address (host:port, e.g. 127.0.0.1:9105); off when empty")
+	maxSessions := flag.Int("max-sessions", engine.DefaultLimits.MaxSessions, "control-socket sessions open at once (up to 4 of them kept for root)")
+	sessionIdle := flag.Duration("session-idle", engine.DefaultLimits.Idle, "close a control-socket session that sends nothing for this long")
 	flag.Parse()
 	if *showVersion {
 		fmt.Println(version.String("failoverd"))
@@ -81,6 +83,7 @@ func run() error {
 	e, err := engine.New(engine.Options{
 		Log: log, ConfigPath: *cfgPath, DP: dp, Prober: probe.NewICMP(log),
 		NewUplink: newUplink, NewUnit: newUnit, NewStateSync: newStateSync, StatePath: *sock + ".macs",
+		Limits: engine.Limits{MaxSessions: *maxSessions, Idle: *sessionIdle},
 	})
 	if err != nil {
 		return err

@@ -63,6 +63,7 @@ func (u *Unit) evaluate() {
 		before := u.state
 		f := u.look()
 		u.noteMate(f)
+		u.watchEvents(f)
 		u.execute(decide(u.state, f))
 		if u.state == before {
 			return

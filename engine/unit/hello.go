@@ -151,6 +151,9 @@ func (u *Unit) handleHello(m *wire.Message, h *wire.Hello) {
 	if m.Role != u.role {
 		u.conflictLogged = false
 	}
+	if h.State == wire.UnitFailed && prevState != wire.UnitFailed {
+		u.mateFailure = failure{what: "Ifc Failure", at: now}
+	}
 	u.onMateHello(prevState)
 	if newBoot && !u.mate.shutdown {
 		// Answer a newcomer at once so negotiation does not wait a poll.

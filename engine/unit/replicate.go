@@ -188,6 +188,7 @@ func (u *Unit) handleBulkEnd(b *wire.BulkEnd) {
 		return
 	}
 	u.cfgVersion = b.Version
+	u.synced = true
 	u.syslog(1, 709006, "End Configuration Replication (STB)")
 	if u.state == SyncConfig {
 		if u.o.StateSync != nil {

@@ -40,43 +40,14 @@ func (u *Unit) ShowFailover() string {
 
 	fmt.Fprintf(&b, "        This host: %s - %s\n", roleWord(u.role), u.state)
 	fmt.Fprintf(&b, "                Active time: %d (sec)\n", int64(u.activeTime()/time.Second))
-	for _, f := range u.ifs {
-		word := ifStatusWord(u.ifStatus(f))
-		if !f.lan && !f.stateLink && !f.monitored && word == "Normal" {
-			word = "Normal (Not-Monitored)"
-		}
-		fmt.Fprintf(&b, "                Interface %s (%s): %s\n", f.cfg.Name, addrText(u.heldAddr(f, u.state).Addr()), word)
+	for _, l := range u.ownIfLines() {
+		fmt.Fprintf(&b, "                Interface %s (%s): %s\n", l.f.cfg.Name, addrText(l.addr), l.word)
 	}
-
-	mateRole, mateState := otherRole(u.role), "Not Detected"
-	if u.mate.heard {
-		mateRole = u.mate.role
-	}
-	if v.lanFresh || (u.mate.heard && v.dataHeard) {
-		mateState = mateStateWord(u.mate.hello.State)
-	}
+	mateRole, mateState := u.mateHeadline(v, mateStateWord)
 	fmt.Fprintf(&b, "        Other host: %s - %s\n", roleWord(mateRole), mateState)
 	fmt.Fprintf(&b, "                Active time: %d (sec)\n", u.mate.hello.ActiveTime)
-	for _, f := range u.ifs {
-		addr, status := netip.Addr{}, wire.IfUnknown
-		for _, e := range u.mate.hello.Interfaces {
-			if e.Name == f.cfg.Name {
-				addr = e.Addr
-				if v.lanFresh {
-					status = e.Status
-				}
-			}
-		}
-		if !v.lanFresh && u.mate.heard && (!addr.IsValid() || addr == u.heldAddr(f, u.state).Addr()) {
-			// The mate's news is old, and we may hold what it announced
-			// (we took over): show the address its role has beside ours.
-			addr = u.mateRoleAddr(f)
-		}
-		if !v.lanFresh && !f.lan && u.mateHeardOn(f, u.o.Clock.Now(), false) {
-			// The LAN link is down but the mate still talks here.
-			status = wire.IfNormal
-		}
-		fmt.Fprintf(&b, "                Interface %s (%s): %s\n", f.cfg.Name, addrText(addr), ifStatusWord(status))
+	for _, l := range u.mateIfLines(v) {
+		fmt.Fprintf(&b, "                Interface %s (%s): %s\n", l.f.cfg.Name, addrText(l.addr), l.word)
 	}
 
 	b.WriteString("\nStateful Failover Logical Update Statistics\n")
@@ -113,6 +84,70 @@ func (u *Unit) ShowFailover() string {
 	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Recv Q:", recvQ[0], recvQ[1], recvQ[2])
 	fmt.Fprintf(&b, "        %-16s%-8d%-8d%d\n", "Xmit Q:", xmitQ[0], xmitQ[1], xmitQ[2])
 	return b.String()
+}
+
+// ifLine is one interface line under This host or Other host.
+type ifLine struct {
+	f    *ifc
+	addr netip.Addr
+	st   wire.IfStatus
+	word string
+}
+
+// ownIfLines are our interfaces as `show failover` lists them: the LAN
+// interface first, each with the address it holds now.
+func (u *Unit) ownIfLines() []ifLine {
+	var out []ifLine
+	for _, f := range u.ifs {
+		st := u.ifStatus(f)
+		word := ifStatusWord(st)
+		if !f.lan && !f.stateLink && !f.monitored && word == "Normal" {
+			word = "Normal (Not-Monitored)"
+		}
+		out = append(out, ifLine{f: f, addr: u.heldAddr(f, u.state).Addr(), st: st, word: word})
+	}
+	return out
+}
+
+// mateHeadline is the mate's role and state word (word maps a state the
+// mate announced), "Not Detected" when it is not heard.
+func (u *Unit) mateHeadline(v facts, word func(wire.UnitState) string) (wire.Role, string) {
+	role, state := otherRole(u.role), "Not Detected"
+	if u.mate.heard {
+		role = u.mate.role
+	}
+	if v.lanFresh || (u.mate.heard && v.dataHeard) {
+		state = word(u.mate.hello.State)
+	}
+	return role, state
+}
+
+// mateIfLines are the mate's interfaces, as it announced them while its
+// news is fresh.
+func (u *Unit) mateIfLines(v facts) []ifLine {
+	var out []ifLine
+	for _, f := range u.ifs {
+		addr, status := netip.Addr{}, wire.IfUnknown
+		for _, e := range u.mate.hello.Interfaces {
+			if e.Name == f.cfg.Name {
+				addr = e.Addr
+				if v.lanFresh {
+					status = e.Status
+				}
+			}
+		}
+		if !v.lanFresh && u.mate.heard && (!addr.IsValid() || addr == u.heldAddr(f, u.state).Addr()) {
+			// The mate's news is old, and we may hold what it announced
+			// (we took over): show the address its role has beside ours.
+			addr = u.mateRoleAddr(f)
+		}
+		if !v.lanFresh && !f.lan && u.mateHeardOn(f, u.o.Clock.Now(), false) {
+			// The LAN link is down but the mate still talks here.
+			status = wire.IfNormal
+		}
+		out = append(out, ifLine{f: f, addr: addr, st: status, word: ifStatusWord(status)})
+	}
+	return out
 }
 
 // cableStatus maps the failover LAN link to the PIX words: our own link

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +240,74 @@ func TestLastFailoverSameOnBoth(t *testing.T) {
 	la, lb = re.FindString(a.u.ShowFailover()), re.FindString(b.u.ShowFailover())
 	if lb == "" || la != lb {
 		t.Errorf("after A's restart, Last Failover: A %q, B %q", la, lb)
+	}
+}
+
+// The ASA incident commands, in ASA's formats: show failover state,
+// interface, statistics and show monitor-interface, on the active and the
+// standby of a settled pair, and on the survivor after the mate died.
+func TestShowFailoverIncidentViews(t *testing.T) {
+	p, a, b := bootstrap(t)
+	p.run(time.Minute)
+	for _, w := range []string{"state", "interface", "monitor-interface"} {
+		golden(t, "show_"+w+"_active", a.u.Show(w))
+		golden(t, "show_"+w+"_standby", b.u.Show(w))
+	}
+	// The counters of show failover, as ASA sums them up.
+	stats := regexp.MustCompile(`^    tx:(\d+)\n    rx:(\d+)\n$`)
+	for _, n := range []*node{a, b} {
+		m := stats.FindStringSubmatch(n.u.Show("statistics"))
+		if m == nil || !strings.Contains(n.u.ShowFailover(), "        General         "+m[1]+" ") || m[2] == "0" {
+			t.Errorf("%s: show failover statistics %q does not match show failover:\n%s", n.name, n.u.Show("statistics"), n.u.ShowFailover())
+		}
+	}
+	if got := a.u.Show("state"); !strings.Contains(got, "Other host -   Secondary\n               Standby Ready  None\n") {
+		t.Errorf("state on the active:\n%s", got)
+	}
+	for _, l := range allLinks {
+		p.net.Cut(l)
+	}
+	if _, ok := p.until(5*time.Minute, func() bool { return b.u.State() == Active }); !ok {
+		t.Fatal("standby never took over")
+	}
+	got := b.u.Show("state")
+	golden(t, "show_state_mate_dead", got)
+	if !regexp.MustCompile(`(?m)^Other host -   Primary\n               Not Detected   Comm Failure             \d\d:\d\d:\d\d UTC .+$`).MatchString(got) {
+		t.Errorf("state after the mate died:\n%s", got)
+	}
+}
+
+// The syslog messages of an incident, in ASA's wording: the LAN link going
+// quiet (105005), the mate lost (103001) only when it is heard nowhere,
+// and monitored interfaces waiting (105003) and normal again (105004).
+func TestIncidentSyslogs(t *testing.T) {
+	p, a, b := bootstrap(t)
+	p.run(2 * time.Minute)
+	for _, want := range []string{
+		"%PIX-1-105003: (Primary) Monitoring on interface outside waiting",
+		"%PIX-1-105004: (Primary) Monitoring on interface outside normal",
+		"%PIX-1-105004: (Secondary) Monitoring on interface inside normal",
+	} {
+		if !slices.Contains(a.syslog, want) && !slices.Contains(b.syslog, want) {
+			t.Errorf("no %q in\nA %q\nB %q", want, a.syslog, b.syslog)
+		}
+	}
+	p.net.Cut(hwFO)
+	p.run(3 * time.Minute)
+	if !b.logged("%PIX-1-105005: (Secondary) Lost Failover communications with mate on interface failover") ||
+		!a.logged("%PIX-1-105005: (Primary) Lost Failover communications with mate on interface failover") {
+		t.Errorf("no 105005 after the LAN link failed:\nA %q\nB %q", a.syslog, b.syslog)
+	}
+	if a.logged("103001") || b.logged("103001") {
+		t.Errorf("103001 while the mate is heard on the data interfaces:\nA %q\nB %q", a.syslog, b.syslog)
+	}
+	for _, l := range allLinks {
+		p.net.Cut(l)
+	}
+	if _, ok := p.until(5*time.Minute, func() bool { return b.logged("103001") }); !ok {
+		t.Fatalf("no 103001 with the mate silent everywhere: %q", b.syslog)
+	}
+	if !b.logged("%PIX-1-103001: (Secondary) No response from other firewall (reason code = 1).") {
+		t.Errorf("syslog %q", b.syslog)
 	}
 }

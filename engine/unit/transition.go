@@ -56,6 +56,7 @@ func (u *Unit) setState(to State, reason string) {
 	case to == Active:
 		u.syslog(1, 104001, "Switching to ACTIVE - "+reason)
 	case to == Failed:
+		u.myFailure = failure{what: "Ifc Failure", at: now}
 		u.syslog(1, 104003, "Switching to FAILED.")
 	case from == Failed:
 		u.syslog(1, 104004, "Switching to OK.")
@@ -67,6 +68,9 @@ func (u *Unit) setState(to State, reason string) {
 	}
 	if to != SyncConfig {
 		u.bulk = nil
+	}
+	if to == Negotiation {
+		u.synced = false
 	}
 
 	u.reconcile(true)

@@ -120,6 +120,11 @@ type Unit struct {
 	splitBrain     bool        // both were active; re-announce when the mate yields
 	probe          *probeRound // data-interface check while the mate's LAN hellos are overdue
 
+	// What `show failover state` and the event syslogs need.
+	myFailure, mateFailure failure
+	synced                 bool // a full configuration copy from the active mate was applied
+	lanQuiet, mateLost     bool // 105005 and 103001 sent for the current silence
+
 	desired []dataplane.Addr // what the last Reconcile applied
 	stopped bool
 	done    chan struct{}
@@ -143,6 +148,7 @@ type ifc struct {
 	failed    bool
 	passed    bool // last test passed while the mate is still not heard here
 	nextTest  time.Time
+	monStatus wire.IfStatus // last status reported by 105003/105004
 }
 
 // mateInfo is what we know of the other unit.
