@@ -42,6 +42,27 @@ func (s *Session) await(ch <-chan api.Reply) func() api.Reply {
 	}
 }
 
+// fileWait bounds how long a session waits for the disk: the operator
+// hears about a disk that does not answer well before a client gives up.
+var fileWait = 30 * time.Second
+
+// awaitFile waits for a file job's reply, at most fileWait; the job
+// itself goes on (a save still lands when the disk answers).
+func (s *Session) awaitFile(ch <-chan api.Reply, what string) func() api.Reply {
+	return func() api.Reply {
+		t := time.NewTimer(fileWait)
+		defer t.Stop()
+		select {
+		case r := <-ch:
+			return r
+		case <-s.e.done:
+			return api.Reply{Err: "ERROR: failoverd is stopping"}
+		case <-t.C:
+			return api.Reply{Err: fmt.Sprintf("ERROR: the disk has not answered in %v: %s", fileWait, what)}
+		}
+	}
+}
+
 // ping prints PIX 6.3's ping output: three echoes, one line each.
 func (s *Session) ping(inv *grammar.Invocation) api.Reply {
 	if s.e.prober == nil {
@@ -257,7 +278,7 @@ func (s *Session) writeMemory() (api.Reply, func() api.Reply) {
 	if err != nil {
 		return api.Reply{Err: "ERROR: " + err.Error()}, nil
 	}
-	return api.Reply{}, s.await(ch)
+	return api.Reply{}, s.awaitFile(ch, "the save goes on and lands when it answers")
 }
 
 func (s *Session) writeErase() (api.Reply, func() api.Reply) {
@@ -272,7 +293,7 @@ func (s *Session) writeErase() (api.Reply, func() api.Reply) {
 	if err != nil {
 		return api.Reply{Err: "ERROR: " + err.Error()}, nil
 	}
-	return api.Reply{}, s.await(ch)
+	return api.Reply{}, s.awaitFile(ch, "the erase goes on and lands when it answers")
 }
 
 // showStartup reads the startup-config off the loop. Anything but a
@@ -292,7 +313,7 @@ func (s *Session) showStartup() (api.Reply, func() api.Reply) {
 	if err != nil {
 		return api.Reply{Err: "ERROR: " + err.Error()}, nil
 	}
-	return api.Reply{}, s.await(ch)
+	return api.Reply{}, s.awaitFile(ch, "failed to read the startup-config")
 }
 
 // maskKey hides the failover key when the startup-config is displayed.

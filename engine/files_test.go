@@ -240,3 +240,28 @@ func TestRejectedStartupLinesCapped(t *testing.T) {
 		t.Errorf("no count of the rest in the log:\n%s", out)
 	}
 }
+
+// A disk that does not answer gets the operator an error in bounded time;
+// the save itself goes on and lands when the disk answers.
+func TestStuckDiskAnswersInTime(t *testing.T) {
+	defer func(d time.Duration) { fileWait = d }(fileWait)
+	fileWait = 200 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "startup-config")
+	e, _, _ := startFileEngine(t, path, nil)
+	s := privSession(t, e)
+	mustExec(t, s, "conf t", "hostname fw-late", "end")
+	release := blockSync(t)
+	r := within(t, "write memory on a stuck disk", func() api.Reply { return s.Exec("write memory") })
+	if !strings.Contains(r.Err, "has not answered") || r.Prompt == "" {
+		t.Fatalf("write memory on a stuck disk: %+v", r)
+	}
+	release()
+	within(t, "the late save", func() bool {
+		for {
+			if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), "hostname fw-late") {
+				return true
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}

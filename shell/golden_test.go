@@ -1,6 +1,7 @@
 package shell_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -141,4 +142,43 @@ func TestPtyLongLinePaste(t *testing.T) {
 	tm.send(strings.Repeat("x", 5000) + "\rshow curpriv\r")
 	tm.expect("\r\nERROR: line too long (5000 characters, at most 4096)\r\npixfirewall> show curpriv\r\n")
 	tm.expect("Current privilege level : 1\r\n")
+}
+
+// The pager stops every page at "<--- More --->": Enter shows one more
+// line, space a page, q ends; the More prompt is erased with blanks.
+func TestPtyPager(t *testing.T) {
+	tm := startFosh(t, 80)
+	tm.send("enable\r")
+	tm.expect("pixfirewall# ")
+	tm.send("configure terminal\r")
+	tm.expect("pixfirewall(config)# ")
+	for i := 1; i <= 12; i++ {
+		tm.send(fmt.Sprintf("name 192.0.2.%d host%d\r", i, i))
+		tm.expect("pixfirewall(config)# ")
+	}
+	tm.send("end\r")
+	tm.expect("pixfirewall# ")
+	tm.send("terminal pager 5\r")
+	tm.expect("pixfirewall# ")
+	tm.send("show running-config | include ^name\r")
+	page := tm.expect("<--- More --->")
+	if got := strings.Count(page, "\r\nname "); got != 4 {
+		t.Fatalf("first page has %d lines, want 4 (5 with the More line):\n%q", got, page)
+	}
+	tm.send("\r")
+	erase := "\r" + strings.Repeat(" ", len("<--- More --->")) + "\r"
+	if one := tm.expect("<--- More --->"); one != erase+"name 192.0.2.5 host5\r\n" {
+		t.Fatalf("Enter showed %q, want one line", one)
+	}
+	tm.send(" ")
+	if next := tm.expect("<--- More --->"); strings.Count(next, "name ") != 4 {
+		t.Fatalf("space showed %q, want a page", next)
+	}
+	tm.send("q")
+	if rest := tm.expect("pixfirewall# "); rest != erase {
+		t.Fatalf("after q: %q", rest)
+	}
+	if strings.Contains(tm.output(), "\x1b") {
+		t.Fatalf("the pager sent escape sequences: %q", tm.output())
+	}
 }

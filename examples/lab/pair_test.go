@@ -324,7 +324,12 @@ func (l *pairLab) waitClientPing(timeout time.Duration) {
 // own addresses.
 func (l *pairLab) runningConfig(unit string) []string {
 	l.tb.Helper()
-	out := l.mustFosh(unit, "show running-config")
+	return pairComparable(l.mustFosh(unit, "show running-config"))
+}
+
+// pairComparable is show running-config output without the unit-local
+// lines and the checksum (which covers them).
+func pairComparable(out string) []string {
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	lan := ""
 	for _, s := range lines {
@@ -549,10 +554,12 @@ func pairInNS(ns string, f func() error) error {
 // on the link itself can send. It returns errors rather than failing the
 // test, so it may run in a goroutine.
 func (l *pairLab) pairSendTTL(ns string, src, dst netip.Addr, ttl int, payloads [][]byte) error {
+	// Not connected: an ICMP error for one datagram (nobody listening
+	// just now) must not fail the next write.
 	var conn *net.UDPConn
 	err := pairInNS(ns, func() error {
 		var err error
-		conn, err = net.DialUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)), net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, wire.Port)))
+		conn, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0)))
 		return err
 	})
 	if err != nil {
@@ -570,7 +577,7 @@ func (l *pairLab) pairSendTTL(ns string, src, dst netip.Addr, ttl int, payloads 
 		}
 	}
 	for _, p := range payloads {
-		if _, err := conn.Write(p); err != nil {
+		if _, err := conn.WriteToUDPAddrPort(p, netip.AddrPortFrom(dst, wire.Port)); err != nil {
 			return fmt.Errorf("send to %v: %w", dst, err)
 		}
 		time.Sleep(20 * time.Millisecond)
