@@ -18,6 +18,7 @@ DEPS += ssh:openssh-client
 DEPS += tmux:tmux
 DEPS += ansible-playbook:ansible
 DEPS += /usr/lib/python3/dist-packages/netmiko:python3-netmiko
+DEPS += rsyslogd:rsyslog
 
 all: build
 

@@ -155,7 +155,7 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		log: o.Log, clk: o.Clock, path: o.ConfigPath, dp: o.DP, prober: o.Prober,
 		ops: make(chan func(), 256), done: make(chan struct{}),
-		cfg: config.New(), logs: newLogBuffer(), owned: map[string]dataplane.Addr{},
+		cfg: config.New(), logs: newLogBuffer(o.Log), owned: map[string]dataplane.Addr{},
 		links: map[string]dataplane.Link{}, statePath: o.StatePath,
 		limits: o.Limits.withDefaults(), pw: newPWGuard(),
 	}
@@ -371,6 +371,9 @@ func (e *Engine) publishConfig() {
 // that needs something of the engine queues a request (UnitRequests); it
 // runs after this turn, never from inside the part's own call.
 func (e *Engine) configChanged() {
+	// Logging first: the messages the parts send as they apply the change
+	// ("Enabling failover.") go to the targets of the same configuration.
+	e.logs.configure(e.pub)
 	if e.stateSync != nil {
 		e.stateSync.Apply(e.pub)
 	}
@@ -381,7 +384,6 @@ func (e *Engine) configChanged() {
 	if e.uplink != nil {
 		e.uplink.Apply(e.pub)
 	}
-	e.logs.configure(e.pub)
 }
 
 // applyReplicated applies one command received from the active mate: the
