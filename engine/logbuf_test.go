@@ -11,7 +11,7 @@ import (
 // Console messages sit in the buffer like the syslog lines around them:
 // stamped only once "logging timestamp" is on.
 func TestLogBufferStampsConsoleLinesAsSyslog(t *testing.T) {
-	b := newLogBuffer()
+	b := newLogBuffer(discard())
 	c := config.New()
 	c.Logging.On, c.Logging.Buffered, c.Logging.Trap = true, 6, -1
 	now := time.Date(2026, 4, 26, 12, 0, 0, 0, time.UTC)
