@@ -71,6 +71,7 @@ lab-down:
 # Benchmarks run in the netns lab (root): uplink switch times and unit
 # failover against keepalived. Results and commands are in BENCHMARKS.md.
 bench: build
+	$(GO) test -run XXX -bench . -benchtime 1x -count 10 ./engine/statesync/
 	$(GO) test -run XXX -bench . -benchtime 1x -timeout 90m ./examples/lab/
 
 clean:

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
 	"failover/engine/clock"
@@ -48,8 +47,12 @@ type Unit interface {
 	FailoverActive() error
 	NoFailoverActive() error
 	Reset() error
+	ReloadStandby() error
 	WriteStandby() error
 	ExecMate(cmd string, done func(out string, err error))
+	// ExecTarget says whether `failover exec active|standby|mate` runs
+	// here (local) or on the mate, or that the unit named is not there.
+	ExecTarget(which string) (local bool, err error)
 	ShowFailover() string
 	ShowHistory() string
 	// Show renders the other failover views: "state", "interface",
@@ -133,6 +136,7 @@ type Engine struct {
 	recGen    uint64     // counts interface reconciles (queued requests skip when one ran since)
 	sessions  int
 	macs      *MACStore
+	mateExec  *Session // commands the mate runs here with failover exec
 
 	statePath string
 	hw        hardware
@@ -413,17 +417,22 @@ func (e *Engine) replaceConfig(text string) error {
 	return nil
 }
 
-// execShow runs a show command for the mate ("failover exec mate");
-// done gets its output on the loop. A command that reads a file does so
-// off the loop.
+// execShow runs a command for the mate (`failover exec` there); done
+// gets its output on the loop. As on ASA the commands run in one command
+// mode of their own, global configuration mode at first and kept between
+// requests, so `failover exec active hostname x` typed on the standby
+// configures the active unit, which replicates it as any other line; on
+// the standby, configuration commands are refused as when typed here. A
+// command that reads a file does so off the loop.
 func (e *Engine) execShow(cmd string, done func(out string)) {
-	if !strings.HasPrefix(strings.TrimSpace(cmd), "sh") {
-		done("ERROR: only show commands can be run on the mate\n")
+	if isFailoverExec(cmd) {
+		done("ERROR: failover exec cannot run failover exec\n")
 		return
 	}
-	s := e.newSessionOnLoop(true, matePeer)
-	s.priv = true // the mate's operator is already privileged, as on ASA
-	r, wait := s.execOnLoop(cmd, "")
+	if e.mateExec == nil {
+		e.mateExec = e.newExecSession(matePeer)
+	}
+	r, wait := e.mateExec.execOnLoop(cmd, "")
 	if wait == nil {
 		done(r.Output + r.Err)
 		return

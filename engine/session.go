@@ -29,13 +29,16 @@ type Session struct {
 	width        int
 	pendingPw    bool
 	badPw        int
-	peer         Peer // set before the session runs; SSH at its hello
+	peer         Peer     // set before the session runs; SSH at its hello
+	foExec       *Session // failover exec run on this unit: its own command mode
 }
 
 // NewSession starts a console session in user EXEC.
 func (e *Engine) NewSession(interactive bool) *Session {
 	s := e.newSession(interactive, consolePeer)
-	e.log.Info("session started", s.logAttrs()...)
+	if s != nil {
+		e.log.Info("session started", s.logAttrs()...)
+	}
 	return s
 }
 
