@@ -80,7 +80,9 @@ func (s *Session) Handle(req api.Request) api.Reply {
 		if len(req.Lines) > api.MaxBatch {
 			return s.reply(api.Reply{Err: fmt.Sprintf("ERROR: too many lines in one batch (%d, at most %d)", len(req.Lines), api.MaxBatch)})
 		}
-		return s.reply(api.Reply{Replies: s.execBatch(req.Lines, req.Filters)})
+		r := api.Reply{Replies: s.execBatch(req.Lines, req.Filters)}
+		s.e.doOnLoop(false, func() { s.stamp(&r) }) // the paste goes on: no hand-over yet
+		return r
 	case api.OpHelp:
 		return s.Help(req.Line)
 	case api.OpComplete:
@@ -446,10 +448,11 @@ var unitLocal = map[string]bool{
 
 // ExecBatch runs lines as consecutive Exec calls would and returns their
 // replies. Configuration lines change the model at once (later lines of
-// the batch see them) but are handed to the parts and the kernel once, at
-// the end of the batch or before a line that is not configuration: a
-// pasted configuration costs one copy of the configuration, not one per
-// line. Each line's error is kept in its reply. The batch stops after a
+// the batch see them) but are handed to the parts and the kernel together,
+// before a line that is not configuration, before any other request, or a
+// moment after the batch when no other batch of the paste follows: a
+// pasted configuration costs a few copies of the configuration, not one
+// per line. Each line's error is kept in its reply. The batch stops after a
 // line that asks for a password or ends the session.
 func (s *Session) ExecBatch(lines []string) []api.Reply { return s.execBatch(lines, nil) }
 
@@ -458,11 +461,11 @@ func (s *Session) execBatch(lines, filters []string) []api.Reply {
 	out := make([]api.Reply, 0, len(lines))
 	for len(out) < len(lines) {
 		var wait func() api.Reply
-		s.e.do(func() {
+		s.e.doOnLoop(false, func() {
 			s.e.batching = true
 			defer func() {
 				s.e.batching = false
-				s.e.flush()
+				s.e.pastePause()
 			}()
 			for len(out) < len(lines) {
 				line, filter := lines[len(out)], ""
