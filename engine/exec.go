@@ -39,7 +39,7 @@ func (s *Session) execMate(inv *grammar.Invocation) (api.Reply, func() api.Reply
 		if s.foExec == nil {
 			s.foExec = s.e.newExecSession(s.peer)
 		}
-		return s.foExec.execOnLoop(cmd)
+		return s.foExec.execOnLoop(cmd, "")
 	}
 	ch := make(chan api.Reply, 1)
 	s.e.unit.ExecMate(cmd, func(out string, err error) {
@@ -191,7 +191,11 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 	case "more-system-running":
 		return api.Reply{Output: configText(e.cfg, true)}
 	case "write-standby":
-		return s.unitAction(func() error { return e.unit.WriteStandby() })
+		r := s.unitAction(func() error { return e.unit.WriteStandby() })
+		if !r.Failed() {
+			r.Output = "Building configuration...\n[OK]\n" // as ASA prints it
+		}
+		return r
 	case "failover-active":
 		if inv.Negated {
 			return s.unitAction(func() error { return e.unit.NoFailoverActive() })
