@@ -5,7 +5,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 FUZZTIME  ?= 15s
 LAB       := examples/lab/lab.sh
 
-.PHONY: all build deps test test-short lint fuzz lab lab-down bench clean
+.PHONY: all build deps test test-short lint fuzz lab lab-down bench clean deb
 
 # Debian packages the lab and the end-to-end tests use, by the command
 # each provides (or, for a library, an absolute path it installs); only
@@ -18,6 +18,10 @@ DEPS += ssh:openssh-client
 DEPS += tmux:tmux
 DEPS += ansible-playbook:ansible
 DEPS += /usr/lib/python3/dist-packages/netmiko:python3-netmiko
+DEPS += rsyslogd:rsyslog
+DEPS += man:man-db
+DEPS += systemd-analyze:systemd
+DEPS += prlimit:util-linux
 
 all: build
 
@@ -70,7 +74,22 @@ lab-down:
 # Benchmarks run in the netns lab (root): uplink switch times and unit
 # failover against keepalived. Results and commands are in BENCHMARKS.md.
 bench: build
+	$(GO) test -run XXX -bench . -benchtime 1x -count 10 ./engine/statesync/
 	$(GO) test -run XXX -bench . -benchtime 1x -timeout 90m ./examples/lab/
+
+# The Debian package (bin/failover_VERSION_ARCH.deb), built with nfpm
+# (github.com/goreleaser/nfpm) from examples/package/nfpm.yaml: the
+# binaries, the systemd unit with /usr paths, the fosh group (sysusers),
+# /etc/failover, man pages, and a postinst doing the manual install steps.
+NFPM ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+deb: BIN := bin
+deb: build
+	rm -rf $(BIN)/pkg && mkdir -p $(BIN)/pkg/man
+	sed -e 's#/usr/local/sbin/#/usr/sbin/#g; s#/usr/local/bin/#/usr/bin/#g; s#^Documentation=.*#Documentation=man:failoverd(8) man:fosh(1) man:failover-config(5)#' \
+		examples/failoverd.service >$(BIN)/pkg/failoverd.service
+	for m in examples/package/*.[1-8]; do gzip -9n -c $$m >$(BIN)/pkg/man/$${m##*/}.gz; done
+	VERSION=$$($(BIN)/failoverd --version | cut -d' ' -f2) GOARCH=$$($(GO) env GOARCH) \
+		$(NFPM) package -p deb -f examples/package/nfpm.yaml -t $(BIN)/
 
 clean:
 	rm -rf $(BIN)

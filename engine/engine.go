@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
 	"failover/engine/clock"
@@ -48,8 +47,12 @@ type Unit interface {
 	FailoverActive() error
 	NoFailoverActive() error
 	Reset() error
+	ReloadStandby() error
 	WriteStandby() error
 	ExecMate(cmd string, done func(out string, err error))
+	// ExecTarget says whether `failover exec active|standby|mate` runs
+	// here (local) or on the mate, or that the unit named is not there.
+	ExecTarget(which string) (local bool, err error)
 	ShowFailover() string
 	ShowHistory() string
 	// Show renders the other failover views: "state", "interface",
@@ -119,8 +122,14 @@ type Engine struct {
 	pub      *config.Config
 	dirty    bool
 	batching bool // a session batch is running: publish at its end
-	uplink   Uplink
-	unit     Unit
+	// pasting holds the changes of a session batch back for a moment:
+	// the next batch of the same paste usually follows at once, and one
+	// hand-over for all of them keeps a paste linear in its length.
+	pasting     bool
+	pasteTimer  clock.Timer
+	publishCost time.Duration // how long the last hand-over took
+	uplink      Uplink
+	unit        Unit
 	// stateSync replicates connections; it stops before the addresses
 	// are released, so the kernel's flush of their masqueraded
 	// connections never reaches the mate.
@@ -133,6 +142,7 @@ type Engine struct {
 	recGen    uint64     // counts interface reconciles (queued requests skip when one ran since)
 	sessions  int
 	macs      *MACStore
+	mateExec  *Session // commands the mate runs here with failover exec
 
 	statePath string
 	hw        hardware
@@ -155,7 +165,7 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		log: o.Log, clk: o.Clock, path: o.ConfigPath, dp: o.DP, prober: o.Prober,
 		ops: make(chan func(), 256), done: make(chan struct{}),
-		cfg: config.New(), logs: newLogBuffer(), owned: map[string]dataplane.Addr{},
+		cfg: config.New(), logs: newLogBuffer(o.Log), owned: map[string]dataplane.Addr{},
 		links: map[string]dataplane.Link{}, statePath: o.StatePath,
 		limits: o.Limits.withDefaults(), pw: newPWGuard(),
 	}
@@ -232,8 +242,20 @@ func (e *Engine) Post(f func()) {
 // yet handed to the parts are handed over first, so a session (or a test)
 // never sees the model ahead of the kernel.
 func (e *Engine) do(f func()) {
+	e.doOnLoop(true, f)
+}
+
+// doOnLoop is do; without flush, changes of a paste still pending stay
+// pending (the next batch of the same paste).
+func (e *Engine) doOnLoop(flush bool, f func()) {
 	ch := make(chan struct{})
-	e.Post(func() { e.flush(); f(); close(ch) })
+	e.Post(func() {
+		if flush {
+			e.flush()
+		}
+		f()
+		close(ch)
+	})
 	select {
 	case <-ch:
 	case <-e.done:
@@ -303,7 +325,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			arm()
 		}
 		e.runLater()
-		if e.dirty && len(e.ops) == 0 {
+		if e.dirty && !e.pasting && len(e.ops) == 0 {
 			e.publishConfig()
 		}
 	}
@@ -359,9 +381,38 @@ func (e *Engine) flush() {
 
 // publishConfig copies the model once and hands the copy to every part.
 func (e *Engine) publishConfig() {
+	t0 := time.Now() // the cost in CPU time, whatever clock the engine runs on
 	e.pub = e.cfg.Clone()
-	e.dirty = false
+	e.dirty, e.pasting = false, false
 	e.configChanged()
+	e.publishCost = time.Since(t0)
+}
+
+// Bounds of the pause before the changes of a session batch are handed
+// over: ten hand-overs' worth, so they take at most about a tenth of a
+// paste's time however large the configuration grows.
+const (
+	minPastePause = 20 * time.Millisecond
+	maxPastePause = time.Second
+)
+
+// pastePause hands the changes of a session batch over after a pause, or
+// earlier when anything else needs them (loop only).
+func (e *Engine) pastePause() {
+	if !e.dirty {
+		return
+	}
+	e.pasting = true
+	if e.pasteTimer != nil {
+		return
+	}
+	d := min(max(10*e.publishCost, minPastePause), maxPastePause)
+	e.pasteTimer = e.clk.AfterFunc(d, func() {
+		e.Post(func() {
+			e.pasteTimer = nil
+			e.flush()
+		})
+	})
 }
 
 // configChanged hands the configuration to each part once and then makes
@@ -371,6 +422,9 @@ func (e *Engine) publishConfig() {
 // that needs something of the engine queues a request (UnitRequests); it
 // runs after this turn, never from inside the part's own call.
 func (e *Engine) configChanged() {
+	// Logging first: the messages the parts send as they apply the change
+	// ("Enabling failover.") go to the targets of the same configuration.
+	e.logs.configure(e.pub)
 	if e.stateSync != nil {
 		e.stateSync.Apply(e.pub)
 	}
@@ -381,7 +435,6 @@ func (e *Engine) configChanged() {
 	if e.uplink != nil {
 		e.uplink.Apply(e.pub)
 	}
-	e.logs.configure(e.pub)
 }
 
 // applyReplicated applies one command received from the active mate: the
@@ -411,17 +464,22 @@ func (e *Engine) replaceConfig(text string) error {
 	return nil
 }
 
-// execShow runs a show command for the mate ("failover exec mate");
-// done gets its output on the loop. A command that reads a file does so
-// off the loop.
+// execShow runs a command for the mate (`failover exec` there); done
+// gets its output on the loop. As on ASA the commands run in one command
+// mode of their own, global configuration mode at first and kept between
+// requests, so `failover exec active hostname x` typed on the standby
+// configures the active unit, which replicates it as any other line; on
+// the standby, configuration commands are refused as when typed here. A
+// command that reads a file does so off the loop.
 func (e *Engine) execShow(cmd string, done func(out string)) {
-	if !strings.HasPrefix(strings.TrimSpace(cmd), "sh") {
-		done("ERROR: only show commands can be run on the mate\n")
+	if isFailoverExec(cmd) {
+		done("ERROR: failover exec cannot run failover exec\n")
 		return
 	}
-	s := e.newSessionOnLoop(true, matePeer)
-	s.priv = true // the mate's operator is already privileged, as on ASA
-	r, wait := s.execOnLoop(cmd)
+	if e.mateExec == nil {
+		e.mateExec = e.newExecSession(matePeer)
+	}
+	r, wait := e.mateExec.execOnLoop(cmd, "")
 	if wait == nil {
 		done(r.Output + r.Err)
 		return
@@ -436,7 +494,7 @@ func (e *Engine) execShow(cmd string, done func(out string)) {
 // the log).
 func (e *Engine) console(msg string) {
 	e.log.Info("console", "msg", msg)
-	e.logs.console(e.clk.Now(), msg)
+	e.logs.console(e.clk.Now(), msg, e.cfg)
 }
 
 // MACs is the burned-in MAC store, or nil.

@@ -19,10 +19,39 @@ func (s *Session) execMate(inv *grammar.Invocation) (api.Reply, func() api.Reply
 	if s.e.unit == nil {
 		return api.Reply{Err: "ERROR: failover is not available"}, nil
 	}
+	cmd := inv.Str("command")
+	if isFailoverExec(cmd) {
+		return api.Reply{Err: "ERROR: failover exec cannot run failover exec"}, nil
+	}
+	target := "mate"
+	for _, w := range []string{"active", "standby"} {
+		if inv.Words[w] {
+			target = w
+		}
+	}
+	local, err := s.e.unit.ExecTarget(target)
+	if err != nil {
+		return api.Reply{Err: "ERROR: " + err.Error()}, nil
+	}
+	if local {
+		// This unit is the target: the command runs here, in the
+		// command mode failover exec keeps apart from the terminal's.
+		if s.foExec == nil {
+			s.foExec = s.e.newExecSession(s.peer)
+		}
+		return s.foExec.execOnLoop(cmd, "")
+	}
 	ch := make(chan api.Reply, 1)
-	s.e.unit.ExecMate(inv.Str("command"), func(out string, err error) {
+	s.e.unit.ExecMate(cmd, func(out string, err error) {
 		if err != nil {
 			ch <- api.Reply{Err: "ERROR: " + err.Error()}
+			return
+		}
+		// The mate sends one text; a command it refused starts with its
+		// error or warning, and is an error here too (a script's exit
+		// status says so).
+		if strings.HasPrefix(out, "ERROR: ") || strings.HasPrefix(out, "**** WARNING ****") {
+			ch <- api.Reply{Err: strings.TrimRight(out, "\n")}
 			return
 		}
 		ch <- api.Reply{Output: out}
@@ -161,12 +190,18 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 	case "more-system-running":
 		return api.Reply{Output: configText(e.cfg, true)}
 	case "write-standby":
-		return s.unitAction(func() error { return e.unit.WriteStandby() })
+		r := s.unitAction(func() error { return e.unit.WriteStandby() })
+		if !r.Failed() {
+			r.Output = "Building configuration...\n[OK]\n" // as ASA prints it
+		}
+		return r
 	case "failover-active":
 		if inv.Negated {
 			return s.unitAction(func() error { return e.unit.NoFailoverActive() })
 		}
 		return s.unitAction(func() error { return e.unit.FailoverActive() })
+	case "failover-reload-standby":
+		return s.unitAction(func() error { return e.unit.ReloadStandby() })
 	case "failover-reset":
 		return s.unitAction(func() error { return e.unit.Reset() })
 	case "show-failover":
@@ -323,4 +358,19 @@ func maskKey(text string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// newExecSession is a session for failover exec: privileged (the operator
+// who typed it is), starting in global configuration mode, as ASA's.
+func (e *Engine) newExecSession(p Peer) *Session {
+	s := e.newSessionOnLoop(false, p)
+	s.priv, s.mode = true, grammar.ModeConfig
+	return s
+}
+
+// isFailoverExec says whether cmd is itself a failover exec, which a
+// failover exec may not run (it would bounce between the units).
+func isFailoverExec(cmd string) bool {
+	f := strings.Fields(strings.ToLower(cmd))
+	return len(f) >= 2 && len(f[0]) >= 3 && strings.HasPrefix("failover", f[0]) && strings.HasPrefix("exec", f[1])
 }

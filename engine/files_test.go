@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -259,6 +260,34 @@ func TestStuckDiskAnswersInTime(t *testing.T) {
 	within(t, "the late save", func() bool {
 		for {
 			if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), "hostname fw-late") {
+				return true
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// The MAC state file is written off the loop too: a stuck disk does not
+// hold the unit that learns a burned-in MAC.
+func TestMACStoreWritesOffTheLoop(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "fo.sock.macs")
+	e, err := New(Options{StatePath: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.Run(ctx)
+	release := blockSync(t)
+	mac, _ := net.ParseMAC("02:00:00:00:00:01")
+	within(t, "BurnedIn on a stuck disk", func() bool {
+		e.do(func() { e.macs.BurnedIn("inside", 3, mac) })
+		return true
+	})
+	release()
+	within(t, "the late MAC store", func() bool {
+		for {
+			if b, err := os.ReadFile(state); err == nil && strings.Contains(string(b), "02:00:00:00:00:01") {
 				return true
 			}
 			time.Sleep(20 * time.Millisecond)

@@ -172,6 +172,14 @@ func (g guardedUnit) NoFailoverActive() error {
 	return g.u.NoFailoverActive()
 }
 func (g guardedUnit) Reset() error { defer g.r.enterUnit("Reset")(); return g.u.Reset() }
+func (g guardedUnit) ReloadStandby() error {
+	defer g.r.enterUnit("ReloadStandby")()
+	return g.u.ReloadStandby()
+}
+func (g guardedUnit) ExecTarget(which string) (bool, error) {
+	defer g.r.enterUnit("ExecTarget")()
+	return g.u.ExecTarget(which)
+}
 func (g guardedUnit) Show(what string) string {
 	defer g.r.enterUnit("Show")()
 	return g.u.Show(what)

@@ -2,13 +2,14 @@ package engine
 
 import (
 	"fmt"
-	"net"
-	"strconv"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
 	"failover/engine/config"
+	"failover/engine/journal"
+	"failover/engine/syslogfwd"
 	"failover/grammar"
 )
 
@@ -18,19 +19,21 @@ type logBuffer struct {
 	mu      sync.Mutex
 	entries []string
 	counts  map[string]int
-	hosts   []net.Conn
-	hostCfg []config.LogHost
+	fwd     *syslogfwd.Forwarder
+	targets []syslogfwd.Target // as last configured, in configuration order
 }
 
 const logBufferSize = 512
 
-func newLogBuffer() *logBuffer { return &logBuffer{counts: map[string]int{}} }
+func newLogBuffer(log *slog.Logger) *logBuffer {
+	return &logBuffer{counts: map[string]int{}, fwd: syslogfwd.New(log.With("part", "syslog"))}
+}
 
+// msgLevel is the PIX severity of a message; other text counts as
+// informational.
 func msgLevel(msg string) int {
-	if strings.HasPrefix(msg, "%PIX-") && len(msg) > 6 {
-		if n, err := strconv.Atoi(msg[5:6]); err == nil {
-			return n
-		}
+	if sev, _, ok := journal.ParsePIX(msg); ok {
+		return sev
 	}
 	return 6
 }
@@ -42,10 +45,7 @@ func (b *logBuffer) add(now time.Time, msg string, c *config.Config) {
 	if !c.Logging.On {
 		return
 	}
-	stamped := msg
-	if c.Logging.Timestamp {
-		stamped = now.UTC().Format("Jan 02 2006 15:04:05") + ": " + msg
-	}
+	stamped := stamp(now, msg, c)
 	if c.Logging.Buffered >= lvl {
 		b.entries = append(b.entries, stamped)
 		if len(b.entries) > logBufferSize {
@@ -56,40 +56,48 @@ func (b *logBuffer) add(now time.Time, msg string, c *config.Config) {
 	if c.Logging.Trap >= lvl {
 		b.counts["trap"]++
 		// RFC 3164 with facility local4 (20), as PIX sends.
-		pri := 20*8 + lvl
-		for _, h := range b.hosts {
-			fmt.Fprintf(h, "<%d>%s", pri, stamped)
-		}
+		b.fwd.Send(fmt.Sprintf("<%d>%s", 20*8+lvl, stamped))
 	}
 }
 
-func (b *logBuffer) console(now time.Time, msg string) {
+// stamp prefixes msg with its time when "logging timestamp" is on.
+func stamp(now time.Time, msg string, c *config.Config) string {
+	if c.Logging.Timestamp {
+		return now.UTC().Format("Jan 02 2006 15:04:05") + ": " + msg
+	}
+	return msg
+}
+
+// console keeps a console message (not a syslog message: no level, no
+// host) in the buffer, which is where the --console session reads it,
+// stamped as the syslog lines around it are.
+func (b *logBuffer) console(now time.Time, msg string, c *config.Config) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.entries = append(b.entries, now.UTC().Format("Jan 02 2006 15:04:05")+": "+msg)
+	b.entries = append(b.entries, stamp(now, msg, c))
 	if len(b.entries) > logBufferSize {
 		b.entries = b.entries[1:]
 	}
 }
 
-// configure opens UDP sockets to the configured syslog hosts.
+// configure points the forwarder at the configured syslog hosts. Nothing
+// is dialled here: each target connects from its own goroutine, and keeps
+// trying while its interface has no address.
 func (b *logBuffer) configure(c *config.Config) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if fmt.Sprint(b.hostCfg) == fmt.Sprint(c.Logging.Hosts) {
-		return
-	}
-	for _, h := range b.hosts {
-		h.Close()
-	}
-	b.hosts = nil
-	b.hostCfg = append([]config.LogHost(nil), c.Logging.Hosts...)
+	b.targets = b.targets[:0]
 	for _, h := range c.Logging.Hosts {
-		conn, err := net.Dial("udp", net.JoinHostPort(h.IP.String(), "514"))
-		if err == nil {
-			b.hosts = append(b.hosts, conn)
+		t := syslogfwd.Target{Name: h.If, IP: h.IP, Proto: h.Proto, Port: h.Port}
+		if t.Proto == "" {
+			t.Proto, t.Port = "udp", grammar.SyslogUDPPort
 		}
+		if f := c.IfByName(h.If); f != nil {
+			t.Dev = f.HW
+		}
+		b.targets = append(b.targets, t)
 	}
+	b.fwd.Configure(b.targets)
 }
 
 func (b *logBuffer) clear() {
@@ -122,8 +130,23 @@ func (b *logBuffer) show(c *config.Config) string {
 	fmt.Fprintf(&s, "    Monitor logging: disabled\n")
 	fmt.Fprintf(&s, "    Buffer logging: %s\n", lvl(c.Logging.Buffered, "buffer"))
 	fmt.Fprintf(&s, "    Trap logging: %s\n", lvl(c.Logging.Trap, "trap"))
-	for _, h := range c.Logging.Hosts {
-		fmt.Fprintf(&s, "        Logging to %s %s\n", h.If, h.IP)
+	for i, h := range c.Logging.Hosts {
+		pp := h.ProtoPort()
+		if pp != "" {
+			pp = " " + pp
+		}
+		fmt.Fprintf(&s, "        Logging to %s %s%s\n", h.If, h.IP, pp)
+		if i < len(b.targets) {
+			st := b.fwd.Stats(b.targets[i])
+			fmt.Fprintf(&s, "            %d sent, %d queued, %d dropped", st.Sent, st.Queued, st.Dropped)
+			if b.targets[i].Proto == "tcp" && st.Connected {
+				s.WriteString(", connected")
+			}
+			if st.LastErr != "" {
+				fmt.Fprintf(&s, ", last error: %s", st.LastErr)
+			}
+			s.WriteString("\n")
+		}
 	}
 	fmt.Fprintf(&s, "    History logging: disabled\n")
 	for _, e := range b.entries {

@@ -177,6 +177,9 @@ func (srv *server) serveConn(conn net.Conn, peer Peer) {
 	defer srv.release()
 	defer conn.Close()
 	s := e.newSession(false, peer)
+	if s == nil {
+		return // the engine is stopping
+	}
 	e.log.Info("session started", s.logAttrs()...)
 	why := "closed by the client"
 	defer func() {

@@ -22,9 +22,9 @@ import (
 )
 
 // serveOn starts an engine and its control socket in a temp directory.
-func serveOn(t *testing.T, lim Limits) (*Engine, string) {
+func serveOn(t *testing.T, o Options) (*Engine, string) {
 	t.Helper()
-	e, err := New(Options{Limits: lim})
+	e, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestAcceptErrorsRetried(t *testing.T) {
 // usable again. Root keeps a reserve the others cannot take.
 func TestSessionCap(t *testing.T) {
 	lim := Limits{MaxSessions: 4, RootReserve: 2}
-	_, sock := serveOn(t, lim)
+	_, sock := serveOn(t, Options{Limits: lim})
 	limit := lim.MaxSessions
 	if os.Getuid() != 0 {
 		limit -= lim.RootReserve
@@ -164,7 +164,7 @@ func TestSessionCap(t *testing.T) {
 
 // A silent client is closed after the idle time.
 func TestIdleSessionClosed(t *testing.T) {
-	_, sock := serveOn(t, Limits{Idle: 200 * time.Millisecond})
+	_, sock := serveOn(t, Options{Limits: Limits{Idle: 200 * time.Millisecond}})
 	c := dialRaw(t, sock)
 	c.do(t, api.Request{Op: api.OpHello})
 	if _, err := c.recv(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
@@ -175,7 +175,7 @@ func TestIdleSessionClosed(t *testing.T) {
 // A client that asks without reading is closed after the write timeout
 // instead of holding its replies in the daemon.
 func TestNonReadingSessionClosed(t *testing.T) {
-	_, sock := serveOn(t, Limits{WriteTimeout: 200 * time.Millisecond})
+	_, sock := serveOn(t, Options{Limits: Limits{WriteTimeout: 200 * time.Millisecond}})
 	c := dialRaw(t, sock)
 	const asked = 20000
 	go func() {
@@ -205,7 +205,7 @@ func TestNonReadingSessionClosed(t *testing.T) {
 
 // An over-long line is one error; the session goes on with the next.
 func TestOverlongRequestContinues(t *testing.T) {
-	_, sock := serveOn(t, Limits{})
+	_, sock := serveOn(t, Options{Limits: Limits{}})
 	c := dialRaw(t, sock)
 	c.do(t, api.Request{Op: api.OpHello})
 	for _, n := range []int{100 << 10, 3 << 20} {
@@ -264,19 +264,7 @@ func TestSocketModeFromTheStart(t *testing.T) {
 // configuration change names its session, without the secrets it sets.
 func TestSessionsLogged(t *testing.T) {
 	var buf syncBuffer
-	e, err := New(Options{Log: slog.New(slog.NewTextHandler(&buf, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(t.TempDir(), "fo.sock")
-	ln, err := Listen(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go e.Run(ctx)
-	go e.Serve(ctx, ln)
+	_, sock := serveOn(t, Options{Log: slog.New(slog.NewTextHandler(&buf, nil))})
 	t.Setenv("SSH_CONNECTION", "203.0.113.7 50022 192.0.2.1 22")
 	c, err := api.Dial(sock, false)
 	if err != nil {

@@ -95,7 +95,10 @@ func Decls() []*Decl {
 		{ID: "ping", Modes: exec, Syntax: "ping [<ifname:if_name>] <host:host>", Help: h("ping", "Test connectivity from specified interface to an IP address", "host", "IP address or host name")},
 		{ID: "failover-active", Modes: exec, Priv: true, NoMin: 2, Syntax: "failover active", Help: h("active", "Make this system the active unit of the failover pair")},
 		{ID: "failover-reset", Modes: exec, Priv: true, Syntax: "failover reset", Help: h("reset", "Force both units back to an unfailed state")},
-		{ID: "failover-exec", Modes: exec, Priv: true, Syntax: "failover exec mate <line:command>", Help: h("exec", "Execute a command on the failover mate", "mate", "Execute on the mate unit", "command", "Show command to run on the mate")},
+		{ID: "failover-reload-standby", Modes: exec, Priv: true, Syntax: "failover reload-standby", Help: h("reload-standby", "Force the standby unit to reload (negotiate and synchronise again)")},
+		{ID: "failover-exec", Modes: exec, Priv: true, Syntax: "failover exec (active|standby|mate) <line:command>", Help: h("exec", "Execute a command on a unit of the failover pair",
+			"active", "Execute on the active unit", "standby", "Execute on the standby unit", "mate", "Execute on the mate unit",
+			"command", "Command to run there (configuration mode at first, kept between calls)")},
 
 		// ---- basic configuration ----
 		{ID: "hostname", Modes: cfg, NoMin: 1, Syntax: "hostname <word:name>", Help: h("hostname", "Change host name", "name", "Host name (up to 63 characters)")},
@@ -112,7 +115,8 @@ func Decls() []*Decl {
 		{ID: "pager", Modes: cfg, NoMin: 1, Syntax: "pager [lines <int(1-512):lines>]", Help: h("pager", "Control page length for pagination", "lines", "Number of lines per page")},
 		{ID: "logging-on", Modes: cfg, NoMin: 2, Syntax: "logging on", Help: h("on", "Enable logging to all output locations")},
 		{ID: "logging-timestamp", Modes: cfg, NoMin: 2, Syntax: "logging timestamp", Help: h("timestamp", "Add a timestamp to each syslog message")},
-		{ID: "logging-host", Modes: cfg, NoMin: 4, Syntax: "logging host <ifname:if_name> <ipv4:ip_address>", Help: h("host", "Set syslog server IP address and parameters", "ip_address", "Syslog server IP address")},
+		{ID: "logging-host", Modes: cfg, NoMin: 4, Syntax: "logging host <ifname:if_name> <ipv4:ip_address> [<protoport:protocol>]",
+			Help: h("host", "Set syslog server IP address and parameters", "ip_address", "Syslog server IP address", "protocol", "Protocol and port: udp[/port] (default udp/514) or tcp[/port] (default tcp/1470)")},
 		{ID: "logging-trap", Modes: cfg, NoMin: 2, Syntax: "logging trap <level:level>", Help: h("trap", "Set syslog server logging level")},
 		{ID: "logging-buffered", Modes: cfg, NoMin: 2, Syntax: "logging buffered <level:level>", Help: h("buffered", "Set logging level for the internal buffer")},
 		{ID: "logging-console", Modes: cfg, NoMin: 2, Syntax: "logging console <level:level>", Help: h("console", "Set console logging level")},

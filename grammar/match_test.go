@@ -52,6 +52,7 @@ func TestParseTable(t *testing.T) {
 		{mode: ModeConfig, line: "route outside 0 0 192.0.2.1", id: "route", values: map[string]string{"if_name": "outside", "network": "0.0.0.0", "mask": "0.0.0.0", "gateway": "192.0.2.1"}},
 		{mode: ModeConfig, line: "route outside 0 0 0", errKind: ErrInvalid, errOff: 18}, // 0 is no gateway
 		{mode: ModeExec, line: "failover exec mate show failover", id: "failover-exec", values: map[string]string{"command": "show failover"}},
+		{mode: ModeExec, line: "failover exec active hostname fw2", id: "failover-exec", values: map[string]string{"command": "hostname fw2"}},
 		{mode: ModeExec, line: "ping outside 192.0.2.1", id: "ping", values: map[string]string{"if_name": "outside", "host": "192.0.2.1"}},
 		{mode: ModeExec, line: "ping 192.0.2.1", id: "ping", values: map[string]string{"host": "192.0.2.1"}},
 		{mode: ModeConfig, line: "nameif eth0 outside security0", id: "nameif"},

@@ -12,28 +12,29 @@ import (
 type ValueType int
 
 const (
-	TInt      ValueType = iota // integer in [Min, Max]
-	TIPv4                      // dotted quad
-	TMask                      // contiguous dotted-quad netmask
-	THMS                       // hh[:mm[:ss]]
-	TMAC                       // H.H.H (Cisco MAC)
-	TWord                      // any single word
-	TIfName                    // an interface name given with nameif (completed from config)
-	TLine                      // the rest of the line, spaces included
-	THost                      // IPv4 address or host name
-	TLevel                     // syslog level 0-7 or its name
-	TSecurity                  // securityN, N 0-100
-	TPercent                   // N or N%, N in [Min, Max]
-	TNet                       // dotted-quad network address, or 0 for 0.0.0.0
-	THWID                      // a Linux interface name (hardware_id), completed from the box
-	TIfAny                     // a hardware_id or a nameif name, completed from both
+	TInt       ValueType = iota // integer in [Min, Max]
+	TIPv4                       // dotted quad
+	TMask                       // contiguous dotted-quad netmask
+	THMS                        // hh[:mm[:ss]]
+	TMAC                        // H.H.H (Cisco MAC)
+	TWord                       // any single word
+	TIfName                     // an interface name given with nameif (completed from config)
+	TLine                       // the rest of the line, spaces included
+	THost                       // IPv4 address or host name
+	TLevel                      // syslog level 0-7 or its name
+	TSecurity                   // securityN, N 0-100
+	TPercent                    // N or N%, N in [Min, Max]
+	TNet                        // dotted-quad network address, or 0 for 0.0.0.0
+	THWID                       // a Linux interface name (hardware_id), completed from the box
+	TIfAny                      // a hardware_id or a nameif name, completed from both
+	TProtoPort                  // tcp or udp, optionally /port (ASA logging host)
 )
 
 var typeNames = map[string]ValueType{
 	"int": TInt, "ipv4": TIPv4, "mask": TMask, "hms": THMS, "mac": TMAC,
 	"word": TWord, "ifname": TIfName, "line": TLine, "host": THost,
 	"level": TLevel, "security": TSecurity, "pct": TPercent, "net": TNet,
-	"hwid": THWID, "ifany": TIfAny,
+	"hwid": THWID, "ifany": TIfAny, "protoport": TProtoPort,
 }
 
 func (t ValueType) String() string {
@@ -98,6 +99,10 @@ func (a *Atom) check(tok string) (ok bool, shapeOK bool) {
 			return n >= 0 && n <= 7, true
 		}
 		return LevelNumber(tok) >= 0, false
+	case TProtoPort:
+		_, _, err := ParseProtoPort(tok)
+		lower := strings.ToLower(tok)
+		return err == nil, strings.HasPrefix(lower, "tcp/") || strings.HasPrefix(lower, "udp/")
 	case TSecurity:
 		if !strings.HasPrefix(tok, "security") {
 			return false, false
@@ -119,6 +124,8 @@ func (a *Atom) Label() string {
 		return "<level>"
 	case TSecurity:
 		return "security<0-100>"
+	case TProtoPort:
+		return "tcp[/<1-65535>]|udp[/<1-65535>]"
 	}
 	return "<" + a.Name + ">"
 }
@@ -143,6 +150,8 @@ func (a *Atom) rangeMsg(tok string) string {
 		return fmt.Sprintf("invalid time %q, must be hh[:mm[:ss]]", tok)
 	case TMAC:
 		return fmt.Sprintf("invalid MAC address %q, must be H.H.H", tok)
+	case TProtoPort:
+		return fmt.Sprintf("invalid protocol/port %q, must be tcp[/1-65535] or udp[/1-65535]", tok)
 	}
 	return fmt.Sprintf("invalid value %q", tok)
 }
@@ -296,4 +305,32 @@ func LevelNumber(tok string) int {
 		}
 	}
 	return found
+}
+
+// Default syslog ports of ASA's logging host: udp/514, tcp/1470.
+const (
+	SyslogUDPPort = 514
+	SyslogTCPPort = 1470
+)
+
+// ParseProtoPort parses ASA's "tcp[/port]" or "udp[/port]"; a missing
+// port is the protocol's default.
+func ParseProtoPort(s string) (proto string, port int, err error) {
+	p, num, hasPort := strings.Cut(strings.ToLower(s), "/")
+	switch p {
+	case "udp":
+		port = SyslogUDPPort
+	case "tcp":
+		port = SyslogTCPPort
+	default:
+		return "", 0, fmt.Errorf("invalid protocol %q", s)
+	}
+	if hasPort {
+		n, perr := strconv.Atoi(num)
+		if perr != nil || n < 1 || n > 65535 || num[0] == '+' {
+			return "", 0, fmt.Errorf("invalid port %q", s)
+		}
+		port = n
+	}
+	return p, port, nil
 }

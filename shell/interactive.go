@@ -117,9 +117,11 @@ func (t *Terminal) Run() error {
 func (t *Terminal) reconnect() bool {
 	t.write("fosh: waiting for failoverd to come back (Ctrl-C to quit)\n")
 	keys := make(chan key)
-	stop := make(chan struct{})
-	defer close(stop)
+	stop, exited := make(chan struct{}), make(chan struct{})
+	// The reader must be gone before the session reads keys again.
+	defer func() { close(stop); <-exited }()
 	go func() {
+		defer close(exited)
 		for {
 			k, ok := t.in.next(stop)
 			if !ok {

@@ -244,9 +244,7 @@ func plain(s string) string {
 }
 
 // run types line and Enter and waits for last, a text only the command's
-// output contains (readline redraws the prompt and line at every key, so
-// the prompt alone says nothing). It returns the plain output up to and
-// including last.
+// output contains. It returns the plain output up to and including last.
 func (tm *term) run(line, last string) string {
 	tm.t.Helper()
 	tm.send(line + "\r")
@@ -343,8 +341,8 @@ func TestPtyHelpList(t *testing.T) {
 	}
 }
 
-// Tab completes the unique keyword; with a terminal width of 0 too
-// (readline would disable completion without the shell's fallback).
+// Tab completes the unique keyword; with a terminal width of 0 too (some
+// ptys and serial consoles report none).
 func TestPtyTab(t *testing.T) {
 	for _, cols := range []uint16{80, 0} {
 		t.Run(fmt.Sprintf("cols=%d", cols), func(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"failover/engine"
 	"failover/engine/conntrack"
+	"failover/engine/stateguard"
 	"failover/engine/statesync"
 	"failover/engine/unit"
 )
@@ -19,6 +20,7 @@ func newStateSync(e *engine.Engine) engine.StateSync {
 	}
 	return stateSync{statesync.New(statesync.Options{
 		Log: log, Clock: e.Clock(), Post: e.Post, Table: tb, Send: e.SendState,
+		Guard: stateguard.New(),
 	})}
 }
 

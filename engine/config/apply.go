@@ -402,8 +402,12 @@ func setPager(c *Config, inv *grammar.Invocation, _ *Ctx) error {
 }
 
 func setLoggingHost(c *Config, inv *grammar.Invocation, _ *Ctx) error {
-	h := LogHost{If: inv.Str("if_name"), IP: netip.MustParseAddr(inv.Str("ip_address"))}
-	i := slices.Index(c.Logging.Hosts, h)
+	h := LogHost{If: inv.Str("if_name"), IP: netip.MustParseAddr(inv.Str("ip_address")), Proto: "udp", Port: grammar.SyslogUDPPort}
+	if inv.Has("protocol") {
+		h.Proto, h.Port, _ = grammar.ParseProtoPort(inv.Str("protocol"))
+	}
+	// One target per interface and address: a new protocol replaces it.
+	i := slices.IndexFunc(c.Logging.Hosts, func(o LogHost) bool { return o.If == h.If && o.IP == h.IP })
 	if inv.Negated {
 		if i >= 0 {
 			c.Logging.Hosts = slices.Delete(c.Logging.Hosts, i, i+1)
@@ -415,6 +419,8 @@ func setLoggingHost(c *Config, inv *grammar.Invocation, _ *Ctx) error {
 	}
 	if i < 0 {
 		c.Logging.Hosts = append(c.Logging.Hosts, h)
+	} else {
+		c.Logging.Hosts[i] = h
 	}
 	return nil
 }

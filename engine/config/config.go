@@ -5,9 +5,12 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
+
+	"failover/grammar"
 )
 
 // Config is the whole running configuration. It is a value owned by the
@@ -60,8 +63,10 @@ type Logging struct {
 
 // LogHost is a "logging host" target.
 type LogHost struct {
-	If string
-	IP netip.Addr
+	If    string
+	IP    netip.Addr
+	Proto string // "udp" or "tcp"
+	Port  int
 }
 
 // Failover is the unit-failover configuration.
@@ -243,4 +248,13 @@ func (s *SLA) EffThreshold() int {
 		return s.Threshold
 	}
 	return min(DefaultThreshold, s.EffTimeout())
+}
+
+// ProtoPort is the "tcp/1470" of a logging host line: empty for the
+// default udp/514, so that PIX lines keep their form.
+func (h LogHost) ProtoPort() string {
+	if h.Proto == "" || h.Proto == "udp" && h.Port == grammar.SyslogUDPPort {
+		return ""
+	}
+	return fmt.Sprintf("%s/%d", h.Proto, h.Port)
 }

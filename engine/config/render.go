@@ -124,7 +124,11 @@ func renderLogging(r *renderer, c *Config) {
 		}
 	}
 	for _, h := range l.Hosts {
-		r.add("logging", "logging-host", kv{"if_name": h.If, "ip_address": h.IP.String()})
+		v := kv{"if_name": h.If, "ip_address": h.IP.String()}
+		if pp := h.ProtoPort(); pp != "" {
+			v["protocol"] = pp
+		}
+		r.add("logging", "logging-host", v)
 	}
 }
 

@@ -30,6 +30,8 @@ logging console warnings
 logging buffered informational
 logging trap 3
 logging host inside 192.0.2.5
+logging host inside 192.0.2.6 tcp/1470
+logging host dmz 192.0.2.7 udp/5514
 mtu dmz 9000
 ip address outside 198.51.100.2 255.255.255.240
 ip address backup 198.51.100.18 255.255.255.240

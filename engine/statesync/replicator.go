@@ -11,6 +11,7 @@ import (
 	"failover/engine/clock"
 	"failover/engine/config"
 	"failover/engine/conntrack"
+	"failover/engine/stateguard"
 )
 
 // Role is what the unit asks of the replicator.
@@ -68,6 +69,8 @@ type Options struct {
 	// (authenticated and numbered by the failover protocol), after the
 	// current call; failed runs on the loop if it could not be sent.
 	Send func(kind uint8, payload []byte, failed func())
+	// Guard is the firewall table of `failover timeout` (nil: none).
+	Guard stateguard.Guard
 }
 
 // sent is a batch kept until the standby acknowledges it.
@@ -134,6 +137,14 @@ type Replicator struct {
 	lastAckT time.Time
 	lastNak  time.Time
 
+	// The firewall guard: the mode last asked for, and when the window
+	// for connections that were not replicated ends.
+	stopped    <-chan struct{} // the worker of the last disable ends
+	timeout    time.Duration
+	guardMode  stateguard.Mode
+	guardClean bool
+	windowEnd  time.Time
+
 	// Size of the table of the current role (mirror or applied).
 	xlates             int
 	maxConns, maxXlate int
@@ -161,6 +172,9 @@ func New(o Options) *Replicator {
 		o: o, log: o.Log.With("component", "statesync"),
 		local: map[netip.Addr]bool{}, mirror: map[conntrack.Key]conntrack.Entry{},
 		applied: map[conntrack.Key]applied{},
+		// Unknown: the first decision is applied whatever it is, so a
+		// table an earlier run left behind goes.
+		guardMode: stateguard.Mode(255),
 	}
 }
 
@@ -181,6 +195,18 @@ func (r *Replicator) Apply(c *config.Config) {
 	}
 	r.local = local
 	on := c.Failover.Enabled && c.Failover.Link != "" && r.o.Table != nil
+	r.timeout = time.Duration(c.Failover.Timeout) * time.Second
+	if !on && !r.guardClean && r.o.Guard != nil {
+		// A table an earlier run left behind goes, once.
+		r.guardClean = true
+		g, log := r.o.Guard, r.log
+		go func() {
+			if err := g.Set(stateguard.Off); err != nil {
+				log.Warn("failed to remove the stateful firewall table", "err", err)
+			}
+		}()
+	}
+	defer r.updateGuard()
 	switch {
 	case on && !r.enabled:
 		r.enabled = true
@@ -197,22 +223,33 @@ func (r *Replicator) Apply(c *config.Config) {
 
 func (r *Replicator) disable() {
 	r.enabled = false
+	r.updateGuard()
 	r.listenCancel()
 	r.listenGen++
 	r.tickGen++
 	if r.tick != nil {
 		r.tick.Stop()
 	}
-	r.work.stop()
+	r.stopped = r.work.stop()
 	r.work = nil
 	r.resetTx()
 	r.resetRx()
 }
 
-// Stop ends all background work.
+// Stop ends all background work. It waits (at most 2 s) for the kernel
+// work already queued, the removal of the firewall table included, so that
+// a daemon that exits leaves no table behind.
 func (r *Replicator) Stop() {
 	if r.enabled {
 		r.disable()
+	}
+	if r.stopped != nil {
+		select {
+		case <-r.stopped:
+		case <-time.After(2 * time.Second):
+			r.log.Warn("kernel work still pending at stop")
+		}
+		r.stopped = nil
 	}
 }
 
@@ -238,9 +275,41 @@ func (r *Replicator) setRole(role Role) {
 	r.role = role
 	r.resetTx()
 	r.resetRx()
+	if role == RoleActive {
+		r.windowEnd = r.o.Clock.Now().Add(r.timeout)
+	}
 	if r.enabled {
 		r.enter()
 	}
+	r.updateGuard()
+}
+
+// updateGuard puts the firewall table in the mode of the moment: on the
+// active unit with replication on, the window after the takeover, then
+// strict; otherwise none.
+func (r *Replicator) updateGuard() {
+	if r.o.Guard == nil || r.work == nil {
+		return
+	}
+	m := stateguard.Off
+	if r.enabled && r.role == RoleActive {
+		m = stateguard.Strict
+		if r.o.Clock.Now().Before(r.windowEnd) {
+			m = stateguard.Window
+		}
+	}
+	if m == r.guardMode {
+		return
+	}
+	r.guardMode = m
+	g, log := r.o.Guard, r.log
+	log.Info("stateful firewall", "mode", m)
+	r.guardClean = true
+	r.work.push(job{run: func() error { return g.Set(m) }, done: func(_ []error, _ []conntrack.Entry, err error) {
+		if err != nil {
+			log.Warn("failed to set the stateful firewall", "mode", m, "err", err)
+		}
+	}})
 }
 
 // enter starts the work of the current role.
@@ -774,6 +843,7 @@ func (r *Replicator) onTick(gen int) {
 	now := r.o.Clock.Now()
 	switch r.role {
 	case RoleActive:
+		r.updateGuard() // the window ends
 		r.bulkStep()
 		switch {
 		case r.peer && now.Sub(r.lastAck) >= peerTimeout:

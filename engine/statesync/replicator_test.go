@@ -10,6 +10,7 @@ import (
 	"failover/engine/config"
 	"failover/engine/conntrack"
 	"failover/engine/conntrack/fake"
+	"failover/engine/stateguard"
 )
 
 // pair is two replicators on one emulated engine loop, joined by a link
@@ -431,5 +432,65 @@ func TestRefreshShortTimeouts(t *testing.T) {
 		if e.Orig.SrcPort == 9000 && e.Timeout != 29 {
 			t.Errorf("standby's UDP timeout %d, want the refreshed 29", e.Timeout)
 		}
+	}
+}
+
+type fakeGuard struct {
+	mu    sync.Mutex
+	modes []stateguard.Mode
+}
+
+func (g *fakeGuard) Set(m stateguard.Mode) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.modes = append(g.modes, m)
+	return nil
+}
+
+func (g *fakeGuard) last() stateguard.Mode {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.modes) == 0 {
+		return 255
+	}
+	return g.modes[len(g.modes)-1]
+}
+
+// The firewall table follows the role: on the active unit the window of
+// `failover timeout` after the takeover, then strict; none elsewhere, and
+// none once replication is off.
+func TestGuardFollowsRoleAndTimeout(t *testing.T) {
+	p := newPair(t)
+	ga, gb := &fakeGuard{}, &fakeGuard{}
+	p.a.r.o.Guard, p.b.r.o.Guard = ga, gb
+	c := testConfig()
+	c.Failover.Timeout = 30
+	p.a.r.Apply(c)
+	p.b.r.Apply(c)
+	p.setRole(p.a, RoleActive)
+	p.setRole(p.b, RoleStandby)
+	p.settle()
+	if ga.last() != stateguard.Window || gb.last() != stateguard.Off {
+		t.Fatalf("after the takeover: a %v, b %v; want Window, Off", ga.modes, gb.modes)
+	}
+	p.advance(29 * time.Second)
+	if ga.last() != stateguard.Window {
+		t.Fatalf("window ended early: %v", ga.modes)
+	}
+	p.advance(2 * time.Second)
+	if ga.last() != stateguard.Strict {
+		t.Fatalf("after the window: %v, want Strict", ga.modes)
+	}
+	p.setRole(p.a, RoleStandby)
+	if ga.last() != stateguard.Off {
+		t.Fatalf("standby: %v, want Off", ga.modes)
+	}
+	p.setRole(p.b, RoleActive)
+	off := testConfig()
+	off.Failover.Link = ""
+	p.b.r.Apply(off)
+	p.settle()
+	if gb.last() != stateguard.Off || len(gb.modes) < 3 {
+		t.Fatalf("replication off: %v, want ... Window, Off", gb.modes)
 	}
 }

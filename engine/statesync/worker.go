@@ -12,6 +12,8 @@ type job struct {
 	ops   []conntrack.Op
 	flush func(*conntrack.Entry) bool // delete every entry it accepts
 	dump  bool
+	run   func() error // other kernel work (the firewall guard)
+	quit  bool
 	done  func(errs []error, dump []conntrack.Entry, err error)
 }
 
@@ -64,7 +66,12 @@ func (w *worker) idle() bool {
 	return w.jobs == 0
 }
 
-func (w *worker) stop() { close(w.done) }
+// stop ends the worker once the jobs pushed before are done; the channel
+// closes then.
+func (w *worker) stop() <-chan struct{} {
+	w.push(job{quit: true})
+	return w.done
+}
 
 func (w *worker) run() {
 	for {
@@ -83,6 +90,10 @@ func (w *worker) run() {
 			w.q[0] = job{}
 			w.q = w.q[1:]
 			w.mu.Unlock()
+			if j.quit {
+				close(w.done)
+				return
+			}
 			w.do(j)
 			w.mu.Lock()
 			w.records -= uint64(len(j.ops))
@@ -97,6 +108,8 @@ func (w *worker) do(j job) {
 	var dump []conntrack.Entry
 	var err error
 	switch {
+	case j.run != nil:
+		err = j.run()
 	case j.flush != nil:
 		dump, err = w.tb.Dump(context.Background())
 		var ops []conntrack.Op

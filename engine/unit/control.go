@@ -173,6 +173,10 @@ func (u *Unit) handleControl(c *wire.Control) {
 		if u.state == Failed {
 			u.setState(Negotiation, "Set by the mate's failover reset")
 		}
+	case wire.OpReloadStandby:
+		if u.participating() && !u.state.serves() && u.mate.hello.State == wire.UnitActive {
+			u.reloadAsStandby()
+		}
 	case wire.OpWriteMemory:
 		if u.state == Standby || u.state == SyncConfig || u.state == BulkSync {
 			u.o.Hooks.WriteMemory()
@@ -254,4 +258,48 @@ func (u *Unit) handleExecReply(r *wire.ExecReply) {
 		delete(u.execs, r.ID)
 		e.finish(e.out.String(), nil)
 	}
+}
+
+// ExecTarget resolves the unit `failover exec` names: "active" and
+// "standby" are this unit when it has that role, else the mate when it has
+// it; "mate" is always the mate. The mate must be heard.
+func (u *Unit) ExecTarget(which string) (local bool, err error) {
+	switch {
+	case which == "active" && u.state.serves(), which == "standby" && !u.state.serves():
+		return true, nil
+	}
+	v := u.look()
+	if !u.talking || !v.lanFresh {
+		return false, fmt.Errorf("failed to run on the %s unit: mate not detected", which)
+	}
+	if (which == "active" && !v.mateServing) || (which == "standby" && v.mateServing) {
+		return false, fmt.Errorf("failed to run on the %s unit: there is no %s unit", which, which)
+	}
+	return false, nil
+}
+
+// ReloadStandby is `failover reload-standby` on the active unit: the
+// standby starts over, as a reloaded ASA would (negotiation, then a full
+// configuration copy from us).
+func (u *Unit) ReloadStandby() error {
+	if !u.participating() || u.state != Active {
+		return errors.New("failed to reload the standby: this unit is not the active unit")
+	}
+	if v := u.look(); !v.lanFresh || v.conflict || v.mateServing {
+		return errors.New("failed to reload the standby: no standby unit detected")
+	}
+	if !u.sendLAN(&wire.Control{Op: wire.OpReloadStandby}) {
+		return errors.New("failed to reload the standby: send failed")
+	}
+	return nil
+}
+
+// reloadAsStandby forgets what this standby unit learned (failures, the
+// configuration version) and negotiates again; the active mate then sends
+// the whole configuration.
+func (u *Unit) reloadAsStandby() {
+	u.clearFailures()
+	u.cfgVersion = 0
+	u.setState(Negotiation, "Reload requested by the active unit")
+	u.evaluate()
 }

@@ -550,3 +550,33 @@ func TestGarbageNeverPanics(t *testing.T) {
 	_ = u.ShowFailover()
 	u.Stop()
 }
+
+// failover reload-standby on the active unit: the standby starts over
+// (negotiation, a full configuration copy) and is standby again; it is
+// refused anywhere but on the active unit.
+func TestReloadStandby(t *testing.T) {
+	p, a, b := bootstrap(t)
+	if err := b.u.ReloadStandby(); err == nil {
+		t.Error("reload-standby accepted on the standby")
+	}
+	copies := len(b.hooks.replaced)
+	if err := a.u.ReloadStandby(); err != nil {
+		t.Fatal(err)
+	}
+	p.run(time.Minute)
+	wantState(t, b, Standby)
+	wantState(t, a, Active)
+	if len(b.hooks.replaced) != copies+1 {
+		t.Errorf("standby took %d configuration copies, want one more than %d", len(b.hooks.replaced), copies)
+	}
+	if h := b.u.ShowHistory(); !strings.Contains(h, "Reload requested by the active unit") {
+		t.Errorf("history:\n%s", h)
+	}
+	for _, l := range allLinks {
+		p.net.Cut(l)
+	}
+	p.run(5 * time.Minute)
+	if err := b.u.ReloadStandby(); err == nil {
+		t.Error("reload-standby accepted with no standby")
+	}
+}

@@ -52,6 +52,9 @@ const (
 	// waiting for the interface hold time.
 	OpProbe      Op = 6
 	OpProbeReply Op = 7 // the answer to OpProbe, echoing its Token
+	// OpReloadStandby (`failover reload-standby` on the active unit) makes
+	// the standby start over: negotiate, take a full configuration copy.
+	OpReloadStandby Op = 8
 )
 
 // HelloShuttingDown in Hello.Flags announces a clean shutdown, so the mate
@@ -123,7 +126,7 @@ type Control struct {
 	Token uint32
 }
 
-// ExecRequest asks the mate to run a show command (`failover exec mate`).
+// ExecRequest asks the mate to run a command (`failover exec`).
 type ExecRequest struct {
 	ID      uint32
 	Command string

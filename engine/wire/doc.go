@@ -75,7 +75,7 @@
 //
 //	Control (7): u8 op ([Op]: 1 become active, 2 become standby,
 //	             3 ack ready, 4 failover reset, 5 write memory,
-//	             6 probe, 7 probe reply),
+//	             6 probe, 7 probe reply, 8 reload standby),
 //	             u32 token (chosen by the requester, echoed in the ack
 //	             or probe reply)
 //

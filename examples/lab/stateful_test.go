@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -194,6 +195,7 @@ type flow struct {
 	conn     net.Conn
 	local    string       // the client's address, as the server sees it it is translated
 	lastRecv atomic.Int64 // unix nanoseconds of the last data received
+	maxGap   atomic.Int64 // longest silence between two receipts, nanoseconds
 	recvd    atomic.Int64 // messages received
 	err      atomic.Pointer[error]
 	srvHeard *atomic.Int64 // chatty: what the server received from us (nil otherwise)
@@ -205,11 +207,16 @@ func (f *flow) fail(err error) {
 	}
 }
 
-// startFlows opens n connections of every kind from the client.
-func (l *pairLab) startFlows(srv *flowServer, n int) []*flow {
+// startFlows opens nTCP connections of every TCP kind and nUDP of every
+// UDP kind from the client.
+func (l *pairLab) startFlows(srv *flowServer, nTCP, nUDP int) []*flow {
 	l.tb.Helper()
 	var flows []*flow
 	for k := range numKinds {
+		n := nTCP
+		if k >= udpEcho {
+			n = nUDP
+		}
 		for range n {
 			f := &flow{kind: k}
 			addr := net.JoinHostPort(pairServer, strconv.Itoa(flowPort0+int(k)))
@@ -275,7 +282,10 @@ func (f *flow) read() {
 			return
 		}
 		f.recvd.Add(1)
-		f.lastRecv.Store(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		if prev := f.lastRecv.Swap(now); prev != 0 && now-prev > f.maxGap.Load() {
+			f.maxGap.Store(now - prev)
+		}
 	}
 }
 
@@ -330,11 +340,17 @@ func aliveFlows(flows []*flow, since time.Time, timeout time.Duration) map[*flow
 }
 
 // statefulSetup waits for the pair and opens perKind flows of every kind.
-func statefulSetup(t *testing.T, l *pairLab, perKind int) []*flow {
+func statefulSetup(t testing.TB, l *pairLab, perKind int) []*flow {
+	return statefulSetupN(t, l, perKind, perKind)
+}
+
+// statefulSetupN is statefulSetup with nTCP flows of each TCP kind and nUDP
+// of each UDP kind.
+func statefulSetupN(t testing.TB, l *pairLab, nTCP, nUDP int) []*flow {
 	l.waitPair("primary", "secondary", 30*time.Second)
 	l.waitClientPing(10 * time.Second)
 	srv := l.startFlowServer()
-	flows := l.startFlows(srv, perKind)
+	flows := l.startFlows(srv, nTCP, nUDP)
 	if dead := aliveFlows(flows, time.Now(), 5*time.Second); len(dead) > 0 {
 		t.Fatalf("%d flows not working before the failure: %v", len(dead), describe(dead))
 	}
@@ -343,7 +359,7 @@ func statefulSetup(t *testing.T, l *pairLab, perKind int) []*flow {
 
 // failOver runs fail and waits for survivor to become active; it returns
 // the flows that did not survive.
-func failOver(t *testing.T, l *pairLab, flows []*flow, survivor string, fail func()) map[*flow]string {
+func failOver(t testing.TB, l *pairLab, flows []*flow, survivor string, fail func()) map[*flow]string {
 	// Let the replication settle (the standby acknowledges in ~20 ms).
 	time.Sleep(500 * time.Millisecond)
 	start := time.Now()
@@ -539,4 +555,85 @@ func TestPairForgedAndReplayedState(t *testing.T) {
 	if replicas == 0 {
 		t.Errorf("the standby holds no replicated connection at all: the check proves nothing")
 	}
+}
+
+// failover timeout: connections the new active does not know (their
+// replicas removed from the standby's kernel just before the failure).
+// With a window, the ones whose inside end speaks are picked up again, and
+// the unknown packets from the outside are dropped rather than answered
+// with a RST (without replication the chatty flow was reset); without a
+// window a TCP connection must start with a SYN (as on a PIX): nothing is
+// picked up, and still nothing is reset.
+func TestPairStatefulTimeout(t *testing.T) {
+	for _, c := range []struct {
+		timeout  string
+		survives map[flowKind]bool
+	}{
+		{"0:00:30", map[flowKind]bool{tcpEcho: true, tcpChatty: true}},
+		{"0:00:00", map[flowKind]bool{}},
+	} {
+		t.Run(c.timeout, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join(pairRoot(t), "examples", "primary.cfg"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := strings.Replace(string(b), "\nfailover link failover\n", "\nfailover link failover\nfailover timeout "+c.timeout+"\n", 1)
+			l := newPairLab(t, cfg)
+			flows := statefulSetup(t, l, 1)
+			time.Sleep(500 * time.Millisecond)
+			n := l.forgetReplicas("secondary")
+			if n == 0 {
+				t.Fatal("the standby held no replicas to remove")
+			}
+			dead := failOver(t, l, flows, "secondary", powerFailure(l))
+			for _, f := range flows {
+				if f.kind >= udpEcho {
+					continue // UDP has no mid-stream rule
+				}
+				why, died := dead[f]
+				t.Logf("%-10s %s", f.kind, map[bool]string{true: "died: " + why, false: "survived"}[died])
+				if died == c.survives[f.kind] {
+					t.Errorf("%s: survived %v, want %v (%s)", f.kind, !died, c.survives[f.kind], why)
+				}
+				if e := f.err.Load(); e != nil {
+					t.Errorf("%s: %v: an unknown connection was reset", f.kind, *e)
+				}
+			}
+			if out, err := exec.Command("ip", "netns", "exec", l.ns("sec"), "nft", "list", "table", "inet", "failoverd_state").CombinedOutput(); err != nil {
+				t.Errorf("the new active has no stateful firewall table: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// forgetReplicas deletes the masqueraded entries from unit's kernel (the
+// replicas a standby holds) and returns how many.
+func (l *pairLab) forgetReplicas(unit string) int {
+	l.tb.Helper()
+	h, err := netns.GetFromName(l.unitNS(unit))
+	if err != nil {
+		l.tb.Fatal(err)
+	}
+	defer h.Close()
+	tb, err := conntrack.OpenNS(nil, h)
+	if err != nil {
+		l.tb.Fatal(err)
+	}
+	defer tb.Close()
+	es, err := tb.Dump(context.Background())
+	if err != nil {
+		l.tb.Fatal(err)
+	}
+	var ops []conntrack.Op
+	for _, e := range es {
+		if e.SrcNAT() && e.Proto == conntrack.ProtoTCP {
+			ops = append(ops, conntrack.Op{Kind: conntrack.OpDelete, Entry: e})
+		}
+	}
+	for _, err := range tb.Apply(ops) {
+		if err != nil {
+			l.tb.Fatal(err)
+		}
+	}
+	return len(ops)
 }
