@@ -78,6 +78,8 @@ lab-down:
 # failover against keepalived. Results and commands are in BENCHMARKS.md.
 bench: build
 	$(GO) test -run XXX -bench . -benchtime 1x -count 10 ./engine/statesync/
+	$(GO) test -run XXX -bench . -benchtime 1x -count 3 ./engine/
+	$(GO) test -run XXX -bench 'Paste|Startup' -benchtime 1x -count 3 -timeout 30m ./cmd/fosh/
 	$(GO) test -run XXX -bench . -benchtime 1x -timeout 90m ./examples/lab/
 
 # The Debian package (bin/failover_VERSION_ARCH.deb), built with nfpm

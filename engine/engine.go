@@ -479,7 +479,7 @@ func (e *Engine) execShow(cmd string, done func(out string)) {
 	if e.mateExec == nil {
 		e.mateExec = e.newExecSession(matePeer)
 	}
-	r, wait := e.mateExec.execOnLoop(cmd)
+	r, wait := e.mateExec.execOnLoop(cmd, "")
 	if wait == nil {
 		done(r.Output + r.Err)
 		return
@@ -494,7 +494,7 @@ func (e *Engine) execShow(cmd string, done func(out string)) {
 // the log).
 func (e *Engine) console(msg string) {
 	e.log.Info("console", "msg", msg)
-	e.logs.console(e.clk.Now(), msg)
+	e.logs.console(e.clk.Now(), msg, e.cfg)
 }
 
 // MACs is the burned-in MAC store, or nil.
