@@ -22,12 +22,14 @@ DEPS += /usr/lib/python3/dist-packages/netmiko:python3-netmiko
 DEPS += rsyslogd:rsyslog
 DEPS += man:man-db
 DEPS += systemd-analyze:systemd
+DEPS += snmpd:snmpd
+DEPS += snmpget:snmp
 DEPS += prlimit:util-linux
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/failoverd ./cmd/fosh
+	$(GO) build -o $(BIN)/ ./cmd/failoverd ./cmd/fosh ./cmd/failover-snmp
 
 deps:
 	@missing=""; for d in $(DEPS); do command -v $${d%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${d%%:*} ] || [ -e $${d%%:*} ] || missing="$$missing $${d#*:}"; done; \
@@ -59,6 +61,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzReceiver$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/wire
 	$(GO) test -run XXX -fuzz '^FuzzDecodeBatch$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/statesync
 	$(GO) test -run XXX -fuzz '^FuzzParsePIX$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/journal
+	$(GO) test -run XXX -fuzz '^FuzzServe$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/snmp
 	$(GO) test -run XXX -fuzz '^FuzzDecodeKey$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./shell
 	$(GO) test -run XXX -fuzz '^FuzzReadRequest$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine
 	$(GO) test -run XXX -fuzz '^FuzzSSHClient$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine
@@ -76,6 +79,8 @@ lab-down:
 # failover against keepalived. Results and commands are in BENCHMARKS.md.
 bench: build
 	$(GO) test -run XXX -bench . -benchtime 1x -count 10 ./engine/statesync/
+	$(GO) test -run XXX -bench . -benchtime 1x -count 3 ./engine/
+	$(GO) test -run XXX -bench 'Paste|Startup' -benchtime 1x -count 3 -timeout 30m ./cmd/fosh/
 	$(GO) test -run XXX -bench . -benchtime 1x -timeout 90m ./examples/lab/
 
 # The Debian package (bin/failover_VERSION_ARCH.deb), built with nfpm
