@@ -14,13 +14,18 @@ const (
 	refEnd   = "<!-- END COMMAND REFERENCE -->"
 )
 
-// reference renders every visible declaration, grouped by mode, in PIX
-// usage notation with its help.
-func reference() string {
+// refRow is one command of the reference: its mode, usage and help.
+type refRow struct {
+	mode        Mode
+	usage, help string
+}
+
+// refRows lists every visible declaration, grouped by mode, in PIX usage
+// notation with its help (the README table and the manual page).
+func refRows() []refRow {
 	g, _ := Product()
-	var b strings.Builder
+	var rows []refRow
 	for m := ModeExec; m <= ModeTrack; m++ {
-		b.WriteString("\n**" + m.String() + "**\n\n| command | what it does |\n| --- | --- |\n")
 		for _, d := range g.Decls() {
 			if d.Hidden || d.Modes[0] != m {
 				continue
@@ -43,8 +48,21 @@ func reference() string {
 			if d.Priv {
 				help += " (privileged)"
 			}
-			b.WriteString("| `" + strings.ReplaceAll(syn, "|", "\\|") + "` | " + help + " |\n")
+			rows = append(rows, refRow{m, syn, help})
 		}
+	}
+	return rows
+}
+
+// reference renders the rows as the README's Markdown tables.
+func reference() string {
+	var b strings.Builder
+	rows := refRows()
+	for i, r := range rows {
+		if i == 0 || rows[i-1].mode != r.mode {
+			b.WriteString("\n**" + r.mode.String() + "**\n\n| command | what it does |\n| --- | --- |\n")
+		}
+		b.WriteString("| `" + strings.ReplaceAll(r.usage, "|", "\\|") + "` | " + r.help + " |\n")
 	}
 	return b.String()
 }
