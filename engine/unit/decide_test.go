@@ -23,6 +23,8 @@ func TestDecide(t *testing.T) {
 		return func(f *facts) { f.ms, f.mateServing = s, serving }
 	}
 	silent := func(f *facts) { f.lanFresh, f.lanRecent = false, false }
+	// lost: the mate is silent and nobody answers for its addresses.
+	lost := func(f *facts) { f.lanFresh, f.lanRecent, f.claimFree = false, false, true }
 	all := func(mods ...func(*facts)) func(*facts) {
 		return func(f *facts) {
 			for _, m := range mods {
@@ -77,13 +79,15 @@ func TestDecide(t *testing.T) {
 		{"negotiation: nobody yet", Negotiation, all(silent, func(f *facts) { f.mateHeard = false }), Negotiation, "", 0},
 
 		// Sync Config
-		{"sync: mate lost", SyncConfig, silent, Active, rsHelloLost, 0},
-		{"sync: mate powered off", SyncConfig, all(silent, func(f *facts) { f.mateShutdown = true }), Active, rsPoweredOff, 0},
+		{"sync: mate lost", SyncConfig, lost, Active, rsHelloLost, 0},
+		{"sync: mate lost, its addresses still answered", SyncConfig, silent, SyncConfig, "", actClaim},
+		{"sync: mate powered off", SyncConfig, all(lost, func(f *facts) { f.mateShutdown = true }), Active, rsPoweredOff, 0},
 		{"sync: mate no longer active", SyncConfig, mate(wire.UnitStandby, false), Negotiation, rsMateLostAct, 0},
 		{"sync: receiving", SyncConfig, mate(wire.UnitActive, true), SyncConfig, "", 0},
 
 		// Standby
-		{"standby: mate lost", Standby, silent, Active, rsHelloLost, 0},
+		{"standby: mate lost", Standby, lost, Active, rsHelloLost, 0},
+		{"standby: mate lost, its addresses still answered", Standby, silent, Standby, "", actClaim},
 		{"standby: probing keeps it", Standby, all(silent, func(f *facts) { f.probing = true }), Standby, "", 0},
 		{"standby: heard on data keeps it", Standby, all(silent, func(f *facts) { f.dataHeard = true }), Standby, "", 0},
 		{"standby: no link", Standby, func(f *facts) { f.noLink = true }, Failed, rsIfCheck, 0},
@@ -115,7 +119,8 @@ func TestDecide(t *testing.T) {
 
 		// Failed
 		{"failed: interfaces back", Failed, nil, Negotiation, rsIfPassed, 0},
-		{"failed: mate lost, partial service", Failed, all(silent, func(f *facts) { f.unhealthy = true }), Active, rsHelloLost, 0},
+		{"failed: mate lost, partial service", Failed, all(lost, func(f *facts) { f.unhealthy = true }), Active, rsHelloLost, 0},
+		{"failed: mate lost, its addresses still answered", Failed, all(silent, func(f *facts) { f.unhealthy = true }), Failed, "", actClaim},
 		{"failed: both failed, mate worse", Failed, all(mate(wire.UnitFailed, false), func(f *facts) { f.unhealthy, f.myBad, f.mateBad = true, 1, 2 }), Active, rsNoActive, 0},
 		{"failed: both failed alike, primary", Failed, all(mate(wire.UnitFailed, false), func(f *facts) { f.unhealthy, f.myBad, f.mateBad = true, 1, 1 }), Active, rsNoActive, 0},
 		{"failed: both failed alike, secondary", Failed, all(secondary, mate(wire.UnitFailed, false), func(f *facts) { f.unhealthy, f.myBad, f.mateBad = true, 1, 1 }), Failed, "", 0},

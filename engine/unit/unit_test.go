@@ -76,6 +76,7 @@ func TestAloneBecomesActiveAfterHold(t *testing.T) {
 func TestActiveStops(t *testing.T) {
 	p, a, b := bootstrap(t)
 	p.stop(a)
+	p.run(100 * time.Millisecond) // one round of asking who has the addresses
 	wantState(t, b, Active)
 	out := b.u.ShowFailover()
 	if !strings.Contains(out, "Cable status: Other side powered off") {
@@ -115,6 +116,7 @@ func TestActiveDiesAllLinksCut(t *testing.T) {
 func TestOldActiveReturnsAsStandby(t *testing.T) {
 	p, a, b := bootstrap(t)
 	p.stop(a)
+	p.run(100 * time.Millisecond) // one round of asking who has the addresses
 	wantState(t, b, Active)
 	changed := testConfig("secondary")
 	changed.Logging.On = true
