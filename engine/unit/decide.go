@@ -56,6 +56,7 @@ const (
 	actArmPreempt                       // start the preempt delay
 	actPreempt                          // ask the active mate to hand over
 	actClaim                            // ask who still answers for the system addresses
+	actTookDone                         // a planned takeover is complete: the old active let go
 )
 
 // decision is decide's answer: the next state (the current one for no
@@ -258,6 +259,13 @@ func decide(s State, f facts) decision {
 				return to(SyncConfig, rsBothActive)
 			}
 			d.acts |= actSplitBrain
+		case f.lanFresh && f.ms != wire.UnitActive && f.switchover == swTook:
+			// Make before break: we took the MAC and the addresses while
+			// the old active still forwarded, and its frames may have
+			// pulled the switches' entries for the shared MAC back to its
+			// port. It has let go now (it wears its own MAC): announce
+			// again at once rather than at the next gratuitous ARP.
+			d.acts |= actTookDone | actAnnounce
 		case f.lanFresh && f.ms != wire.UnitActive && f.splitBrain:
 			// The mate yielded: announce again so every neighbour that
 			// learned its MAC during the split comes back to us.

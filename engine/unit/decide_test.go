@@ -111,6 +111,7 @@ func TestDecide(t *testing.T) {
 		{"active: both active, same role, higher boot yields", Active, all(mate(wire.UnitActive, true), func(f *facts) { f.conflict, f.conflictLogged, f.bootHigher = true, true, true }), Negotiation, rsSameRole, 0},
 		{"active: both active, same role, lower boot stays", Active, all(mate(wire.UnitActive, true), func(f *facts) { f.conflict, f.conflictLogged = true, true }), Active, "", actSplitBrain},
 		{"active: planned switchover, mate already active", Active, all(mate(wire.UnitActive, true), func(f *facts) { f.switchover = swTook }), Active, "", 0},
+		{"active: planned takeover, the old active let go", Active, func(f *facts) { f.switchover = swTook }, Active, "", actTookDone | actAnnounce},
 		{"active: the mate yielded", Active, func(f *facts) { f.splitBrain = true }, Active, "", actEndSplitBrain | actAnnounce},
 		{"active: failed test, healthy standby", Active, func(f *facts) { f.unhealthy, f.myBad = true, 1 }, Failed, rsIfCheck, 0},
 		{"active: failed test, unhealthy standby", Active, func(f *facts) { f.unhealthy, f.myBad, f.mateBad, f.mateUnhealthy = true, 2, 1, true }, Active, "", 0},

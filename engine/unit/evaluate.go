@@ -85,6 +85,9 @@ func (u *Unit) execute(d decision) {
 	if d.acts&actEndSplitBrain != 0 {
 		u.splitBrain = false
 	}
+	if d.acts&actTookDone != 0 {
+		u.switchover = nil
+	}
 	if d.acts&actAnnounce != 0 {
 		u.reannounce()
 	}
