@@ -21,11 +21,13 @@ DEPS += /usr/lib/python3/dist-packages/netmiko:python3-netmiko
 DEPS += rsyslogd:rsyslog
 DEPS += man:man-db
 DEPS += systemd-analyze:systemd
+DEPS += snmpd:snmpd
+DEPS += snmpget:snmp
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/failoverd ./cmd/fosh
+	$(GO) build -o $(BIN)/ ./cmd/failoverd ./cmd/fosh ./cmd/failover-snmp
 
 deps:
 	@missing=""; for d in $(DEPS); do command -v $${d%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${d%%:*} ] || [ -e $${d%%:*} ] || missing="$$missing $${d#*:}"; done; \
@@ -60,6 +62,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzDecodeKey$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./shell
 	$(GO) test -run XXX -fuzz '^FuzzReadRequest$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine
 	$(GO) test -run XXX -fuzz '^FuzzSSHClient$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine
+	$(GO) test -run XXX -fuzz '^FuzzPassPersist$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/snmp
 
 # The lab: a failover pair and two ISPs in network namespaces; opens the
 # primary's shell. "make lab-down" removes it.
