@@ -7,10 +7,21 @@ import (
 	"testing"
 
 	"failover/engine/api"
+	"failover/engine/clock"
 	"failover/engine/dataplane/dataplanetest"
+	"failover/engine/probe/probetest"
+	"failover/engine/transport"
+	"failover/engine/unit"
+	"failover/engine/uplink"
 )
 
-func newCountingEngine(t *testing.T, links ...string) (*Engine, *countingDP) {
+func newCountingEngine(t testing.TB, links ...string) (*Engine, *countingDP) {
+	return newEngineOn(t, false, links...)
+}
+
+// newEngineOn runs an engine on a counting fake kernel with links; with
+// parts, it has its real unit (alone on an in-memory network) and uplink.
+func newEngineOn(t testing.TB, parts bool, links ...string) (*Engine, *countingDP) {
 	t.Helper()
 	fake := dataplanetest.NewFake()
 	for i, l := range links {
@@ -19,7 +30,21 @@ func newCountingEngine(t *testing.T, links ...string) (*Engine, *countingDP) {
 		}
 	}
 	dp := &countingDP{Fake: fake, n: map[string]int{}}
-	e, err := New(Options{DP: dp})
+	o := Options{DP: dp}
+	if parts {
+		clk := clock.NewFake()
+		pr := probetest.NewFake()
+		ep := transport.NewMemNetwork().Endpoint("a")
+		t.Cleanup(func() { _ = ep.Close() })
+		o.Clock, o.Prober = clk, pr
+		o.NewUplink = func(e *Engine) Uplink {
+			return uplink.New(uplink.Options{Clock: clk, DP: dp, Prober: pr, Post: e.Post, Syslog: e.Syslog})
+		}
+		o.NewUnit = func(e *Engine) Unit {
+			return unit.New(unit.Options{Clock: clk, DP: dp, Transport: ep, Post: e.Post, Syslog: e.Syslog, Hooks: e.UnitRequests()})
+		}
+	}
+	e, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,8 +122,14 @@ type Engine struct {
 	pub      *config.Config
 	dirty    bool
 	batching bool // a session batch is running: publish at its end
-	uplink   Uplink
-	unit     Unit
+	// pasting holds the changes of a session batch back for a moment:
+	// the next batch of the same paste usually follows at once, and one
+	// hand-over for all of them keeps a paste linear in its length.
+	pasting     bool
+	pasteTimer  clock.Timer
+	publishCost time.Duration // how long the last hand-over took
+	uplink      Uplink
+	unit        Unit
 	// stateSync replicates connections; it stops before the addresses
 	// are released, so the kernel's flush of their masqueraded
 	// connections never reaches the mate.
@@ -236,8 +242,20 @@ func (e *Engine) Post(f func()) {
 // yet handed to the parts are handed over first, so a session (or a test)
 // never sees the model ahead of the kernel.
 func (e *Engine) do(f func()) {
+	e.doOnLoop(true, f)
+}
+
+// doOnLoop is do; without flush, changes of a paste still pending stay
+// pending (the next batch of the same paste).
+func (e *Engine) doOnLoop(flush bool, f func()) {
 	ch := make(chan struct{})
-	e.Post(func() { e.flush(); f(); close(ch) })
+	e.Post(func() {
+		if flush {
+			e.flush()
+		}
+		f()
+		close(ch)
+	})
 	select {
 	case <-ch:
 	case <-e.done:
@@ -307,7 +325,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			arm()
 		}
 		e.runLater()
-		if e.dirty && len(e.ops) == 0 {
+		if e.dirty && !e.pasting && len(e.ops) == 0 {
 			e.publishConfig()
 		}
 	}
@@ -363,9 +381,38 @@ func (e *Engine) flush() {
 
 // publishConfig copies the model once and hands the copy to every part.
 func (e *Engine) publishConfig() {
+	t0 := time.Now() // the cost in CPU time, whatever clock the engine runs on
 	e.pub = e.cfg.Clone()
-	e.dirty = false
+	e.dirty, e.pasting = false, false
 	e.configChanged()
+	e.publishCost = time.Since(t0)
+}
+
+// Bounds of the pause before the changes of a session batch are handed
+// over: ten hand-overs' worth, so they take at most about a tenth of a
+// paste's time however large the configuration grows.
+const (
+	minPastePause = 20 * time.Millisecond
+	maxPastePause = time.Second
+)
+
+// pastePause hands the changes of a session batch over after a pause, or
+// earlier when anything else needs them (loop only).
+func (e *Engine) pastePause() {
+	if !e.dirty {
+		return
+	}
+	e.pasting = true
+	if e.pasteTimer != nil {
+		return
+	}
+	d := min(max(10*e.publishCost, minPastePause), maxPastePause)
+	e.pasteTimer = e.clk.AfterFunc(d, func() {
+		e.Post(func() {
+			e.pasteTimer = nil
+			e.flush()
+		})
+	})
 }
 
 // configChanged hands the configuration to each part once and then makes
@@ -432,7 +479,7 @@ func (e *Engine) execShow(cmd string, done func(out string)) {
 	if e.mateExec == nil {
 		e.mateExec = e.newExecSession(matePeer)
 	}
-	r, wait := e.mateExec.execOnLoop(cmd)
+	r, wait := e.mateExec.execOnLoop(cmd, "")
 	if wait == nil {
 		done(r.Output + r.Err)
 		return
@@ -447,7 +494,7 @@ func (e *Engine) execShow(cmd string, done func(out string)) {
 // the log).
 func (e *Engine) console(msg string) {
 	e.log.Info("console", "msg", msg)
-	e.logs.console(e.clk.Now(), msg)
+	e.logs.console(e.clk.Now(), msg, e.cfg)
 }
 
 // MACs is the burned-in MAC store, or nil.

@@ -39,7 +39,7 @@ func (s *Session) execMate(inv *grammar.Invocation) (api.Reply, func() api.Reply
 		if s.foExec == nil {
 			s.foExec = s.e.newExecSession(s.peer)
 		}
-		return s.foExec.execOnLoop(cmd)
+		return s.foExec.execOnLoop(cmd, "")
 	}
 	ch := make(chan api.Reply, 1)
 	s.e.unit.ExecMate(cmd, func(out string, err error) {
@@ -60,16 +60,7 @@ func (s *Session) execMate(inv *grammar.Invocation) (api.Reply, func() api.Reply
 }
 
 // await waits for a reply outside the loop, or for the engine to stop.
-func (s *Session) await(ch <-chan api.Reply) func() api.Reply {
-	return func() api.Reply {
-		select {
-		case r := <-ch:
-			return r
-		case <-s.e.done:
-			return api.Reply{Err: "ERROR: failoverd is stopping"}
-		}
-	}
-}
+func (s *Session) await(ch <-chan api.Reply) func() api.Reply { return s.awaitWithin(ch, 0, "") }
 
 // fileWait bounds how long a session waits for the disk: the operator
 // hears about a disk that does not answer well before a client gives up.
@@ -78,16 +69,26 @@ var fileWait = 30 * time.Second
 // awaitFile waits for a file job's reply, at most fileWait; the job
 // itself goes on (a save still lands when the disk answers).
 func (s *Session) awaitFile(ch <-chan api.Reply, what string) func() api.Reply {
+	return s.awaitWithin(ch, fileWait, fmt.Sprintf("ERROR: the disk has not answered in %v: %s", fileWait, what))
+}
+
+// awaitWithin waits for a reply, for the engine to stop, or (limit > 0)
+// for limit, then answers late.
+func (s *Session) awaitWithin(ch <-chan api.Reply, limit time.Duration, late string) func() api.Reply {
 	return func() api.Reply {
-		t := time.NewTimer(fileWait)
-		defer t.Stop()
+		var timeout <-chan time.Time
+		if limit > 0 {
+			t := time.NewTimer(limit)
+			defer t.Stop()
+			timeout = t.C
+		}
 		select {
 		case r := <-ch:
 			return r
 		case <-s.e.done:
 			return api.Reply{Err: "ERROR: failoverd is stopping"}
-		case <-t.C:
-			return api.Reply{Err: fmt.Sprintf("ERROR: the disk has not answered in %v: %s", fileWait, what)}
+		case <-timeout:
+			return api.Reply{Err: late}
 		}
 	}
 }
@@ -190,7 +191,11 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 	case "more-system-running":
 		return api.Reply{Output: configText(e.cfg, true)}
 	case "write-standby":
-		return s.unitAction(func() error { return e.unit.WriteStandby() })
+		r := s.unitAction(func() error { return e.unit.WriteStandby() })
+		if !r.Failed() {
+			r.Output = "Building configuration...\n[OK]\n" // as ASA prints it
+		}
+		return r
 	case "failover-active":
 		if inv.Negated {
 			return s.unitAction(func() error { return e.unit.NoFailoverActive() })

@@ -179,3 +179,13 @@ func TestCompleteInterfaceNames(t *testing.T) {
 		}
 	}
 }
+
+func TestShowInterfaceHardwareLine(t *testing.T) {
+	e, _ := newFakeEngine(t, "eth0")
+	s := e.NewSession(false)
+	mustExec(t, s, "enable", "conf t", "nameif eth0 outside security0")
+	out := s.Exec("show interface outside").Output
+	if want := "  Hardware is Linux, address is 0200.0000.0001\n"; !strings.Contains(out, want) {
+		t.Errorf("show interface:\n%s\nwant the line %q", out, want)
+	}
+}

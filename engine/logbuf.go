@@ -45,10 +45,7 @@ func (b *logBuffer) add(now time.Time, msg string, c *config.Config) {
 	if !c.Logging.On {
 		return
 	}
-	stamped := msg
-	if c.Logging.Timestamp {
-		stamped = now.UTC().Format("Jan 02 2006 15:04:05") + ": " + msg
-	}
+	stamped := stamp(now, msg, c)
 	if c.Logging.Buffered >= lvl {
 		b.entries = append(b.entries, stamped)
 		if len(b.entries) > logBufferSize {
@@ -63,10 +60,21 @@ func (b *logBuffer) add(now time.Time, msg string, c *config.Config) {
 	}
 }
 
-func (b *logBuffer) console(now time.Time, msg string) {
+// stamp prefixes msg with its time when "logging timestamp" is on.
+func stamp(now time.Time, msg string, c *config.Config) string {
+	if c.Logging.Timestamp {
+		return now.UTC().Format("Jan 02 2006 15:04:05") + ": " + msg
+	}
+	return msg
+}
+
+// console keeps a console message (not a syslog message: no level, no
+// host) in the buffer, which is where the --console session reads it,
+// stamped as the syslog lines around it are.
+func (b *logBuffer) console(now time.Time, msg string, c *config.Config) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.entries = append(b.entries, now.UTC().Format("Jan 02 2006 15:04:05")+": "+msg)
+	b.entries = append(b.entries, stamp(now, msg, c))
 	if len(b.entries) > logBufferSize {
 		b.entries = b.entries[1:]
 	}

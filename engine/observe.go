@@ -24,6 +24,7 @@ type observer struct {
 	cfgVersion uint64 // running-config changes since start (loop only)
 	status     atomic.Pointer[api.Status]
 	changed    chan struct{} // a new snapshot was published (cap 1)
+	cost       atomic.Int64  // how long building the last snapshot took (ns)
 }
 
 func newObserver(clk clock.Clock) observer {
@@ -66,7 +67,9 @@ func (e *Engine) Status() *api.Status {
 
 // publish stores a new snapshot and wakes the watcher (loop only).
 func (e *Engine) publish() {
+	t0 := time.Now()
 	e.obs.status.Store(e.statusOnLoop())
+	e.obs.cost.Store(int64(time.Since(t0)))
 	select {
 	case e.obs.changed <- struct{}{}:
 	default:
@@ -88,6 +91,7 @@ func (e *Engine) Publish(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	e.Post(e.publish)
+	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -97,6 +101,17 @@ func (e *Engine) Publish(ctx context.Context, interval time.Duration) {
 				sub = e.obs.bus.Subscribe(64)
 			}
 		case <-t.C:
+		}
+		// Snapshots are at least ten builds apart, so that a stream of
+		// events (a pasted configuration emits one per line) costs the
+		// loop a tenth of its time at most, however large the snapshot.
+		gap := min(10*time.Duration(e.obs.cost.Load()), interval)
+		if wait := time.Until(last.Add(gap)); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
 		}
 		// Coalesce a burst of events into one snapshot.
 		for drained := false; !drained; {
@@ -109,6 +124,7 @@ func (e *Engine) Publish(ctx context.Context, interval time.Duration) {
 				drained = true
 			}
 		}
+		last = time.Now()
 		e.Post(e.publish)
 	}
 }

@@ -266,6 +266,12 @@ func TestEnginePairBootstrapReplicationTakeover(t *testing.T) {
 		rc := b.exec(t, "show running-config")
 		return strings.Contains(rc, "hostname fw-new") && strings.Contains(rc, "failover ip address inside 192.0.2.3")
 	})
+	if out := a.exec(t, "write standby"); out != "Building configuration...\n[OK]\n" {
+		t.Errorf("write standby printed %q, want ASA's progress lines", out)
+	}
+	if r := b.s.Exec("write standby"); !strings.Contains(r.Err, "not active") || r.Output != "" {
+		t.Errorf("write standby on the standby: %+v, want an error and no progress", r)
+	}
 	stby = []string{"failover 192.0.2.18/29", "inside 192.0.2.3/28", "outside 198.51.100.3/28"}
 	p.until("B's kernel follows the replicated standby address", 10*time.Second, func() bool {
 		return slices.Equal(b.addrs(t), stby)

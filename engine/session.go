@@ -75,12 +75,14 @@ func (s *Session) Handle(req api.Request) api.Reply {
 		})
 		return s.reply(api.Reply{Batches: true})
 	case api.OpExec:
-		return s.Exec(req.Line)
+		return s.exec(req.Line, req.Filter)
 	case api.OpBatch:
 		if len(req.Lines) > api.MaxBatch {
 			return s.reply(api.Reply{Err: fmt.Sprintf("ERROR: too many lines in one batch (%d, at most %d)", len(req.Lines), api.MaxBatch)})
 		}
-		return s.reply(api.Reply{Replies: s.ExecBatch(req.Lines)})
+		r := api.Reply{Replies: s.execBatch(req.Lines, req.Filters)}
+		s.e.doOnLoop(false, func() { s.stamp(&r) }) // the paste goes on: no hand-over yet
+		return r
 	case api.OpHelp:
 		return s.Help(req.Line)
 	case api.OpComplete:
@@ -161,14 +163,18 @@ func checkLine(line string) string {
 // parsed once and run with the engine's state, and the reply carries the
 // new prompt. Commands that wait (on the network or the disk) hand back a
 // continuation that waits in the session's goroutine, never on the loop.
-func (s *Session) Exec(line string) api.Reply {
-	if msg := checkLine(line); msg != "" {
+func (s *Session) Exec(line string) api.Reply { return s.exec(line, "") }
+
+// exec runs line; filter is the output filter the client applies itself,
+// which show history keeps with the line as it was typed.
+func (s *Session) exec(line, filter string) api.Reply {
+	if msg := checkLine(line + filter); msg != "" {
 		return s.reply(api.Reply{Err: msg})
 	}
 	var r api.Reply
 	var wait func() api.Reply
 	s.e.do(func() {
-		r, wait = s.execOnLoop(line)
+		r, wait = s.execOnLoop(line, filter)
 		if wait == nil {
 			s.stamp(&r)
 		}
@@ -212,7 +218,7 @@ func (s *Session) parse(line string) (*grammar.Invocation, api.Reply, bool) {
 			}
 		}
 		r := api.Reply{Err: perr.Error()}
-		if perr.Kind == grammar.ErrInvalid {
+		if perr.Kind == grammar.ErrInvalid || perr.Kind == grammar.ErrValue {
 			r.CaretAt(perr.Offset)
 		}
 		return nil, r, false
@@ -222,12 +228,18 @@ func (s *Session) parse(line string) (*grammar.Invocation, api.Reply, bool) {
 
 // execOnLoop parses line and runs it (loop only). wait, when not nil,
 // finishes the command outside the loop.
-func (s *Session) execOnLoop(line string) (r api.Reply, wait func() api.Reply) {
+// filter is the line's output filter, which the client applies; the
+// history keeps it with the line.
+func (s *Session) execOnLoop(line, filter string) (r api.Reply, wait func() api.Reply) {
 	line = strings.TrimRight(line, " \t\r")
 	if config.IsComment(line) {
 		return api.Reply{}, nil
 	}
-	s.addHistory(line)
+	if filter = strings.TrimSpace(filter); filter != "" {
+		s.addHistory(line + " " + filter)
+	} else {
+		s.addHistory(line)
+	}
 	inv, bad, ok := s.parse(line)
 	if !ok {
 		return bad, nil
@@ -436,31 +448,38 @@ var unitLocal = map[string]bool{
 
 // ExecBatch runs lines as consecutive Exec calls would and returns their
 // replies. Configuration lines change the model at once (later lines of
-// the batch see them) but are handed to the parts and the kernel once, at
-// the end of the batch or before a line that is not configuration: a
-// pasted configuration costs one copy of the configuration, not one per
-// line. Each line's error is kept in its reply. The batch stops after a
+// the batch see them) but are handed to the parts and the kernel together,
+// before a line that is not configuration, before any other request, or a
+// moment after the batch when no other batch of the paste follows: a
+// pasted configuration costs a few copies of the configuration, not one
+// per line. Each line's error is kept in its reply. The batch stops after a
 // line that asks for a password or ends the session.
-func (s *Session) ExecBatch(lines []string) []api.Reply {
+func (s *Session) ExecBatch(lines []string) []api.Reply { return s.execBatch(lines, nil) }
+
+// execBatch is ExecBatch with each line's output filter (see exec).
+func (s *Session) execBatch(lines, filters []string) []api.Reply {
 	out := make([]api.Reply, 0, len(lines))
 	for len(out) < len(lines) {
 		var wait func() api.Reply
-		s.e.do(func() {
+		s.e.doOnLoop(false, func() {
 			s.e.batching = true
 			defer func() {
 				s.e.batching = false
-				s.e.flush()
+				s.e.pastePause()
 			}()
 			for len(out) < len(lines) {
-				line := lines[len(out)]
-				if msg := checkLine(line); msg != "" {
+				line, filter := lines[len(out)], ""
+				if len(out) < len(filters) {
+					filter = filters[len(out)]
+				}
+				if msg := checkLine(line + filter); msg != "" {
 					r := api.Reply{Err: msg}
 					s.stamp(&r)
 					out = append(out, r)
 					continue
 				}
 				var r api.Reply
-				if r, wait = s.execOnLoop(line); wait != nil {
+				if r, wait = s.execOnLoop(line, filter); wait != nil {
 					return
 				}
 				s.stamp(&r)

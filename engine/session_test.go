@@ -37,6 +37,27 @@ func TestSessionUnsupported(t *testing.T) {
 	}
 }
 
+// show history lists each line as typed, output filter included, although
+// the client applies the filter itself and the engine runs the command only.
+func TestShowHistoryKeepsFilters(t *testing.T) {
+	e := newTestEngine(t)
+	s := e.NewSession(false)
+	s.Handle(api.Request{Op: api.OpExec, Line: "enable"})
+	r := s.Handle(api.Request{Op: api.OpExec, Line: "show version", Filter: "| include Version"})
+	if r.Failed() || !strings.Contains(r.Output, "Version") {
+		t.Fatalf("show version: %+v", r)
+	}
+	s.Handle(api.Request{Op: api.OpExec, Line: "! a comment"})
+	s.Handle(api.Request{Op: api.OpBatch, Lines: []string{"show clock", "show version"}, Filters: []string{"", "| grep -v x"}})
+	out := s.Exec("show history").Output
+	if want := "enable\nshow version | include Version\nshow clock\nshow version | grep -v x\nshow history\n"; out != want {
+		t.Errorf("show history:\n%s\nwant:\n%s", out, want)
+	}
+	if r := s.Handle(api.Request{Op: api.OpExec, Line: "show version", Filter: "| include \x1b[2J"}); !r.Failed() {
+		t.Error("a control character in the filter was accepted")
+	}
+}
+
 // A line costs one parse and one turn of the event loop: history, parse,
 // run and the new prompt all happen in that turn.
 func TestOneParseOneTurnPerLine(t *testing.T) {

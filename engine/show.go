@@ -89,7 +89,7 @@ func (e *Engine) showInterface(which string) api.Reply {
 		if len(l.MAC) == 6 {
 			mac = grammar.FormatMAC([6]byte(l.MAC))
 		}
-		fmt.Fprintf(&b, "  Hardware is Linux address is %s\n", mac)
+		fmt.Fprintf(&b, "  Hardware is Linux, address is %s\n", mac)
 		if a := e.currentAddr(f); a.IsValid() {
 			fmt.Fprintf(&b, "  IP address %s, subnet mask %s\n", a.Addr(), grammar.MaskString(a.Bits()))
 		} else {

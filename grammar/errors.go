@@ -30,7 +30,7 @@ func (k ErrKind) String() string {
 }
 
 // Error is a parse failure. Offset is the byte offset in the line of the
-// first offending character (for ErrInvalid).
+// first offending character (for ErrInvalid and ErrValue).
 type Error struct {
 	Kind   ErrKind
 	Offset int
@@ -52,10 +52,10 @@ func (e *Error) Error() string {
 
 // Lines renders the error as a device prints it under "prefix+line" (the
 // prompt and the typed line, already on the operator's screen when echo is
-// false): for an invalid input a caret under the offending character, counted
-// from the start of prefix, comes first.
+// false): for an invalid input or a wrong value a caret under the offending
+// character, counted from the start of prefix, comes first.
 func (e *Error) Lines(prefix, line string, echo bool) []string {
-	if e.Kind != ErrInvalid {
+	if e.Kind != ErrInvalid && e.Kind != ErrValue {
 		return []string{e.Error()}
 	}
 	var out []string

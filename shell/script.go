@@ -136,11 +136,11 @@ func (sc *script) send() ([]api.Reply, error) {
 		k++
 	}
 	if k > 1 {
-		lines := make([]string, k)
+		lines, filters := make([]string, k), make([]string, k)
 		for i := range lines {
-			lines[i] = sc.queue[i].cmd
+			lines[i], filters[i] = sc.queue[i].cmd, filterText(sc.queue[i].text, sc.queue[i].cmd)
 		}
-		rep, err := sc.b.Do(api.Request{Op: api.OpBatch, Lines: lines})
+		rep, err := sc.b.Do(api.Request{Op: api.OpBatch, Lines: lines, Filters: filters})
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +149,8 @@ func (sc *script) send() ([]api.Reply, error) {
 		}
 		return rep.Replies, nil
 	}
-	rep, err := sc.b.Do(api.Request{Op: api.OpExec, Line: sc.queue[0].cmd})
+	sl := sc.queue[0]
+	rep, err := sc.b.Do(api.Request{Op: api.OpExec, Line: sl.cmd, Filter: filterText(sl.text, sl.cmd)})
 	return []api.Reply{rep}, err
 }
 

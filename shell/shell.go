@@ -36,7 +36,7 @@ func run(b Backend, line string) (api.Reply, []grammar.Filter, error) {
 		}
 		return r, nil, nil
 	}
-	rep, err := b.Do(api.Request{Op: api.OpExec, Line: cmd})
+	rep, err := b.Do(api.Request{Op: api.OpExec, Line: cmd, Filter: filterText(line, cmd)})
 	return rep, filters, err
 }
 
@@ -47,7 +47,9 @@ func errorLines(prefix, line string, rep api.Reply, echo bool) []string {
 	if !ok {
 		return strings.Split(strings.TrimRight(rep.Err, "\n"), "\n")
 	}
-	e := &grammar.Error{Kind: grammar.ErrInvalid, Offset: off}
+	// The caret marks invalid input and wrong values alike; the message
+	// under it is the engine's.
+	e := &grammar.Error{Kind: grammar.ErrValue, Offset: off, Msg: strings.TrimPrefix(strings.TrimRight(rep.Err, "\n"), "ERROR: ")}
 	return e.Lines(prefix, line, echo)
 }
 
@@ -58,3 +60,12 @@ func tooLong(n int) string {
 }
 
 func errPrefix(n int) string { return fmt.Sprintf("fosh: line %d: ", n) }
+
+// filterText is the output filter part of line as typed ("| include X"),
+// sent along so that show history lists the line whole.
+func filterText(line, cmd string) string {
+	if !strings.HasPrefix(line, cmd) {
+		return ""
+	}
+	return strings.TrimSpace(line[len(cmd):])
+}

@@ -51,7 +51,7 @@ func checkLines(name string, err error) []string {
 	prefix := fmt.Sprintf("%s: line %d: ", name, le.N)
 	line := strings.TrimRight(le.Line, "\r")
 	var ge *grammar.Error
-	if errors.As(le.Err, &ge) && ge.Kind == grammar.ErrInvalid {
+	if errors.As(le.Err, &ge) && (ge.Kind == grammar.ErrInvalid || ge.Kind == grammar.ErrValue) {
 		return ge.Lines(prefix, line, true)
 	}
 	msg := le.Err.Error()

@@ -140,6 +140,7 @@ func newNetns(links []string) (string, func(), error) {
 // daemon is one failoverd inside a test namespace.
 type daemon struct {
 	ns, dir, sock, config string
+	logLevel              string // "" = debug
 	mu                    sync.Mutex
 	cmd                   *exec.Cmd
 	done                  chan error
@@ -171,7 +172,11 @@ func (d *daemon) start(config string) error {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command("ip", "netns", "exec", d.ns, failoverdBin, "--config", config, "--socket", d.sock, "--log-level", "debug")
+	level := d.logLevel
+	if level == "" {
+		level = "debug"
+	}
+	cmd := exec.Command("ip", "netns", "exec", d.ns, failoverdBin, "--config", config, "--socket", d.sock, "--log-level", level)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("failed to start failoverd: %w", err)

@@ -30,16 +30,21 @@ const (
 
 // Request is one client message.
 type Request struct {
-	Op          string `json:"op"`
-	Line        string `json:"line,omitempty"`
+	Op   string `json:"op"`
+	Line string `json:"line,omitempty"`
+	// Filter is the output filter the client split off Line and applies
+	// itself ("| include X"); the session keeps it in its history only.
+	Filter      string `json:"filter,omitempty"`
 	Password    string `json:"password,omitempty"`
 	Interactive bool   `json:"interactive,omitempty"`
 	// SSH is the SSH client ("ADDR PORT ...", sshd's SSH_CONNECTION) when
 	// the client runs in an SSH login, sent with the hello so the daemon's
 	// log says where a session comes from.
 	SSH string `json:"ssh,omitempty"`
-	// Lines are the lines of an OpBatch request.
-	Lines []string `json:"lines,omitempty"`
+	// Lines are the lines of an OpBatch request, and Filters their
+	// output filters as Filter is for OpExec (missing = none).
+	Lines   []string `json:"lines,omitempty"`
+	Filters []string `json:"filters,omitempty"`
 }
 
 // Reply is the engine's answer.

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"failover/engine/api"
+	"failover/engine/unit"
 	"failover/engine/version"
 )
 
@@ -29,7 +30,7 @@ type Source func() *api.Status
 
 // Unit and interface states, each exported as one series of a one-hot set.
 var (
-	unitStates  = []string{"Disabled", "Negotiation", "Sync Config", "Standby", "Active", "Failed", "Pseudo-Standby"}
+	unitStates  = unit.StateNames()
 	mateStates  = append([]string{"Not Detected"}, unitStates...)
 	ifStates    = []string{"Normal", "Waiting", "Testing", "Failed", "No Link", "Link Down", "Unknown"}
 	returnCodes = []string{"OK", "Over threshold", "Timeout", "No connection", "Error", "Unknown"}

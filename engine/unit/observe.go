@@ -100,3 +100,7 @@ func (u *Unit) Status() *api.FailoverStat {
 	}
 	return s
 }
+
+// StateNames are the words of every state, in order (the metrics export
+// one series per state).
+func StateNames() []string { return slices.Clone(stateNames[:]) }

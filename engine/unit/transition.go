@@ -51,6 +51,7 @@ func (u *Unit) setState(to State, reason string) {
 		u.switchoverAbort()
 	}
 	u.preemptAt = time.Time{}
+	u.claim, u.claimWarned = nil, false
 
 	switch {
 	case to == Active:

@@ -68,6 +68,12 @@ type Manager struct {
 	// change makes what its SLAs measured before meaningless.
 	gateways map[string]netip.Addr
 
+	// doneRoutes and doneRules are the probe tables and rules of the last
+	// successful reconcile: a configuration change that keeps them and the
+	// selected routes needs no look at the kernel.
+	doneRoutes []dataplane.Route
+	doneRules  []dataplane.Rule
+
 	dirty    bool // the kernel may differ from what is desired
 	retry    slot
 	inflight int // probes started and not yet posted back (tests wait on it)
@@ -161,7 +167,7 @@ func (m *Manager) Apply(c *config.Config) {
 		return
 	}
 	m.applyConfig()
-	m.refresh(true)
+	m.refresh(m.uplinksChanged())
 }
 
 // sameInputs says whether two configurations agree on everything the

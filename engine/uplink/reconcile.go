@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"failover/engine/dataplane"
@@ -32,6 +33,14 @@ func (m *Manager) reconcile() {
 		return
 	}
 	m.dirty = false
+	m.doneRoutes, m.doneRules = m.desiredUplinks()
+}
+
+// uplinksChanged says whether the probe tables and rules wanted now differ
+// from those of the last successful reconcile.
+func (m *Manager) uplinksChanged() bool {
+	routes, rules := m.desiredUplinks()
+	return !slices.Equal(routes, m.doneRoutes) || !slices.Equal(rules, m.doneRules)
 }
 
 func (m *Manager) reconcileOnce() error {

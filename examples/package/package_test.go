@@ -49,11 +49,11 @@ func TestDebPackage(t *testing.T) {
 	list := run(t, "dpkg-deb", "-c", deb)
 	for _, want := range []string{
 		"./etc/failover/\n", "./etc/failover/notify.d/\n",
-		"-rwxr-xr-x root/root", "./usr/sbin/failoverd\n", "./usr/bin/fosh\n",
+		"-rwxr-xr-x root/root", "./usr/sbin/failoverd\n", "./usr/bin/fosh\n", "./usr/bin/failover-snmp\n",
 		"./lib/systemd/system/failoverd.service\n", "./usr/lib/sysusers.d/failover.conf\n",
 		"./usr/share/man/man8/failoverd.8.gz\n", "./usr/share/man/man1/fosh.1.gz\n",
 		"./usr/share/man/man5/failover-config.5.gz\n", "./usr/share/doc/failover/examples/sshd-fosh.conf\n",
-		"./usr/bin/failover-snmp\n", "./usr/share/doc/failover/examples/snmpd.conf\n",
+		"./usr/share/doc/failover/examples/snmpd.conf\n",
 	} {
 		if !strings.Contains(list, want) {
 			t.Errorf("package listing lacks %q:\n%s", want, list)
