@@ -24,8 +24,7 @@ func TestSNMPPassPersist(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", helper, "failover/cmd/failover-snmp").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cfg := filepath.Join(dir, "startup-config")
-	os.WriteFile(cfg, []byte(`interface lanfo auto
+	sock := startDaemon(t, ns, bin, `interface lanfo auto
 nameif lanfo failover security0
 ip address failover 192.0.2.1 255.255.255.252
 failover ip address failover 192.0.2.2
@@ -33,13 +32,7 @@ failover lan unit secondary
 failover lan interface failover
 failover polltime unit msec 200 holdtime msec 800
 failover
-`), 0o600)
-	sock := filepath.Join(dir, "fo.sock")
-	d := exec.Command("ip", "netns", "exec", ns, bin, "--config", cfg, "--socket", sock, "--hooks", "")
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { d.Process.Kill(); d.Wait() }()
+`, nil, "--hooks", "").sock
 
 	conf := filepath.Join(dir, "snmpd.conf")
 	os.WriteFile(conf, []byte("agentaddress udp:127.0.0.1:16161\nrocommunity public 127.0.0.1\npass_persist .1.3.6.1.4.1.9.9.147 "+helper+" --socket "+sock+"\n"), 0o600)
@@ -81,13 +74,18 @@ failover
 		t.Fatalf("snmpwalk: %v\n%s", err, walk)
 	}
 	e := ".1.3.6.1.4.1.9.9.147.1.2.1.1.1"
+	// Rows 4 (the failover LAN interface: down, no mate on the link),
+	// 6 (primary) and 7 (secondary) of each column.
 	want := []string{
-		e + `.2.6 = STRING: "Failover Primary Unit"`,
-		e + `.2.7 = STRING: "Failover Secondary Unit"`,
+		e + `.2.4 = STRING: "Failover LAN Interface"`,
+		e + `.2.6 = STRING: "Primary unit"`,
+		e + `.2.7 = STRING: "Secondary unit (this device)"`,
+		e + `.3.4 = INTEGER: 3`,
 		e + `.3.6 = INTEGER: 3`,
 		e + `.3.7 = INTEGER: 9`,
-		e + `.4.6 = STRING: "Not Detected (this unit does not hear its mate)"`,
-		e + `.4.7 = STRING: "Active unit (this unit)"`,
+		e + `.4.4 = STRING: "failover lanfo: Other side is not connected"`,
+		e + `.4.6 = STRING: "Not Detected"`,
+		e + `.4.7 = STRING: "Active unit"`,
 	}
 	if got := strings.Split(strings.TrimSpace(walk), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("snmpwalk:\n%s\nwant:\n%s", walk, strings.Join(want, "\n"))
