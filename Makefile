@@ -9,7 +9,8 @@ LAB       := examples/lab/lab.sh
 
 # Debian packages the lab and the end-to-end tests use, by the command
 # each provides (or, for a library, an absolute path it installs); only
-# missing ones are installed (needs root and apt-get).
+# missing ones are installed (needs root and apt-get; .ci/apt-wait waits
+# for another apt or dpkg holding the lock instead of failing).
 DEPS := ip:iproute2
 DEPS += nft:nftables
 DEPS += ping:iputils-ping
@@ -34,7 +35,7 @@ deps:
 	@missing=""; for d in $(DEPS); do command -v $${d%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${d%%:*} ] || [ -e $${d%%:*} ] || missing="$$missing $${d#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  .ci/apt-wait update -qq && DEBIAN_FRONTEND=noninteractive .ci/apt-wait install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 # The whole suite: unit tests, then the network-namespace end-to-end tests

@@ -111,3 +111,23 @@ func TestCheckExamples(t *testing.T) {
 		}
 	}
 }
+
+// The script-mode error shown in the README is the one fosh prints (the
+// check renders errors as fosh does, which the test above holds it to).
+func TestReadmeSampleErrorIsReal(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const first = "fosh: line 7: fixup protocol ftp 21\n"
+	i := strings.Index(string(b), first)
+	if i < 0 {
+		t.Fatalf("README has no sample error starting %q", first)
+	}
+	sample, _, _ := strings.Cut(string(b)[i:], "```")
+	var out bytes.Buffer
+	checkText("fosh", "!\n!\n!\n!\n!\n!\nfixup protocol ftp 21\n", &out)
+	if out.String() != sample {
+		t.Errorf("README shows:\n%s\nfosh prints:\n%s", sample, out.String())
+	}
+}

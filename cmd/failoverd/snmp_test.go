@@ -24,8 +24,7 @@ func TestSNMPPassPersist(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", helper, "failover/cmd/failover-snmp").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cfg := filepath.Join(dir, "startup-config")
-	os.WriteFile(cfg, []byte(`interface lanfo auto
+	sock := startDaemon(t, ns, bin, `interface lanfo auto
 nameif lanfo failover security0
 ip address failover 192.0.2.1 255.255.255.252
 failover ip address failover 192.0.2.2
@@ -33,13 +32,7 @@ failover lan unit secondary
 failover lan interface failover
 failover polltime unit msec 200 holdtime msec 800
 failover
-`), 0o600)
-	sock := filepath.Join(dir, "fo.sock")
-	d := exec.Command("ip", "netns", "exec", ns, bin, "--config", cfg, "--socket", sock, "--hooks", "")
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { d.Process.Kill(); d.Wait() }()
+`, nil, "--hooks", "").sock
 
 	conf := filepath.Join(dir, "snmpd.conf")
 	os.WriteFile(conf, []byte("agentaddress udp:127.0.0.1:16161\nrocommunity public 127.0.0.1\npass_persist .1.3.6.1.4.1.9.9.147 "+helper+" --socket "+sock+"\n"), 0o600)

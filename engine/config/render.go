@@ -14,9 +14,8 @@ type RenderOpts struct {
 	// Secrets prints the failover key itself (startup-config, replication);
 	// otherwise it is masked as in show running-config.
 	Secrets bool
-	// SkipUnitLocal leaves out the lines each unit keeps for itself (sent
-	// to the mate in a bulk sync): unit role, failover LAN interface, key,
-	// and the failover LAN interface's addresses.
+	// SkipUnitLocal leaves out the lines each unit keeps for itself
+	// (IsUnitLocal), for the bulk copy sent to the mate.
 	SkipUnitLocal bool
 	// Section limits output to one part: failover, route, sla, track,
 	// interface, logging ("" = all).
@@ -25,29 +24,35 @@ type RenderOpts struct {
 
 type renderer struct {
 	g     *grammar.Grammar
+	c     *Config
 	lines []string
 	opts  RenderOpts
 }
 
-func (r *renderer) add(section, id string, values map[string]string, words ...string) {
+// skip says whether a line of command id with values is left out.
+func (r *renderer) skip(section, id string, values map[string]string) bool {
 	if r.opts.Section != "" && r.opts.Section != section {
-		return
+		return true
 	}
-	r.lines = append(r.lines, r.g.MustRender(id, values, words...))
+	return r.opts.SkipUnitLocal && IsUnitLocal(r.c, r.g.Decl(id), values)
+}
+
+func (r *renderer) add(section, id string, values map[string]string, words ...string) {
+	if !r.skip(section, id, values) {
+		r.lines = append(r.lines, r.g.MustRender(id, values, words...))
+	}
 }
 
 func (r *renderer) addNo(section, id string, values map[string]string, words ...string) {
-	if r.opts.Section != "" && r.opts.Section != section {
-		return
+	if !r.skip(section, id, values) {
+		r.lines = append(r.lines, "no "+r.g.MustRender(id, values, words...))
 	}
-	r.lines = append(r.lines, "no "+r.g.MustRender(id, values, words...))
 }
 
 func (r *renderer) sub(section, id string, values map[string]string, words ...string) {
-	if r.opts.Section != "" && r.opts.Section != section {
-		return
+	if !r.skip(section, id, values) {
+		r.lines = append(r.lines, " "+r.g.MustRender(id, values, words...))
 	}
-	r.lines = append(r.lines, " "+r.g.MustRender(id, values, words...))
 }
 
 type kv = map[string]string
@@ -59,8 +64,7 @@ func Render(c *Config, opts RenderOpts) []string {
 	if err != nil {
 		return []string{"! " + err.Error()}
 	}
-	r := &renderer{g: g, opts: opts}
-	local := func(ifname string) bool { return opts.SkipUnitLocal && ifname != "" && ifname == c.Failover.LanIf }
+	r := &renderer{g: g, c: c, opts: opts}
 
 	for _, f := range c.Interfaces {
 		w := "auto"
@@ -95,11 +99,11 @@ func Render(c *Config, opts RenderOpts) []string {
 		r.add("interface", "mtu", kv{"if_name": f.Name, "bytes": strconv.Itoa(f.MTU)})
 	}
 	for _, f := range c.NamedInterfaces() {
-		if f.Addr.IsValid() && !local(f.Name) {
+		if f.Addr.IsValid() {
 			r.add("interface", "ip-address", kv{"if_name": f.Name, "ip_address": f.Addr.Addr().String(), "mask": grammar.MaskString(f.Addr.Bits())})
 		}
 	}
-	renderFailover(r, c, local)
+	renderFailover(r, c)
 	renderUplink(r, c)
 	if len(c.Prompt) > 0 {
 		r.add("", "prompt", nil, c.Prompt...)
@@ -132,7 +136,7 @@ func renderLogging(r *renderer, c *Config) {
 	}
 }
 
-func renderFailover(r *renderer, c *Config, local func(string) bool) {
+func renderFailover(r *renderer, c *Config) {
 	fo := c.Failover
 	if fo.Enabled {
 		r.add("failover", "failover", nil)
@@ -145,29 +149,24 @@ func renderFailover(r *renderer, c *Config, local func(string) bool) {
 		r.add("failover", "failover-poll", kv{"seconds": strconv.Itoa(int(fo.Poll / time.Second))})
 	}
 	for _, f := range c.NamedInterfaces() {
-		if local(f.Name) {
-			continue
-		}
 		ip := "0.0.0.0"
 		if f.StandbyIP.IsValid() {
 			ip = f.StandbyIP.String()
 		}
 		r.add("failover", "failover-ip", kv{"if_name": f.Name, "ip_address": ip})
 	}
-	if !r.opts.SkipUnitLocal {
-		if fo.Unit != "" {
-			r.add("failover", "failover-lan-unit", nil, fo.Unit)
+	if fo.Unit != "" {
+		r.add("failover", "failover-lan-unit", nil, fo.Unit)
+	}
+	if fo.LanIf != "" {
+		r.add("failover", "failover-lan-interface", kv{"if_name": fo.LanIf})
+	}
+	if fo.Key != "" {
+		k := MaskedKey
+		if r.opts.Secrets {
+			k = fo.Key
 		}
-		if fo.LanIf != "" {
-			r.add("failover", "failover-lan-interface", kv{"if_name": fo.LanIf})
-		}
-		if fo.Key != "" {
-			k := MaskedKey
-			if r.opts.Secrets {
-				k = fo.Key
-			}
-			r.add("failover", "failover-lan-key", kv{"secret": k})
-		}
+		r.add("failover", "failover-lan-key", kv{"secret": k})
 	}
 	for _, f := range c.NamedInterfaces() {
 		if f.HasMAC {

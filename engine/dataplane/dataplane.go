@@ -126,6 +126,9 @@ type Neighbors interface {
 	// BroadcastPing sends one ICMP echo request from src to bcast (the
 	// subnet's broadcast address) in an Ethernet broadcast frame on link.
 	BroadcastPing(link string, src, bcast netip.Addr) error
+	// WatchARP calls fn with the sender address and MAC of every ARP
+	// packet seen on link until ctx ends (then it returns nil).
+	WatchARP(ctx context.Context, link string, fn func(sender netip.Addr, mac net.HardwareAddr)) error
 }
 
 // Dataplane is everything the engine needs from the kernel.

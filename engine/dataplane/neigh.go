@@ -158,19 +158,9 @@ func (n *Netlink) sendFrame(link, what string, build func(h *netlink.Handle, kl 
 	if err != nil {
 		return fmt.Errorf("failed to send %s on %q: %w", what, link, err)
 	}
-	var conn *packet.Conn
-	open := func() error {
-		var err error
-		// The socket's own protocol only filters what it receives
-		// (nothing): a raw socket sends any frame.
-		conn, err = listenSendOnly(kl.Attrs().Index)
-		return err
-	}
-	if n.ns.IsOpen() {
-		err = inNetns(n.ns, open)
-	} else {
-		err = open()
-	}
+	// The socket's own protocol only filters what it receives
+	// (nothing): a raw socket sends any frame.
+	conn, err := n.inNS(func() (*packet.Conn, error) { return listenSendOnly(kl.Attrs().Index) })
 	if err != nil {
 		return fmt.Errorf("failed to open packet socket on %q: %w", link, err)
 	}

@@ -43,6 +43,7 @@ const (
 const (
 	recUpsert = 1
 	recDelete = 2
+	recNeigh  = 3
 )
 
 // MaxPayload is the largest payload a StateUpdate carries.
@@ -53,11 +54,22 @@ const batchHeaderLen = 4 + 8 + 1 + 2
 // ErrMalformed is wrapped by every decode error.
 var ErrMalformed = errors.New("statesync: malformed payload")
 
-// Record is one replicated change.
+// Record is one replicated change: a connection, or (Neigh set) a
+// neighbour the active unit learned.
 type Record struct {
 	Delete bool
 	Entry  conntrack.Entry
+	Neigh  *Neighbor
 }
+
+// Neighbor is a learned IPv4 or IPv6 neighbour of a data link.
+type Neighbor struct {
+	Link string // Linux interface name, at most 15 bytes
+	IP   netip.Addr
+	MAC  [6]byte
+}
+
+const maxLinkName = 15
 
 // Batch is a numbered group of records. Stream changes whenever the
 // sender starts again from a whole table (a bulk synchronisation); Seq
@@ -79,6 +91,13 @@ type Ack struct {
 
 // recordLen is the encoded size of r.
 func recordLen(r *Record) int {
+	if n := r.Neigh; n != nil {
+		al := 4
+		if !n.IP.Is4() {
+			al = 16
+		}
+		return 3 + len(n.Link) + al + 6
+	}
 	al := 4
 	if !r.Entry.Orig.Src.Is4() {
 		al = 16
@@ -109,7 +128,19 @@ func appendTuple(b []byte, t conntrack.Tuple, v4 bool) []byte {
 //	upsert only: reply tuple (same layout), u32 status, u32 timeout,
 //	u32 mark, u8 TCP state, u8 window scale orig, reply, u8 TCP flags
 //	orig, reply.
+//
+// A neighbour record: u8 op 3, u8 family (4, 6), u8 name length (0-15),
+// name, address (4 or 16 bytes), MAC (6 bytes).
 func appendRecord(b []byte, r *Record) []byte {
+	if n := r.Neigh; n != nil {
+		fam := byte(4)
+		if !n.IP.Is4() {
+			fam = 6
+		}
+		b = append(b, recNeigh, fam, byte(len(n.Link)))
+		b = append(append(b, n.Link...), n.IP.AsSlice()...)
+		return append(b, n.MAC[:]...)
+	}
 	e := &r.Entry
 	v4 := e.Orig.Src.Is4()
 	op, fam := byte(recUpsert), byte(4)
@@ -224,6 +255,9 @@ func (r *reader) fail(format string, a ...any) {
 func (r *reader) record() Record {
 	var rec Record
 	op, fam, proto := r.u8(), r.u8(), r.u8()
+	if op == recNeigh && r.err == nil {
+		return r.neigh(fam, int(proto))
+	}
 	switch {
 	case r.err != nil:
 		return rec
@@ -263,6 +297,33 @@ func (r *reader) record() Record {
 	return rec
 }
 
+// neigh reads the rest of a neighbour record (its third byte, the name
+// length, is read already).
+func (r *reader) neigh(fam uint8, nameLen int) Record {
+	var n Neighbor
+	switch {
+	case fam != 4 && fam != 6:
+		r.fail("address family %d", fam)
+	case nameLen > maxLinkName:
+		r.fail("link name of %d bytes", nameLen)
+	}
+	if r.err != nil {
+		return Record{}
+	}
+	n.Link = string(r.take(nameLen))
+	if fam == 4 {
+		if a := r.take(4); a != nil {
+			n.IP = netip.AddrFrom4([4]byte(a))
+		}
+	} else if a := r.take(16); a != nil {
+		n.IP = netip.AddrFrom16([16]byte(a))
+	}
+	if m := r.take(6); m != nil {
+		n.MAC = [6]byte(m)
+	}
+	return Record{Neigh: &n}
+}
+
 // DecodeBatch parses a batch payload. It accepts exactly what
 // AppendBatch writes: known flags, known record ops, families and
 // protocols, the announced number of records and nothing after them.
@@ -282,9 +343,9 @@ func DecodeBatch(b []byte) (*Batch, error) {
 	if bt.Seq == 0 {
 		return nil, fmt.Errorf("%w: sequence number 0", ErrMalformed)
 	}
-	// Each record has at least 17 bytes: a count the payload cannot
+	// Each record has at least 13 bytes: a count the payload cannot
 	// hold is refused before anything is allocated for it.
-	if n*17 > len(r.b) {
+	if n*13 > len(r.b) {
 		return nil, fmt.Errorf("%w: %d records in %d bytes", ErrMalformed, n, len(r.b))
 	}
 	bt.Records = make([]Record, 0, n)

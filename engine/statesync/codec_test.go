@@ -29,6 +29,8 @@ func sampleBatch() *Batch {
 	del := conntrack.Entry{Proto: conntrack.ProtoTCP, Orig: v4.Orig}
 	return &Batch{Stream: 0xdeadbeef, Seq: 42, Flags: FlagBulkEnd, Records: []Record{
 		{Entry: v4}, {Entry: v6}, {Entry: icmp}, {Delete: true, Entry: del},
+		{Neigh: &Neighbor{Link: "inside", IP: netip.MustParseAddr("192.0.2.10"), MAC: [6]byte{2, 0, 0, 0, 0, 10}}},
+		{Neigh: &Neighbor{Link: "outside", IP: netip.MustParseAddr("2001:db8::1"), MAC: [6]byte{2, 0, 0, 0, 0, 1}}},
 	}}
 }
 
@@ -59,19 +61,21 @@ func TestDecodeRejects(t *testing.T) {
 	good := AppendBatch(nil, sampleBatch())
 	mut := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	for name, b := range map[string][]byte{
-		"empty":       nil,
-		"short":       good[:10],
-		"truncated":   good[:len(good)-1],
-		"trailing":    append(append([]byte(nil), good...), 0),
-		"flags":       mut(func(b []byte) []byte { b[12] = 0x80; return b }),
-		"seq0":        mut(func(b []byte) []byte { clear(b[4:12]); return b }),
-		"count":       mut(func(b []byte) []byte { b[13], b[14] = 0xff, 0xff; return b }),
-		"op":          mut(func(b []byte) []byte { b[15] = 9; return b }),
-		"family":      mut(func(b []byte) []byte { b[16] = 5; return b }),
-		"protocol":    mut(func(b []byte) []byte { b[17] = 132; return b }),
-		"icmp in v6":  AppendBatch(nil, &Batch{Seq: 1, Records: []Record{{Entry: conntrack.Entry{Proto: conntrack.ProtoICMP, Orig: conntrack.Tuple{Src: netip.MustParseAddr("2001:db8::1"), Dst: netip.MustParseAddr("2001:db8::2")}, Reply: conntrack.Tuple{Src: netip.MustParseAddr("2001:db8::2"), Dst: netip.MustParseAddr("2001:db8::1")}}}}}),
-		"too large":   make([]byte, MaxPayload+1),
-		"count small": mut(func(b []byte) []byte { b[14]--; return b }),
+		"empty":        nil,
+		"short":        good[:10],
+		"truncated":    good[:len(good)-1],
+		"trailing":     append(append([]byte(nil), good...), 0),
+		"flags":        mut(func(b []byte) []byte { b[12] = 0x80; return b }),
+		"seq0":         mut(func(b []byte) []byte { clear(b[4:12]); return b }),
+		"count":        mut(func(b []byte) []byte { b[13], b[14] = 0xff, 0xff; return b }),
+		"op":           mut(func(b []byte) []byte { b[15] = 9; return b }),
+		"family":       mut(func(b []byte) []byte { b[16] = 5; return b }),
+		"protocol":     mut(func(b []byte) []byte { b[17] = 132; return b }),
+		"icmp in v6":   AppendBatch(nil, &Batch{Seq: 1, Records: []Record{{Entry: conntrack.Entry{Proto: conntrack.ProtoICMP, Orig: conntrack.Tuple{Src: netip.MustParseAddr("2001:db8::1"), Dst: netip.MustParseAddr("2001:db8::2")}, Reply: conntrack.Tuple{Src: netip.MustParseAddr("2001:db8::2"), Dst: netip.MustParseAddr("2001:db8::1")}}}}}),
+		"too large":    make([]byte, MaxPayload+1),
+		"count small":  mut(func(b []byte) []byte { b[14]--; return b }),
+		"neigh family": append(append(AppendBatch(nil, &Batch{Seq: 1})[:13], 0, 1, recNeigh, 5, 0), make([]byte, 10)...),
+		"neigh name":   append(append(AppendBatch(nil, &Batch{Seq: 1})[:13], 0, 1, recNeigh, 4, 16), make([]byte, 26)...),
 	} {
 		if _, err := DecodeBatch(b); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: err %v, want ErrMalformed", name, err)

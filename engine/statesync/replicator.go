@@ -11,6 +11,7 @@ import (
 	"failover/engine/clock"
 	"failover/engine/config"
 	"failover/engine/conntrack"
+	"failover/engine/dataplane"
 	"failover/engine/stateguard"
 )
 
@@ -49,6 +50,9 @@ const (
 	maxUnacked   = 4096 // batches kept for resending (about 32 MB)
 	bulkPerTick  = 64   // batches of a bulk sent per tick, so the receiver's socket keeps up
 	resendPerNak = 256
+	// neighEvery is how often the active reads its neighbour table for
+	// new or changed entries.
+	neighEvery = 2 * time.Second
 	// refreshEvery: the kernel refreshes the timeout of an entry with every
 	// packet without an event, so the standby's copy of a busy UDP flow
 	// would expire (30 s unreplied, 120 s assured) while the flow lives.
@@ -71,6 +75,15 @@ type Options struct {
 	Send func(kind uint8, payload []byte, failed func())
 	// Guard is the firewall table of `failover timeout` (nil: none).
 	Guard stateguard.Guard
+	// Neigh is the kernel's neighbour table (nil: neighbours are not
+	// replicated).
+	Neigh NeighborTable
+}
+
+// NeighborTable reads and writes learned neighbours (engine/dataplane).
+type NeighborTable interface {
+	LearnedNeighbors() ([]dataplane.LinkNeighbor, error)
+	SetStaleNeighbors(ns []dataplane.LinkNeighbor) []error
 }
 
 // sent is a batch kept until the standby acknowledges it.
@@ -78,6 +91,11 @@ type sent struct {
 	seq     uint64
 	payload []byte
 	records int
+}
+
+type neighKey struct {
+	link string
+	ip   netip.Addr
 }
 
 // applied is what the standby put into its kernel for one key.
@@ -96,6 +114,7 @@ type Replicator struct {
 	enabled bool
 	role    Role
 	local   map[netip.Addr]bool // system addresses of this unit
+	links   map[string]bool     // data links (HW names): their neighbours are replicated
 	work    *worker
 	stats   Stats
 
@@ -122,8 +141,11 @@ type Replicator struct {
 	bulkKeys   []conntrack.Key // keys still to send in the running bulk
 	bulkOn     bool            // a bulk is being sent
 	lastResend time.Time
-	lastFresh  time.Time // last refresh of short-timeout entries
-	freshGen   int       // dump generation of the refresh read in progress (0 = none)
+	lastFresh  time.Time            // last refresh of short-timeout entries
+	neighSent  map[neighKey][6]byte // neighbours sent in this stream
+	lastNeigh  time.Time
+	neighBusy  bool
+	freshGen   int // dump generation of the refresh read in progress (0 = none)
 
 	// Standby side.
 	applied  map[conntrack.Key]applied
@@ -194,6 +216,13 @@ func (r *Replicator) Apply(c *config.Config) {
 		}
 	}
 	r.local = local
+	links := map[string]bool{}
+	for _, i := range c.Interfaces {
+		if i.Name != "" && i.Name != c.Failover.LanIf && i.Name != c.Failover.Link {
+			links[i.HW] = true
+		}
+	}
+	r.links = links
 	on := c.Failover.Enabled && c.Failover.Link != "" && r.o.Table != nil
 	r.timeout = time.Duration(c.Failover.Timeout) * time.Second
 	if !on && !r.guardClean && r.o.Guard != nil {
@@ -338,6 +367,7 @@ func (r *Replicator) resetTx() {
 	r.unacked = nil
 	r.peer, r.bulkWanted, r.bulkOn, r.bulkKeys = false, false, false, nil
 	r.freshGen = 0
+	r.neighSent = map[neighKey][6]byte{}
 }
 
 func (r *Replicator) resetRx() {
@@ -540,6 +570,42 @@ func (r *Replicator) onRefresh(dump []conntrack.Entry) {
 	r.log.Debug("short-timeout entries refreshed", "entries", n)
 }
 
+// readNeighbors reads the neighbour table and sends what is new or changed.
+func (r *Replicator) readNeighbors() {
+	r.lastNeigh, r.neighBusy = r.o.Clock.Now(), true
+	nt := r.o.Neigh
+	var got []dataplane.LinkNeighbor
+	r.work.push(job{run: func() error {
+		var err error
+		got, err = nt.LearnedNeighbors()
+		return err
+	}, done: func(_ []error, _ []conntrack.Entry, err error) {
+		r.neighBusy = false
+		if err != nil {
+			r.log.Debug("failed to read neighbours", "err", err)
+			return
+		}
+		if r.role == RoleActive && r.enabled && r.peer {
+			r.onNeighbors(got)
+		}
+	}})
+}
+
+func (r *Replicator) onNeighbors(got []dataplane.LinkNeighbor) {
+	for _, n := range got {
+		if !r.links[n.Link] || r.local[n.IP] || len(n.MAC) != 6 || len(n.Link) > maxLinkName {
+			continue
+		}
+		k, mac := neighKey{n.Link, n.IP}, [6]byte(n.MAC)
+		if old, ok := r.neighSent[k]; ok && old == mac {
+			continue
+		}
+		r.neighSent[k] = mac
+		r.queue(Record{Neigh: &Neighbor{Link: n.Link, IP: n.IP, MAC: mac}})
+	}
+	r.sendBatch()
+}
+
 // --- sending (active) ---
 
 // queue adds a record to the batch being built, sending the batch first
@@ -565,13 +631,13 @@ func (r *Replicator) sendBatch() {
 	bt := Batch{Stream: r.stream, Seq: r.seq, Flags: r.outFlags, Records: r.out}
 	p := AppendBatch(make([]byte, 0, batchHeaderLen+r.outLen), &bt)
 	for i := range r.out {
-		r.stats.count(&r.out[i].Entry, dirXmit)
+		r.stats.countRec(&r.out[i], dirXmit)
 	}
 	recs := r.out
 	r.o.Send(uint8(KindBatch), p, func() {
 		for i := range recs {
-			r.stats.count(&recs[i].Entry, dirXerr)
-			r.stats.uncount(&recs[i].Entry, dirXmit)
+			r.stats.countRec(&recs[i], dirXerr)
+			r.stats.uncountRec(&recs[i], dirXmit)
 		}
 	})
 	r.stats.XmitTotal += uint64(len(r.out))
@@ -615,6 +681,8 @@ func (r *Replicator) startBulk() {
 		r.bulkKeys = append(r.bulkKeys, k)
 	}
 	r.bulkOn = true
+	r.neighSent = map[neighKey][6]byte{}
+	r.lastNeigh = time.Time{} // read at the next tick, sent in this stream
 	r.outFlags = FlagBulkBegin
 	r.stats.BulkSyncs++
 	r.log.Info("bulk synchronisation to the standby", "entries", len(r.bulkKeys), "stream", r.stream)
@@ -716,7 +784,7 @@ func (r *Replicator) resend() {
 func (r *Replicator) onBatch(bt *Batch, fromActive bool) {
 	if r.role != RoleStandby || !fromActive {
 		for i := range bt.Records {
-			r.stats.count(&bt.Records[i].Entry, dirRerr)
+			r.stats.countRec(&bt.Records[i], dirRerr)
 		}
 		return
 	}
@@ -738,8 +806,18 @@ func (r *Replicator) onBatch(bt *Batch, fromActive bool) {
 	}
 	r.rxNext = bt.Seq + 1
 	ops := make([]conntrack.Op, 0, len(bt.Records))
+	var neighs []dataplane.LinkNeighbor
 	for i := range bt.Records {
 		rec := &bt.Records[i]
+		if n := rec.Neigh; n != nil {
+			r.stats.ARP.Rcv++
+			if r.links[n.Link] {
+				neighs = append(neighs, dataplane.LinkNeighbor{Link: n.Link, IP: n.IP, MAC: n.MAC[:]})
+			} else {
+				r.stats.ARP.Rerr++ // not a data link of ours
+			}
+			continue
+		}
 		e := &rec.Entry
 		k := e.Key()
 		r.stats.count(e, dirRcv)
@@ -783,6 +861,18 @@ func (r *Replicator) onBatch(bt *Batch, fromActive bool) {
 	if len(ops) > 0 {
 		q := r.work.push(job{ops: ops, done: func(errs []error, _ []conntrack.Entry, _ error) { r.onApplied(ops, errs) }})
 		r.stats.RecvMax = max(r.stats.RecvMax, q)
+	}
+	if len(neighs) > 0 && r.o.Neigh != nil {
+		nt := r.o.Neigh
+		var errs []error
+		r.work.push(job{run: func() error { errs = nt.SetStaleNeighbors(neighs); return nil }, done: func([]error, []conntrack.Entry, error) {
+			for _, err := range errs {
+				if err != nil {
+					r.stats.ARP.Rerr++
+					r.log.Debug("failed to set a replicated neighbour", "err", err)
+				}
+			}
+		}})
 	}
 	r.ackDue = true
 	if bt.Flags&FlagBulkEnd != 0 {
@@ -854,6 +944,9 @@ func (r *Replicator) onTick(gen int) {
 		}
 		if r.peer && r.loaded && r.freshGen == 0 && now.Sub(r.lastFresh) >= refreshEvery {
 			r.startRefresh()
+		}
+		if r.peer && r.o.Neigh != nil && !r.neighBusy && now.Sub(r.lastNeigh) >= neighEvery {
+			r.readNeighbors()
 		}
 	case RoleStandby:
 		switch {

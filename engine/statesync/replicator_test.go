@@ -1,7 +1,9 @@
 package statesync
 
 import (
+	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"failover/engine/config"
 	"failover/engine/conntrack"
 	"failover/engine/conntrack/fake"
+	"failover/engine/dataplane"
 	"failover/engine/stateguard"
 )
 
@@ -492,5 +495,71 @@ func TestGuardFollowsRoleAndTimeout(t *testing.T) {
 	p.settle()
 	if gb.last() != stateguard.Off || len(gb.modes) < 3 {
 		t.Fatalf("replication off: %v, want ... Window, Off", gb.modes)
+	}
+}
+
+type fakeNeigh struct {
+	mu      sync.Mutex
+	learned []dataplane.LinkNeighbor
+	set     []dataplane.LinkNeighbor
+}
+
+func (f *fakeNeigh) LearnedNeighbors() ([]dataplane.LinkNeighbor, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.learned), nil
+}
+
+func (f *fakeNeigh) SetStaleNeighbors(ns []dataplane.LinkNeighbor) []error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.set = append(f.set, ns...)
+	return make([]error, len(ns))
+}
+
+func (f *fakeNeigh) sets() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, n := range f.set {
+		out = append(out, n.Link+" "+n.IP.String()+" "+n.MAC.String())
+	}
+	return out
+}
+
+// The active's learned neighbours on data links reach the standby's
+// kernel (as STALE); the failover link's do not; a changed MAC is sent
+// again, an unchanged one not.
+func TestNeighboursReplicated(t *testing.T) {
+	p := newPair(t)
+	na, nb := &fakeNeigh{}, &fakeNeigh{}
+	p.a.r.o.Neigh, p.b.r.o.Neigh = na, nb
+	c := testConfig()
+	c.Failover.LanIf = "lan"
+	c.Interfaces = append(c.Interfaces, &config.Interface{HW: "eth-lan", Name: "lan", Addr: netip.MustParsePrefix("192.0.2.129/30")})
+	gw := netip.MustParseAddr("198.51.100.1")
+	na.learned = []dataplane.LinkNeighbor{
+		{Link: "out", IP: gw, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}},
+		{Link: "in", IP: netip.MustParseAddr("192.0.2.10"), MAC: net.HardwareAddr{2, 0, 0, 0, 0, 10}},
+		{Link: "eth-lan", IP: netip.MustParseAddr("192.0.2.130"), MAC: net.HardwareAddr{2, 0, 0, 0, 0, 130}},
+	}
+	p.a.r.Apply(c)
+	p.b.r.Apply(c)
+	p.setRole(p.a, RoleActive)
+	p.setRole(p.b, RoleStandby)
+	p.advance(neighEvery + 100*time.Millisecond)
+	want := []string{"out 198.51.100.1 02:00:00:00:00:01", "in 192.0.2.10 02:00:00:00:00:0a"}
+	if got := nb.sets(); !slices.Equal(got, want) && !slices.Equal(got, []string{want[1], want[0]}) {
+		t.Fatalf("standby set %q, want %q", got, want)
+	}
+	na.mu.Lock()
+	na.learned[0].MAC = net.HardwareAddr{2, 0, 0, 0, 0, 2} // the gateway was replaced
+	na.mu.Unlock()
+	p.advance(neighEvery + 100*time.Millisecond)
+	if got := nb.sets(); len(got) != 3 || got[2] != "out 198.51.100.1 02:00:00:00:00:02" {
+		t.Fatalf("standby set %q after the MAC change", got)
+	}
+	if sa, sb := p.a.r.Stats().ARP, p.b.r.Stats().ARP; sa.Xmit != 3 || sb.Rcv != 3 || sb.Rerr != 0 {
+		t.Errorf("ARP rows: active %+v, standby %+v", sa, sb)
 	}
 }

@@ -9,7 +9,7 @@ type Counter struct{ Xmit, Xerr, Rcv, Rerr uint64 }
 // connection counts as an xlate and as a connection; ICMP counts under UDP
 // (both are connectionless).
 type Stats struct {
-	Xlate, TCP, UDP Counter
+	Xlate, TCP, UDP, ARP Counter
 	// Queues: Recv is the apply queue (records waiting for the kernel),
 	// Xmit the records sent but not yet acknowledged.
 	RecvCur, RecvMax, RecvTotal uint64
@@ -46,7 +46,16 @@ func (c *Counter) add(d dir, n uint64) {
 	}
 }
 
-// uncount takes back one object counted in its rows.
+// uncountRec takes back one object of any kind.
+func (s *Stats) uncountRec(r *Record, d dir) {
+	if r.Neigh != nil {
+		s.ARP.add(d, ^uint64(0))
+		return
+	}
+	s.uncount(&r.Entry, d)
+}
+
+// uncount takes back one connection counted in its rows.
 func (s *Stats) uncount(e *conntrack.Entry, d dir) {
 	if e.NAT() {
 		s.Xlate.add(d, ^uint64(0))
@@ -58,7 +67,16 @@ func (s *Stats) uncount(e *conntrack.Entry, d dir) {
 	}
 }
 
-// count records one object in its rows.
+// countRec records one object of any kind.
+func (s *Stats) countRec(r *Record, d dir) {
+	if r.Neigh != nil {
+		s.ARP.add(d, 1)
+		return
+	}
+	s.count(&r.Entry, d)
+}
+
+// count records one connection in its rows.
 func (s *Stats) count(e *conntrack.Entry, d dir) {
 	if e.NAT() {
 		s.Xlate.add(d, 1)

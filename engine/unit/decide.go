@@ -33,6 +33,8 @@ type facts struct {
 	noLink        bool // interfaces without carrier alone exceed the policy
 	mateUnhealthy bool // mateBad exceeds the policy
 
+	claimFree bool // nobody answered for a system address since the mate went silent (claim.go)
+
 	conflictLogged bool // 104005 already sent for this conflict
 	switchover     int  // swNone, or the kind of planned switchover in progress
 	splitBrain     bool // we stayed active while the mate was active too
@@ -53,6 +55,8 @@ const (
 	actAnnounce                         // ... announce our addresses again (gratuitous ARPs)
 	actArmPreempt                       // start the preempt delay
 	actPreempt                          // ask the active mate to hand over
+	actClaim                            // ask who still answers for the system addresses
+	actTookDone                         // a planned takeover is complete: the old active let go
 )
 
 // decision is decide's answer: the next state (the current one for no
@@ -106,6 +110,15 @@ func decide(s State, f facts) decision {
 	// two units from holding the system addresses at once, whatever the
 	// order of `no failover` on either of them.
 	servingMate := f.lanFresh && f.mateServing
+	// Taking over from a lost mate waits until nobody answers for the
+	// system addresses any more (its kernel may outlive its daemon).
+	takeFromLost := func() decision {
+		if !f.claimFree {
+			d.acts |= actClaim
+			return d
+		}
+		return to(Active, lost)
+	}
 
 	if !f.participating {
 		switch s {
@@ -189,7 +202,7 @@ func decide(s State, f facts) decision {
 	case SyncConfig:
 		switch {
 		case mateLost && f.mateHeard:
-			return to(Active, lost)
+			return takeFromLost()
 		case f.lanFresh && f.ms != wire.UnitActive:
 			return to(Negotiation, rsMateLostAct)
 		}
@@ -210,7 +223,7 @@ func decide(s State, f facts) decision {
 	case Standby:
 		switch {
 		case mateLost:
-			return to(Active, lost)
+			return takeFromLost()
 		case f.noLink || (f.unhealthy && f.lanRecent && f.mateBad < f.myBad):
 			// No carrier is certain; a failed test only counts when the
 			// mate's current report shows its side working.
@@ -248,6 +261,13 @@ func decide(s State, f facts) decision {
 				return to(SyncConfig, rsBothActive)
 			}
 			d.acts |= actSplitBrain
+		case f.lanFresh && f.ms != wire.UnitActive && f.switchover == swTook:
+			// Make before break: we took the MAC and the addresses while
+			// the old active still forwarded, and its frames may have
+			// pulled the switches' entries for the shared MAC back to its
+			// port. It has let go now (it wears its own MAC): announce
+			// again at once rather than at the next gratuitous ARP.
+			d.acts |= actTookDone | actAnnounce
 		case f.lanFresh && f.ms != wire.UnitActive && f.splitBrain:
 			// The mate yielded: announce again so every neighbour that
 			// learned its MAC during the split comes back to us.
@@ -263,7 +283,7 @@ func decide(s State, f facts) decision {
 			return to(Negotiation, rsIfPassed)
 		case mateLost && f.mateHeard:
 			// Partial service beats none.
-			return to(Active, lost)
+			return takeFromLost()
 		case f.lanFresh && !f.conflict && f.ms == wire.UnitFailed &&
 			(f.mateBad > f.myBad || (f.mateBad == f.myBad && f.role == wire.RolePrimary)):
 			return to(Active, rsNoActive)

@@ -23,6 +23,8 @@ func TestDecide(t *testing.T) {
 		return func(f *facts) { f.ms, f.mateServing = s, serving }
 	}
 	silent := func(f *facts) { f.lanFresh, f.lanRecent = false, false }
+	// lost: the mate is silent and nobody answers for its addresses.
+	lost := func(f *facts) { f.lanFresh, f.lanRecent, f.claimFree = false, false, true }
 	all := func(mods ...func(*facts)) func(*facts) {
 		return func(f *facts) {
 			for _, m := range mods {
@@ -77,13 +79,15 @@ func TestDecide(t *testing.T) {
 		{"negotiation: nobody yet", Negotiation, all(silent, func(f *facts) { f.mateHeard = false }), Negotiation, "", 0},
 
 		// Sync Config
-		{"sync: mate lost", SyncConfig, silent, Active, rsHelloLost, 0},
-		{"sync: mate powered off", SyncConfig, all(silent, func(f *facts) { f.mateShutdown = true }), Active, rsPoweredOff, 0},
+		{"sync: mate lost", SyncConfig, lost, Active, rsHelloLost, 0},
+		{"sync: mate lost, its addresses still answered", SyncConfig, silent, SyncConfig, "", actClaim},
+		{"sync: mate powered off", SyncConfig, all(lost, func(f *facts) { f.mateShutdown = true }), Active, rsPoweredOff, 0},
 		{"sync: mate no longer active", SyncConfig, mate(wire.UnitStandby, false), Negotiation, rsMateLostAct, 0},
 		{"sync: receiving", SyncConfig, mate(wire.UnitActive, true), SyncConfig, "", 0},
 
 		// Standby
-		{"standby: mate lost", Standby, silent, Active, rsHelloLost, 0},
+		{"standby: mate lost", Standby, lost, Active, rsHelloLost, 0},
+		{"standby: mate lost, its addresses still answered", Standby, silent, Standby, "", actClaim},
 		{"standby: probing keeps it", Standby, all(silent, func(f *facts) { f.probing = true }), Standby, "", 0},
 		{"standby: heard on data keeps it", Standby, all(silent, func(f *facts) { f.dataHeard = true }), Standby, "", 0},
 		{"standby: no link", Standby, func(f *facts) { f.noLink = true }, Failed, rsIfCheck, 0},
@@ -108,6 +112,7 @@ func TestDecide(t *testing.T) {
 		{"active: both active, same role, higher boot yields", Active, all(mate(wire.UnitActive, true), func(f *facts) { f.conflict, f.conflictLogged, f.bootHigher = true, true, true }), Negotiation, rsSameRole, 0},
 		{"active: both active, same role, lower boot stays", Active, all(mate(wire.UnitActive, true), func(f *facts) { f.conflict, f.conflictLogged = true, true }), Active, "", actSplitBrain},
 		{"active: planned switchover, mate already active", Active, all(mate(wire.UnitActive, true), func(f *facts) { f.switchover = swTook }), Active, "", 0},
+		{"active: planned takeover, the old active let go", Active, func(f *facts) { f.switchover = swTook }, Active, "", actTookDone | actAnnounce},
 		{"active: the mate yielded", Active, func(f *facts) { f.splitBrain = true }, Active, "", actEndSplitBrain | actAnnounce},
 		{"active: failed test, healthy standby", Active, func(f *facts) { f.unhealthy, f.myBad = true, 1 }, Failed, rsIfCheck, 0},
 		{"active: failed test, unhealthy standby", Active, func(f *facts) { f.unhealthy, f.myBad, f.mateBad, f.mateUnhealthy = true, 2, 1, true }, Active, "", 0},
@@ -116,7 +121,8 @@ func TestDecide(t *testing.T) {
 
 		// Failed
 		{"failed: interfaces back", Failed, nil, Negotiation, rsIfPassed, 0},
-		{"failed: mate lost, partial service", Failed, all(silent, func(f *facts) { f.unhealthy = true }), Active, rsHelloLost, 0},
+		{"failed: mate lost, partial service", Failed, all(lost, func(f *facts) { f.unhealthy = true }), Active, rsHelloLost, 0},
+		{"failed: mate lost, its addresses still answered", Failed, all(silent, func(f *facts) { f.unhealthy = true }), Failed, "", actClaim},
 		{"failed: both failed, mate worse", Failed, all(mate(wire.UnitFailed, false), func(f *facts) { f.unhealthy, f.myBad, f.mateBad = true, 1, 2 }), Active, rsNoActive, 0},
 		{"failed: both failed alike, primary", Failed, all(mate(wire.UnitFailed, false), func(f *facts) { f.unhealthy, f.myBad, f.mateBad = true, 1, 1 }), Active, rsNoActive, 0},
 		{"failed: both failed alike, secondary", Failed, all(secondary, mate(wire.UnitFailed, false), func(f *facts) { f.unhealthy, f.myBad, f.mateBad = true, 1, 1 }), Failed, "", 0},

@@ -37,6 +37,7 @@ func (u *Unit) look() facts {
 	f.unhealthy = u.policyExceeded(f.myBad)
 	f.noLink = u.policyExceeded(u.noLinkCount())
 	f.mateUnhealthy = u.policyExceeded(f.mateBad)
+	f.claimFree = u.claimState(now)
 	f.conflictLogged = u.conflictLogged
 	if u.switchover != nil {
 		f.switchover = u.switchover.kind
@@ -84,6 +85,9 @@ func (u *Unit) execute(d decision) {
 	if d.acts&actEndSplitBrain != 0 {
 		u.splitBrain = false
 	}
+	if d.acts&actTookDone != 0 {
+		u.switchover = nil
+	}
 	if d.acts&actAnnounce != 0 {
 		u.reannounce()
 	}
@@ -94,6 +98,9 @@ func (u *Unit) execute(d decision) {
 		u.preemptAt = u.o.Clock.Now().Add(u.hold()) // retry later if the mate does not answer
 		u.log.Info("preempting the active role")
 		u.askActive("Preempt")
+	}
+	if d.acts&actClaim != 0 {
+		u.startClaim(u.o.Clock.Now())
 	}
 	if d.next != u.state {
 		u.setState(d.next, d.reason)

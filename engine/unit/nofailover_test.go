@@ -2,12 +2,14 @@ package unit
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"failover/engine/config"
+	"failover/engine/dataplane"
 )
 
 // systemAddrs are the data interfaces' system addresses of testConfig.
@@ -161,5 +163,60 @@ func TestFailoverWithoutRoleKeepsAddresses(t *testing.T) {
 				t.Errorf("prompt %s/%s", pr, st)
 			}
 		})
+	}
+}
+
+// A mate dead only in its daemon (kill -9, links up): its kernel still
+// answers ARP for the system addresses until their lifetime ends. The
+// standby does not take them while anybody answers (never two boxes), and
+// takes them within a round or two of asking once nobody does, so the
+// client loses no more than that.
+func TestTakeoverWaitsForTheDeadBoxsAddresses(t *testing.T) {
+	p, a, b := bootstrap(t)
+	p.run(time.Minute)
+	for _, l := range []string{hwOut, hwIn} {
+		// The watchers are goroutines: give them real time to start.
+		deadline := time.Now().Add(5 * time.Second)
+		for b.dp.ARPWatchers(l) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("standby does not watch ARP on %s", l)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	// A's kernel answers for what it holds; its daemon says nothing more.
+	b.dp.OnSend(func(link string, dst netip.Addr) {
+		if as, _ := a.dp.Addrs(link); slices.ContainsFunc(as, func(x dataplane.Addr) bool { return x.Prefix.Addr() == dst }) {
+			l, _ := a.dp.Link(link)
+			b.dp.InjectARP(link, dst, l.MAC)
+		}
+	})
+	for _, l := range allLinks {
+		p.net.CutFrom(l, "A")
+	}
+	silentAt := p.clk.Now()
+	// Well past the hold time (45 s here): A still holds its addresses.
+	p.runChecked(90*time.Second, "dead daemon, kernel still answering")
+	wantState(t, b, Standby)
+	if n := len(b.dp.ARPRequests()); n < 10 {
+		t.Errorf("standby asked %d times who has the system addresses, want it to keep asking", n)
+	}
+	// A's addresses expire.
+	for _, l := range []string{hwOut, hwIn} {
+		as, _ := a.dp.Addrs(l)
+		for _, x := range as {
+			_ = a.dp.AddrDel(x)
+		}
+	}
+	expired := p.clk.Now()
+	took, ok := p.until(time.Second, func() bool { return b.u.State() == Active })
+	if !ok {
+		t.Fatalf("standby did not take over once nobody answered (silent since %v)", expired.Sub(silentAt))
+	}
+	if took > 100*time.Millisecond {
+		t.Errorf("takeover %v after the addresses expired, want within a round or two (%v each)", took, claimWait)
+	}
+	if !b.holdsSystem(t) {
+		t.Errorf("new active holds %q", b.addrs(t))
 	}
 }

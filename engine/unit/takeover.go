@@ -19,17 +19,15 @@ const (
 )
 
 // addrLifetime is the valid lifetime of system addresses, so that a killed
-// daemon's unit stops answering for them by itself.
+// daemon's box stops answering for them by itself.
 func (u *Unit) addrLifetime() time.Duration {
 	// The kernel counts lifetimes in whole seconds and the engine refreshes
-	// them every second, so 2 s is the floor. Above it the lifetime ends
-	// before the mate can take over: the mate declares us lost at the hold
-	// time after our last hello, which is at most a poll before we die, and
-	// the probes of the data interfaces add nothing to that (probe.go), so
-	// hold - poll, rounded down, is what the addresses may outlive us by.
-	// Below 3 s of hold the floor wins and a dead box keeps answering for
-	// up to 2 s while the mate already holds the addresses.
-	return max(2*time.Second, (u.hold() - u.fo.Poll).Truncate(time.Second))
+	// them every second. The lifetime outlasts the hold time by that second,
+	// so a box whose daemon died keeps forwarding until its mate has
+	// declared it lost; the mate then takes the addresses only once nobody
+	// answers ARP for them any more (claim.go), so the two never answer
+	// together and the client loses only the last round of asking.
+	return max(2*time.Second, (u.hold()+time.Second-1).Truncate(time.Second)+time.Second)
 }
 
 // heldAddr is the address f carries on this unit in state s; the zero

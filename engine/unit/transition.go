@@ -53,6 +53,7 @@ func (u *Unit) setState(to State, reason string) {
 		u.switchover = nil
 	}
 	u.preemptAt = time.Time{}
+	u.claim, u.claimWarned = nil, false
 
 	switch {
 	case to == Active:

@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -126,6 +127,12 @@ type Unit struct {
 	synced                 bool // a full configuration copy from the active mate was applied
 	lanQuiet, mateLost     bool // 105005 and 103001 sent for the current silence
 
+	// Taking the addresses over from a lost mate (claim.go).
+	claim       *claimRound
+	claimGen    int
+	claimWarned bool
+	arpWatch    map[string]context.CancelFunc
+
 	desired []dataplane.Addr // what the last Reconcile applied
 	stopped bool
 	done    chan struct{}
@@ -192,6 +199,7 @@ func New(o Options) *Unit {
 		codec:     wire.NewCodec(nil),
 		listening: map[string]bool{},
 		execs:     map[uint32]*execReq{},
+		arpWatch:  map[string]context.CancelFunc{},
 		state:     Disabled,
 		done:      make(chan struct{}),
 	}
@@ -290,6 +298,7 @@ func (u *Unit) Apply(c *config.Config) {
 	if old.Unit != "" && old.Unit != u.fo.Unit && u.participating() && u.state != Negotiation {
 		u.setState(Negotiation, "Unit role changed")
 	}
+	u.syncARPWatch()
 	if !slices.Equal(u.DesiredAddrs(), u.desired) {
 		u.reconcile(false)
 	}
@@ -397,6 +406,7 @@ func (u *Unit) Stop() {
 		}
 	}
 	clear(u.listening)
+	u.syncARPWatch()
 	for id, e := range u.execs {
 		delete(u.execs, id)
 		e.finish("", errStopped)

@@ -76,6 +76,7 @@ func TestAloneBecomesActiveAfterHold(t *testing.T) {
 func TestActiveStops(t *testing.T) {
 	p, a, b := bootstrap(t)
 	p.stop(a)
+	p.run(100 * time.Millisecond) // one round of asking who has the addresses
 	wantState(t, b, Active)
 	out := b.u.ShowFailover()
 	if !strings.Contains(out, "Cable status: Other side powered off") {
@@ -115,6 +116,7 @@ func TestActiveDiesAllLinksCut(t *testing.T) {
 func TestOldActiveReturnsAsStandby(t *testing.T) {
 	p, a, b := bootstrap(t)
 	p.stop(a)
+	p.run(100 * time.Millisecond) // one round of asking who has the addresses
 	wantState(t, b, Active)
 	changed := testConfig("secondary")
 	changed.Logging.On = true
@@ -578,5 +580,37 @@ func TestReloadStandby(t *testing.T) {
 	p.run(5 * time.Minute)
 	if err := b.u.ReloadStandby(); err == nil {
 		t.Error("reload-standby accepted with no standby")
+	}
+}
+
+// A planned switchover is make before break: the new active takes the MAC
+// and the addresses and announces while the old one still forwards, and
+// announces again as soon as the old one has let go (its own MAC back), so
+// that switches which saw the old one's last frames learn the right port
+// at once rather than at the next gratuitous ARP, 500 ms later.
+func TestPlannedSwitchoverAnnouncesAfterRelease(t *testing.T) {
+	p, a, b := bootstrap(t)
+	p.run(5 * time.Second) // the bootstrap's announcements are over
+	garps := func() int {
+		n := 0
+		for _, g := range b.dp.GARPs() {
+			if g.IP == netip.MustParseAddr("198.51.100.1") {
+				n++
+			}
+		}
+		return n
+	}
+	before := garps()
+	if err := a.u.NoFailoverActive(); err != nil {
+		t.Fatal(err)
+	}
+	p.settle() // no time passes: only the exchange of the switchover
+	wantState(t, b, Active)
+	wantState(t, a, Standby)
+	if got := garps() - before; got != 2 {
+		t.Errorf("new active sent %d gratuitous ARPs for 198.51.100.1 during the switchover, want 2 (on taking over, and once the old active let go)", got)
+	}
+	if ev := p.ev.list; p.ev.index("A reconcile Standby") < 0 {
+		t.Errorf("old active never released: %q", ev)
 	}
 }

@@ -88,7 +88,7 @@
 //	%PIX-5-622100: Track 3 list boolean or Up -> Down (object 1 Down, object 2 Down)
 //
 // 622001 is logged whenever the selected route of a destination changes,
-// tracked or not (the seed's "BACKUP ACTIVADO" is the backup route being
-// added). 622100 is this product's own number for track changes, in the
+// tracked or not (the moment a backup route is added is the one an operator
+// most wants to see). 622100 is this product's own number for track changes, in the
 // 622xxx route-tracking family.
 package uplink

@@ -23,7 +23,7 @@ func wantLogs(t *testing.T, got []string, want ...string) {
 	}
 }
 
-// startOnPrimary starts the seed configuration and checks that the first
+// startOnPrimary starts the sample configuration and checks that the first
 // successful probe puts the default route on the primary at once.
 func startOnPrimary(t *testing.T) *harness {
 	t.Helper()

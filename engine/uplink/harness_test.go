@@ -21,7 +21,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // Documentation addresses: the primary ISP on outside (eth0), the backup ISP
 // on backup (eth1), the LAN on inside (eth2). The SLA targets sit beyond the
-// ISP gateways, as the seed's upstream failure needs.
+// ISP gateways, so that a failure upstream of a gateway that still answers
+// can be played.
 const (
 	primaryGw  = "198.51.100.1"
 	backupGw   = "203.0.113.1"
@@ -154,8 +155,9 @@ func (h *harness) takeLogs() []string {
 	return l
 }
 
-// seedConfig is SPEC §3.3's example on documentation addresses: the primary
-// tracked through SLA 10 with delay down 3 up 10, the backup at 254.
+// seedConfig is the usual dual-ISP configuration on documentation
+// addresses: the primary tracked through SLA 10 with delay down 3 up 10,
+// the backup at 254.
 func seedConfig() *config.Config {
 	c := config.New()
 	c.Interfaces = []*config.Interface{

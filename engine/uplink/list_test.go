@@ -11,7 +11,7 @@ import (
 const secondTgt = "198.51.100.101"
 
 // listConfig tracks the primary with "list boolean op" over two rtr tracks
-// (a name and an address in the seed), with the delay on the list.
+// (say a host name and an address), with the delay on the list.
 func listConfig(op string, objects ...int) *config.Config {
 	c := seedConfig()
 	s := *c.SLAs[10]

@@ -23,7 +23,7 @@ func showAll(h *harness) string {
 	return b.String()
 }
 
-// showConfig adds, to the seed, an unscheduled SLA on the backup with a
+// showConfig adds, to the sample configuration, an unscheduled SLA on the backup with a
 // millisecond frequency and a list track, to cover the other output forms.
 func showConfig() *config.Config {
 	c := seedConfig()

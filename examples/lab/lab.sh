@@ -247,7 +247,7 @@ build_forwarding() {
 	done
 }
 
-# The seed's masquerading: inside traffic leaving either ISP interface is
+# Masquerading, as a small site's router does: inside traffic leaving either ISP interface is
 # source-NATed to that interface's address.  Set up by the lab, not by the
 # daemon; only the inside subnet is NATed so the daemon's own hellos and
 # probes are never rewritten.
@@ -380,6 +380,9 @@ cmd_down() {
 		fi
 	done
 	rm -f "$LAB_DIR"/primary.pid "$LAB_DIR"/secondary.pid "$LAB_DIR"/primary.sock "$LAB_DIR"/secondary.sock 2>/dev/null || true
+	# The daemons' burned-in MAC records: a next lab has new veths with new
+	# MACs, and must not take these for the burned-in ones.
+	rm -f "$LAB_DIR"/primary.sock.macs* "$LAB_DIR"/secondary.sock.macs* 2>/dev/null || true
 	if [[ -n $purge ]]; then
 		rm -rf "$LAB_DIR"
 	fi

@@ -166,6 +166,11 @@ func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string, env ...string)
 		if out, err := l.lab("down"); err != nil {
 			tb.Errorf("lab.sh down: %v\n%s", err, out)
 		}
+		// A next lab has new veths: MACs remembered from this one would
+		// pass for their burned-in addresses.
+		if left, _ := filepath.Glob(filepath.Join(l.dir, "lab", "*.macs*")); len(left) > 0 {
+			tb.Errorf("lab.sh down left MAC state files: %v", left)
+		}
 	})
 	if out, err := l.lab("up"); err != nil {
 		tb.Fatalf("lab.sh up: %v\n%s", err, out)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -403,7 +404,22 @@ func powerFailureOf(l *pairLab, unit string) func() {
 // power failure of the active unit.
 func TestPairStatefulPowerFailure(t *testing.T) {
 	l := newPairLab(t, "")
-	flows, dead := statefulFailover(t, l, 2, powerFailure(l))
+	flows := statefulSetup(t, l, 2)
+	// The standby learned the client's MAC from the active (neighbour
+	// replication): it never spoke to the client itself.
+	cliMAC := l.mac(l.ns("client"), "inside")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command("ip", "-n", l.ns("sec"), "neigh", "show", "192.0.2.10", "dev", "inside").CombinedOutput()
+		if strings.Contains(string(out), cliMAC) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby has no neighbour entry for the client (%s): %q", cliMAC, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	dead := failOver(t, l, flows, "secondary", powerFailure(l))
 	if len(dead) > 0 {
 		t.Errorf("%d of %d flows died in a power failure with stateful failover:%s", len(dead), len(flows), describe(dead))
 	}
@@ -412,6 +428,9 @@ func TestPairStatefulPowerFailure(t *testing.T) {
 	}
 	sec := l.mustFosh("secondary", "show failover", "show conn count", "show xlate count")
 	t.Logf("secondary after the takeover:\n%s", sec)
+	if m := regexp.MustCompile(`(?m)^ +ARP tbl +\d+ +\d+ +(\d+) +(\d+)$`).FindStringSubmatch(sec); m == nil || m[1] == "0" {
+		t.Errorf("the ARP tbl row shows no neighbour received:\n%s", sec)
+	}
 	if !strings.Contains(sec, "in use") {
 		t.Errorf("show conn count missing:\n%s", sec)
 	}

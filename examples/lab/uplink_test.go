@@ -42,7 +42,7 @@ func startConfigured(t *testing.T, config string) *Lab {
 	return l
 }
 
-// Condition 1 of the seed: ISP1's upstream hop fails while its gateway
+// The failure a ping of the gateway misses: ISP1's upstream hop fails while its gateway
 // still answers; the kernel sees nothing wrong, the probes do.
 func TestUpstreamFailureMovesDefaultRouteToISP2(t *testing.T) {
 	t.Parallel()

@@ -24,23 +24,24 @@ import (
 // WatchLinks subscribers are called on their WatchLinks goroutine, in order,
 // like the real subscription; Flush waits until they have caught up.
 type Fake struct {
-	mu       sync.Mutex
-	cond     *sync.Cond // signals queued events and finished deliveries
-	links    map[string]*fakeLink
-	nextIdx  int
-	addrs    map[fakeAddrKey]dataplane.Addr
-	addrSeq  map[fakeAddrKey]int // when each address was added: the first of a subnet is its primary
-	nextSeq  int
-	routes   []dataplane.Route
-	rules    []fakeRule
-	garps    []GARP
-	mutes    map[string][2]net.HardwareAddr // link: muted MAC, sent as
-	neigh    map[string][]dataplane.Neighbor
-	arps     []ARPRequest
-	pings    []BroadcastPing
-	onSend   func(link string, dst netip.Addr)
-	fail     map[string][]error
-	watchers map[*fakeWatcher]struct{}
+	mu          sync.Mutex
+	cond        *sync.Cond // signals queued events and finished deliveries
+	links       map[string]*fakeLink
+	nextIdx     int
+	addrs       map[fakeAddrKey]dataplane.Addr
+	addrSeq     map[fakeAddrKey]int // when each address was added: the first of a subnet is its primary
+	nextSeq     int
+	routes      []dataplane.Route
+	rules       []fakeRule
+	garps       []GARP
+	mutes       map[string][2]net.HardwareAddr // link: muted MAC, sent as
+	neigh       map[string][]dataplane.Neighbor
+	arps        []ARPRequest
+	pings       []BroadcastPing
+	onSend      func(link string, dst netip.Addr)
+	fail        map[string][]error
+	watchers    map[*fakeWatcher]struct{}
+	arpWatchers []*arpWatcher
 }
 
 var _ dataplane.Dataplane = (*Fake)(nil)

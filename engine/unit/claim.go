@@ -1,0 +1,135 @@
+package unit
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Taking the system addresses over from a lost mate.
+//
+// A lost mate may be dead only in its daemon: its kernel still holds the
+// system addresses and keeps forwarding and answering ARP for them until
+// their lifetime ends (addrLifetime, which outlasts the hold time on
+// purpose). Taking them at the hold time would make two boxes answer for
+// one address; taking them late loses traffic. So before it takes over from
+// a lost mate, the unit asks on every data interface who has each system
+// address (an ARP request, from its standby address) and takes over only
+// when nobody answered within claimWait; while somebody does, it asks again
+// every claimWait. The dead box thus forwards until its addresses expire,
+// and the unit takes them over a claimWait or two later. A mate that lost
+// its links (power failure) answers nothing: the unit takes over one
+// claimWait after the hold time.
+
+// claimWait is how long an ARP request for a system address waits for an
+// answer: an answer takes well under a millisecond on a LAN; 20 ms covers a
+// loaded box.
+const claimWait = 20 * time.Millisecond
+
+// claimRound is one round of ARP requests for the system addresses.
+type claimRound struct {
+	gen      int
+	sent     time.Time
+	asked    bool // at least one request went out (else nothing to ask: free)
+	answered bool // somebody sent ARP for a system address since sent
+}
+
+// claimState is what decide learns of the current round.
+func (u *Unit) claimState(now time.Time) (free bool) {
+	c := u.claim
+	if c == nil || c.sent.Before(u.mate.lastLAN) {
+		return false // no round of this silence yet
+	}
+	return !c.answered && (!c.asked || !now.Before(c.sent.Add(claimWait)))
+}
+
+// claimInFlight says whether a round still waits for answers.
+func (u *Unit) claimInFlight(now time.Time) bool {
+	c := u.claim
+	return c != nil && !c.sent.Before(u.mate.lastLAN) && c.asked && !c.answered && now.Before(c.sent.Add(claimWait))
+}
+
+// startClaim asks on every data interface who has its system address,
+// unless a round is already waiting.
+func (u *Unit) startClaim(now time.Time) {
+	if u.claimInFlight(now) {
+		return
+	}
+	if c := u.claim; c != nil && c.answered && now.Sub(u.mate.lastLAN) > u.addrLifetime()+2*time.Second && !u.claimWarned {
+		// The addresses outlived the lifetime a dead box gives them:
+		// somebody alive holds them. Two boxes must not answer.
+		u.claimWarned = true
+		u.log.Warn("a system address is still answered on a data interface: not taking the addresses over")
+	}
+	u.claimGen++
+	c := &claimRound{gen: u.claimGen, sent: now}
+	u.claim = c
+	for _, f := range u.ifs {
+		a := f.cfg.Addr.Addr()
+		if f.lan || f.stateLink || !a.Is4() || !f.adminUp || !f.carrier || u.o.DP == nil {
+			continue
+		}
+		if err := u.o.DP.ARPRequest(f.cfg.HW, a); err != nil {
+			u.log.Debug("failed to ask who has a system address", "link", f.cfg.HW, "ip", a, "err", err)
+			continue
+		}
+		c.asked = true
+	}
+	if !c.asked {
+		return
+	}
+	gen := c.gen
+	u.o.Clock.AfterFunc(claimWait, func() {
+		u.o.Post(func() {
+			if u.claim != nil && u.claim.gen == gen && !u.stopped {
+				u.evaluate()
+			}
+		})
+	})
+}
+
+// arpSeen takes an ARP packet seen on data interface hw: one from the
+// interface's system address while we do not hold it means somebody else
+// still answers for it.
+func (u *Unit) arpSeen(hw string, sender netip.Addr) {
+	f := u.ifByHW(hw)
+	if u.stopped || f == nil || f.lan || f.stateLink || u.claim == nil || u.state.serves() || sender != f.cfg.Addr.Addr() {
+		return
+	}
+	u.claim.answered = true
+}
+
+// syncARPWatch watches ARP on the monitored data interfaces while the unit
+// takes part in a pair, so that a claim round hears who answers.
+func (u *Unit) syncARPWatch() {
+	want := map[string]bool{}
+	if u.participating() && !u.stopped && u.o.DP != nil {
+		for _, f := range u.ifs {
+			if !f.lan && !f.stateLink && f.cfg.Addr.Addr().Is4() {
+				want[f.cfg.HW] = true
+			}
+		}
+	}
+	for hw, stop := range u.arpWatch {
+		if !want[hw] {
+			stop()
+			delete(u.arpWatch, hw)
+		}
+	}
+	for hw := range want {
+		if u.arpWatch[hw] != nil {
+			continue
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		u.arpWatch[hw] = cancel
+		go func() {
+			err := u.o.DP.WatchARP(ctx, hw, func(ip netip.Addr, _ net.HardwareAddr) {
+				u.o.Post(func() { u.arpSeen(hw, ip) })
+			})
+			if err != nil {
+				u.log.Warn("failed to watch ARP", "link", hw, "err", err)
+			}
+		}()
+	}
+}
