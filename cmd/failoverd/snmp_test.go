@@ -74,13 +74,18 @@ failover
 		t.Fatalf("snmpwalk: %v\n%s", err, walk)
 	}
 	e := ".1.3.6.1.4.1.9.9.147.1.2.1.1.1"
+	// Rows 4 (the failover LAN interface: down, no mate on the link),
+	// 6 (primary) and 7 (secondary) of each column.
 	want := []string{
-		e + `.2.6 = STRING: "Failover Primary Unit"`,
-		e + `.2.7 = STRING: "Failover Secondary Unit"`,
+		e + `.2.4 = STRING: "Failover LAN Interface"`,
+		e + `.2.6 = STRING: "Primary unit"`,
+		e + `.2.7 = STRING: "Secondary unit (this device)"`,
+		e + `.3.4 = INTEGER: 3`,
 		e + `.3.6 = INTEGER: 3`,
 		e + `.3.7 = INTEGER: 9`,
-		e + `.4.6 = STRING: "Not Detected (this unit does not hear its mate)"`,
-		e + `.4.7 = STRING: "Active unit (this unit)"`,
+		e + `.4.4 = STRING: "failover lanfo: Other side is not connected"`,
+		e + `.4.6 = STRING: "Not Detected"`,
+		e + `.4.7 = STRING: "Active unit"`,
 	}
 	if got := strings.Split(strings.TrimSpace(walk), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("snmpwalk:\n%s\nwant:\n%s", walk, strings.Join(want, "\n"))

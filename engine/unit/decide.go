@@ -213,7 +213,7 @@ func decide(s State, f facts) decision {
 		// replicate must not keep us out of Standby for ever).
 		switch {
 		case mateLost && f.mateHeard:
-			return to(Active, lost)
+			return takeFromLost()
 		case f.lanFresh && f.ms != wire.UnitActive:
 			return to(Negotiation, rsMateLostAct)
 		case f.stateSynced || f.inState >= bulkSyncLimit(f.hold):

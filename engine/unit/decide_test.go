@@ -85,6 +85,14 @@ func TestDecide(t *testing.T) {
 		{"sync: mate no longer active", SyncConfig, mate(wire.UnitStandby, false), Negotiation, rsMateLostAct, 0},
 		{"sync: receiving", SyncConfig, mate(wire.UnitActive, true), SyncConfig, "", 0},
 
+		// Bulk Sync (connection table)
+		{"bulk: mate lost", BulkSync, lost, Active, rsHelloLost, 0},
+		{"bulk: mate lost, its addresses still answered", BulkSync, silent, BulkSync, "", actClaim},
+		{"bulk: mate no longer active", BulkSync, mate(wire.UnitStandby, false), Negotiation, rsMateLostAct, 0},
+		{"bulk: table in", BulkSync, all(mate(wire.UnitActive, true), func(f *facts) { f.stateSynced = true }), Standby, rsActiveMate, 0},
+		{"bulk: no table by the limit", BulkSync, all(mate(wire.UnitActive, true), func(f *facts) { f.inState = bulkSyncLimit(f.hold) }), Standby, rsActiveMate, 0},
+		{"bulk: receiving", BulkSync, mate(wire.UnitActive, true), BulkSync, "", 0},
+
 		// Standby
 		{"standby: mate lost", Standby, lost, Active, rsHelloLost, 0},
 		{"standby: mate lost, its addresses still answered", Standby, silent, Standby, "", actClaim},

@@ -51,7 +51,10 @@ func (u *Unit) setState(to State, reason string) {
 		u.switchoverAbort()
 	}
 	u.preemptAt = time.Time{}
-	u.claim, u.claimWarned = nil, false
+	if u.claim != nil && to == Active {
+		u.log.Info("nobody answers for the system addresses: taking them", "asked since", now.Sub(u.mate.lastLAN))
+	}
+	u.claim, u.claimWarned, u.claimWaitLogged = nil, false, false
 
 	switch {
 	case to == Active:

@@ -127,10 +127,13 @@ type Unit struct {
 	lanQuiet, mateLost     bool // 105005 and 103001 sent for the current silence
 
 	// Taking the addresses over from a lost mate (claim.go).
-	claim       *claimRound
-	claimGen    int
-	claimWarned bool
-	arpWatch    map[string]context.CancelFunc
+	claim           *claimRound
+	claimGen        int
+	claimWarned     bool
+	claimWaitLogged bool
+	claimQuiet      int  // rounds in a row nobody answered
+	claimHeard      bool // the lost mate's box answered in this silence
+	arpWatch        map[string]context.CancelFunc
 
 	desired []dataplane.Addr // what the last Reconcile applied
 	stopped bool
