@@ -238,7 +238,9 @@ func decide(s State, f facts) decision {
 			return to(Active, rsNoActive)
 		case f.ms == wire.UnitStandby && f.role == wire.RolePrimary:
 			return to(Active, rsNoActive)
-		case f.ms == wire.UnitActive && f.preempt:
+		case f.ms == wire.UnitActive && f.preempt && f.stateSynced:
+			// Not before the connection table is complete: a planned
+			// switchover loses nothing.
 			switch {
 			case !f.preemptArmed:
 				d.acts |= actArmPreempt

@@ -108,9 +108,10 @@ func TestDecide(t *testing.T) {
 		{"standby: mate serving with failover off", Standby, mate(wire.UnitDisabled, true), Standby, "", 0},
 		{"standby: both standby, primary", Standby, mate(wire.UnitStandby, false), Active, rsNoActive, 0},
 		{"standby: both standby, secondary", Standby, all(secondary, mate(wire.UnitStandby, false)), Standby, "", 0},
-		{"standby: preempt arms", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt = true }), Standby, "", actArmPreempt},
-		{"standby: preempt waits", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.preemptArmed = true, true }), Standby, "", 0},
-		{"standby: preempt due", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.preemptArmed, f.preemptDue = true, true, true }), Standby, "", actPreempt},
+		{"standby: preempt arms", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.stateSynced = true, true }), Standby, "", actArmPreempt},
+		{"standby: preempt waits", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.preemptArmed, f.stateSynced = true, true, true }), Standby, "", 0},
+		{"standby: preempt due", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.preemptArmed, f.preemptDue, f.stateSynced = true, true, true, true }), Standby, "", actPreempt},
+		{"standby: preempt waits for the connection table", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.preemptArmed, f.preemptDue = true, true, true }), Standby, "", 0},
 		{"standby: active mate", Standby, mate(wire.UnitActive, true), Standby, "", 0},
 
 		// Active

@@ -48,7 +48,9 @@ func (u *Unit) setState(to State, reason string) {
 	}
 	u.state, u.stateSince = to, now
 	if to != Active {
-		u.switchoverAbort()
+		// Not switchoverAbort: a muted unit unmutes only once its MACs
+		// changed (applyMACs, below).
+		u.switchover = nil
 	}
 	u.preemptAt = time.Time{}
 	if u.claim != nil && to == Active {

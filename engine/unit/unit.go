@@ -101,6 +101,7 @@ type Unit struct {
 	lastBulkTx time.Time // when a bulk copy was last sent
 
 	switchover *switchover
+	muted      bool // the data interfaces send from other MACs than they wear (muteMACs)
 	nextToken  uint32
 	execs      map[uint32]*execReq
 	nextExec   uint32
@@ -331,6 +332,12 @@ func (u *Unit) rebuildIfs() {
 			} else if l, err := u.o.DP.Link(ci.HW); err == nil {
 				f.adminUp, f.carrier = l.AdminUp, l.Carrier
 				f.ownMAC = u.burnedIn(l)
+				// A daemon killed in the middle of a switchover leaves
+				// its rewrite behind: it would hide this unit's frames
+				// from the switches when it serves again.
+				if err := u.o.DP.MuteMAC(ci.HW, nil, nil); err != nil {
+					u.log.Warn("failed to unmute", "link", ci.HW, "err", err)
+				}
 			} else {
 				u.log.Warn("failed to read link", "link", ci.HW, "err", err)
 			}
@@ -392,6 +399,8 @@ func (u *Unit) Stop() {
 		u.sendHello(wire.HelloShuttingDown)
 	}
 	u.restoreMACs()
+	u.switchover = nil
+	u.muteMACs()
 	u.stopped = true
 	u.stopTimers()
 	for name := range u.listening {
