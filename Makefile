@@ -59,6 +59,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzApplyLines$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/config
 	$(GO) test -run XXX -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/wire
 	$(GO) test -run XXX -fuzz '^FuzzReceiver$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/wire
+	$(GO) test -run XXX -fuzz '^FuzzArpSender$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/dataplane
 	$(GO) test -run XXX -fuzz '^FuzzDecodeBatch$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/statesync
 	$(GO) test -run XXX -fuzz '^FuzzParsePIX$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/journal
 	$(GO) test -run XXX -fuzz '^FuzzDecodeKey$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./shell
