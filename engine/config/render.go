@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -230,7 +231,7 @@ func durNum(d time.Duration, msec bool) string {
 }
 
 func renderUplink(r *renderer, c *Config) {
-	ids := slices.Sorted(mapKeys(c.SLAs))
+	ids := slices.Sorted(maps.Keys(c.SLAs))
 	for _, id := range ids {
 		s := c.SLAs[id]
 		sid := strconv.Itoa(id)
@@ -287,7 +288,7 @@ func renderUplink(r *renderer, c *Config) {
 		}
 		r.add("sla", "sla-schedule", v, w...)
 	}
-	for _, id := range slices.Sorted(mapKeys(c.Tracks)) {
+	for _, id := range slices.Sorted(maps.Keys(c.Tracks)) {
 		t := c.Tracks[id]
 		tid := strconv.Itoa(id)
 		if t.List == "" {
@@ -315,16 +316,6 @@ func renderUplink(r *renderer, c *Config) {
 			v["track_id"] = strconv.Itoa(rt.Track)
 		}
 		r.add("route", "route", v)
-	}
-}
-
-func mapKeys[V any](m map[int]V) func(func(int) bool) {
-	return func(yield func(int) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 

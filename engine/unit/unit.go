@@ -196,7 +196,7 @@ func New(o Options) *Unit {
 	boot := wire.NewBootID()
 	u := &Unit{
 		o:         o,
-		log:       o.Log.With("component", "unit"),
+		log:       o.Log,
 		cfg:       config.New(),
 		role:      wire.RolePrimary,
 		codec:     wire.NewCodec(nil),

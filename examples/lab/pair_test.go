@@ -1,6 +1,6 @@
 package lab
 
-// End-to-end tests of unit failover (SPEC §4, §5): two real failoverd
+// End-to-end tests of unit failover: two real failoverd
 // daemons, the primary and the secondary of examples/, in the namespaces of
 // a lab built by lab.sh. Every helper here is prefixed "pair" so that it
 // cannot clash with the uplink tests of the same package.
@@ -124,9 +124,7 @@ func newPairLab(tb testing.TB, primaryCfg string) *pairLab {
 
 func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string, env ...string) *pairLab {
 	tb.Helper()
-	if os.Geteuid() != 0 {
-		tb.Skip("needs root: network namespaces")
-	}
+	skipLab(tb)
 	for _, c := range []string{"ip", "nft", "ping"} {
 		if _, err := exec.LookPath(c); err != nil {
 			tb.Skipf("needs %s: %v", c, err)
@@ -324,7 +322,7 @@ func (l *pairLab) waitClientPing(timeout time.Duration) {
 }
 
 // runningConfig returns unit's show running-config without the unit-local
-// lines (SPEC §5; engine/config render SkipUnitLocal and KeepLocal): the
+// lines (config.IsUnitLocal: what a bulk copy leaves out and a bulk replace keeps): the
 // unit role, the failover LAN interface, the key and the LAN interface's
 // own addresses.
 func (l *pairLab) runningConfig(unit string) []string {
@@ -1052,7 +1050,7 @@ func TestPairConfigReplication(t *testing.T) {
 // After each unit has been killed while active and restarted, the pair must
 // still tell a failed failover link from a dead mate: the units keep
 // distinct MACs on the data segments, hear each other there, and cutting
-// the failover LAN link changes no role (SPEC §5 Mate lost, Split brain).
+// the failover LAN link changes no role (README, Unit failover: mate lost, split brain).
 func TestPairFailoverLinkCutAfterRestarts(t *testing.T) {
 	l := newPairLab(t, "")
 	l.waitPair("primary", "secondary", 20*time.Second)

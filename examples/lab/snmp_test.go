@@ -35,22 +35,28 @@ var snmpBin struct {
 	err  error
 }
 
-// snmpBuild builds failover-snmp once per test binary.
+// snmpBuild builds failover-snmp once per test binary, next to the
+// daemon pairBuild made (a fixed directory per source tree, replaced
+// atomically: nothing piles up in the temporary directory).
 func snmpBuild(tb testing.TB) string {
 	tb.Helper()
+	failoverd, _ := pairBuild(tb)
 	snmpBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "failover-snmp-bin-")
+		dir := filepath.Dir(failoverd)
+		tmp, err := os.MkdirTemp(dir, "build-")
 		if err != nil {
 			snmpBin.err = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "./cmd/failover-snmp")
+		defer os.RemoveAll(tmp)
+		cmd := exec.Command("go", "build", "-o", tmp+string(os.PathSeparator), "./cmd/failover-snmp")
 		cmd.Dir = pairRoot(tb)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			snmpBin.err = fmt.Errorf("go build: %v\n%s", err, out)
 			return
 		}
 		snmpBin.path = filepath.Join(dir, "failover-snmp")
+		snmpBin.err = os.Rename(filepath.Join(tmp, "failover-snmp"), snmpBin.path)
 	})
 	if snmpBin.err != nil {
 		tb.Fatal(snmpBin.err)
