@@ -112,6 +112,10 @@
 //     relearns the system MAC on the old port after the announcement.
 //   - A Failed unit whose mate is lost becomes active: partial service
 //     beats none.
+//   - Taking over from a lost mate waits until nobody answers ARP for the
+//     system addresses (claim.go): a box whose daemon died keeps them, and
+//     forwards, until their lifetime ends, and two boxes never answer for
+//     one address.
 //   - Missing config lines (version gap) are not applied out of order; the
 //     active sees the standby's version in two hellos and sends the whole
 //     configuration again.
