@@ -39,6 +39,9 @@ type (
 	}
 )
 
+// stateSyncStatus is what the connection replicator reports.
+type stateSyncStatus interface{ Status() *api.StateSyncStat }
+
 // Events is the event stream the parts emit on.
 func (e *Engine) Events() *event.Bus { return e.obs.bus }
 
@@ -51,6 +54,9 @@ func (e *Engine) statusOnLoop() *api.Status {
 	}
 	if u, ok := e.unit.(unitStatus); ok {
 		s.Failover = u.Status()
+	}
+	if r, ok := e.stateSync.(stateSyncStatus); ok {
+		s.StateSync = r.Status()
 	}
 	if u, ok := e.uplink.(uplinkStatus); ok {
 		s.SLAs, s.Tracks, s.Routes = u.Status()

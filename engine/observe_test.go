@@ -157,3 +157,47 @@ func TestSlowSubscriberIsCutOff(t *testing.T) {
 		t.Errorf("%d subscribers left, want the slow one gone", e.obs.bus.Subscribers())
 	}
 }
+
+// The watchdog's proof of life fails while the loop is stuck, and comes
+// back when it runs again.
+func TestAliveNeedsTheLoop(t *testing.T) {
+	e := newTestEngine(t)
+	if !e.Alive(5 * time.Second) {
+		t.Fatal("idle loop not alive")
+	}
+	release := make(chan struct{})
+	e.Post(func() { <-release })
+	if e.Alive(100 * time.Millisecond) {
+		t.Error("a stuck loop reported alive")
+	}
+	close(release)
+	if !e.Alive(5 * time.Second) {
+		t.Error("loop not alive again after it was released")
+	}
+}
+
+// Published snapshots follow events: a config change is visible in the
+// next snapshot without waiting for the periodic one.
+func TestPublishFollowsEvents(t *testing.T) {
+	e := newTestEngine(t)
+	ctx, cancel := contextWithCancel()
+	defer cancel()
+	go e.Publish(ctx, time.Hour)
+	s := e.NewSession(false)
+	execAll(t, s, "enable", "configure terminal", "hostname pub1")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, changed := e.Published()
+		if st != nil && st.Hostname == "pub1" {
+			break
+		}
+		select {
+		case <-changed:
+		case <-time.After(time.Until(deadline)):
+			t.Fatalf("published status %+v, want hostname pub1", st)
+		}
+	}
+	if got := StatusLine(e.Status()); got != "Failover Off" {
+		t.Errorf("StatusLine = %q", got)
+	}
+}

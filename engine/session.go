@@ -255,7 +255,7 @@ func (s *Session) execOnLoop(line, filter string) (r api.Reply, wait func() api.
 // replicated to the standby with the lines that enter its sub-mode.
 func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
 	e := s.e
-	local := unitLocal[inv.Decl.ID]
+	local := config.IsUnitLocal(e.cfg, inv.Decl, inv.Values)
 	if e.unit != nil && !local {
 		if refuse, warn := e.unit.RefuseConfig(); refuse {
 			return api.Reply{Err: warn}
@@ -436,14 +436,6 @@ func (s *Session) Priv() bool {
 	var p bool
 	s.e.do(func() { p = s.priv })
 	return p
-}
-
-// unitLocal are the commands each unit keeps for itself: they are accepted
-// on the standby (that is how a unit is bootstrapped or taken out of
-// failover) and never replicated.
-var unitLocal = map[string]bool{
-	"failover": true, "failover-lan-unit": true, "failover-lan-interface": true,
-	"failover-lan-key": true, "failover-key": true,
 }
 
 // ExecBatch runs lines as consecutive Exec calls would and returns their

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // Mode is a CLI mode. Configuration sub-modes have a parent mode in which
@@ -76,8 +77,69 @@ type Decl struct {
 	// Hidden commands parse but are not offered by "?" or Tab (ASA input
 	// forms that have a native spelling).
 	Hidden bool
+	// Local says what of the command each unit of a failover pair keeps
+	// for itself: it is accepted on the standby, never replicated, left out
+	// of the bulk copy and kept through a bulk replace.
+	Local Locality
+	// Section is the part of the running-config its line belongs to
+	// (show running-config SECTION).
+	Section Section
 
 	paths [][]*Atom
+	names map[string]bool // every atom name its paths have
+}
+
+// Section is a part of the running-config, as "show running-config
+// SECTION" names it; NoSection lines show only in the whole configuration.
+type Section int
+
+const (
+	NoSection Section = iota
+	SecInterface
+	SecLogging
+	SecFailover
+	SecSLA
+	SecTrack
+	SecRoute
+)
+
+var sectionWords = [...]string{"", "interface", "logging", "failover", "sla", "track", "route"}
+
+// String is the section's keyword ("" for NoSection).
+func (s Section) String() string {
+	if s >= 0 && int(s) < len(sectionWords) {
+		return sectionWords[s]
+	}
+	return "Section(" + strconv.Itoa(int(s)) + ")"
+}
+
+// SectionNamed returns the section a keyword names, or NoSection.
+func SectionNamed(word string) Section {
+	for i, w := range sectionWords {
+		if w != "" && w == word {
+			return Section(i)
+		}
+	}
+	return NoSection
+}
+
+// Locality is how much of a command is the unit's own.
+type Locality int
+
+const (
+	Shared    Locality = iota // replicated like any configuration
+	UnitLocal                 // always the unit's own (role, LAN interface, key, failover on/off)
+	LANLocal                  // the unit's own when its if_name is the failover LAN interface
+)
+
+func (l Locality) String() string {
+	switch l {
+	case UnitLocal:
+		return "unit-local"
+	case LANLocal:
+		return "local-on-LAN-interface"
+	}
+	return "shared"
 }
 
 // Usage replaces the generic "?" listing after the given keywords with a
@@ -125,6 +187,12 @@ func New(decls []*Decl, usages []Usage) (*Grammar, error) {
 			}
 		}
 		d.paths = paths
+		d.names = map[string]bool{}
+		for _, p := range paths {
+			for _, a := range p {
+				d.names[a.Name] = true
+			}
+		}
 		g.byID[d.ID] = d
 		g.decls = append(g.decls, d)
 		for _, m := range d.Modes {
@@ -178,17 +246,32 @@ type Invocation struct {
 }
 
 // Str returns a value argument ("" when absent).
-func (inv *Invocation) Str(name string) string { return inv.Values[name] }
+func (inv *Invocation) Str(name string) string {
+	inv.check(name)
+	return inv.Values[name]
+}
 
 // Int returns an integer value argument (0 when absent). A trailing "%"
 // is ignored so percent values read as numbers.
 func (inv *Invocation) Int(name string) int {
+	inv.check(name)
 	n, _ := strconv.Atoi(strings.TrimSuffix(inv.Values[name], "%"))
 	return n
 }
 
 // Has reports whether a value or keyword with that name was given.
 func (inv *Invocation) Has(name string) bool {
+	inv.check(name)
 	_, ok := inv.Values[name]
 	return ok || inv.Words[name]
+}
+
+// check fails loudly when a handler asks for a name its declaration does
+// not have (a misspelling would otherwise read as "absent"): a panic in
+// tests, which every handler runs under; in the daemon the lookup answers
+// "absent", as before, rather than stop the device.
+func (inv *Invocation) check(name string) {
+	if d := inv.Decl; d != nil && d.names != nil && !d.names[name] && testing.Testing() {
+		panic(fmt.Sprintf("grammar: command %s has no value or keyword %q", d.ID, name))
+	}
 }

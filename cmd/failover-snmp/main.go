@@ -1,15 +1,14 @@
-// Command failover-snmp is a net-snmp pass_persist program: snmpd runs it
-// for the CISCO-UNIFIED-FIREWALL-MIB subtree and it answers
-// cfwHardwareStatusTable from failoverd's JSON status. In snmpd.conf:
-//
-//	pass_persist .1.3.6.1.4.1.9.9.147 /usr/bin/failover-snmp
-//
-// snmpd's user needs access to the control socket (group fosh).
+// Command failover-snmp serves failoverd's state to SNMP managers through
+// net-snmp's snmpd: snmpd starts it (pass_persist in snmpd.conf, see
+// examples/snmpd.conf) and sends it get/getnext requests for the hardware
+// status table of CISCO-FIREWALL-MIB on stdin; it answers from the
+// daemon's status on the control socket.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -19,23 +18,31 @@ import (
 )
 
 func main() {
-	sock := flag.String("socket", api.DefaultSocket, "failoverd control socket")
+	sock := flag.String("socket", api.DefaultSocket, "failoverd's control socket")
+	maxAge := flag.Duration("max-age", time.Second, "how long one status answers requests (a walk reads one status)")
+	timeout := flag.Duration("timeout", 2*time.Second, "how long to wait for the daemon (snmpd waits for the answer)")
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
 	if *showVersion {
 		fmt.Println(version.String("failover-snmp"))
 		return
 	}
-	src := func() (*api.Status, error) {
-		c, err := api.Dial(*sock, false)
-		if err != nil {
-			return nil, err
-		}
-		defer c.Close()
-		return c.Status()
+	if flag.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "usage: failover-snmp [--socket PATH] [--max-age D] [--timeout D]")
+		os.Exit(2)
 	}
-	if err := snmp.Serve(os.Stdin, os.Stdout, src, time.Second); err != nil {
-		fmt.Fprintf(os.Stderr, "failover-snmp: %v\n", err)
+	// stdout is snmpd's: logs go to stderr, which snmpd passes on to its own.
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("prog", "failover-snmp")
+	api.HelloTimeout, api.ReplyTimeout = *timeout, *timeout
+	src := &snmp.Source{
+		Dial:   func() (snmp.StatusClient, error) { return api.Dial(*sock, false) },
+		MaxAge: *maxAge,
+		Log:    log,
+	}
+	defer src.Close()
+	if err := snmp.Serve(os.Stdin, os.Stdout, src.Vars, log); err != nil {
+		log.Error("stopped", "err", err)
+		src.Close()
 		os.Exit(1)
 	}
 }

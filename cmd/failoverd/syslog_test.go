@@ -136,9 +136,7 @@ func TestSyslogToRsyslog(t *testing.T) {
 	col.start()
 
 	bin := buildDaemon(t)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "startup-config")
-	os.WriteFile(cfg, []byte(`hostname sltest
+	d := startDaemon(t, ns, bin, `hostname sltest
 interface lanfo auto
 interface inside auto
 nameif lanfo failover security0
@@ -155,21 +153,8 @@ logging trap informational
 logging host inside 192.0.2.10
 logging host inside 192.0.2.11 tcp/1514
 failover
-`), 0o600)
-	sock := filepath.Join(dir, "fo.sock")
-	d := exec.Command("ip", "netns", "exec", ns, bin, "--config", cfg, "--socket", sock, "--hooks", "")
-	var logs strings.Builder
-	d.Stdout, d.Stderr = &logs, &logs
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		d.Process.Kill()
-		d.Wait()
-		if t.Failed() {
-			t.Logf("failoverd log:\n%s", logs.String())
-		}
-	}()
+`, nil, "--hooks", "")
+	sock := d.sock
 	fosh := func(lines ...string) string {
 		t.Helper()
 		args := []string{"netns", "exec", ns, bin + "-fosh", "--socket", sock, "-c", "enable", "-c", "configure terminal"}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"net"
@@ -50,14 +51,50 @@ func testNetns(t *testing.T) string {
 	return ns
 }
 
+// testDaemon is a failoverd started by a test in its namespace.
+type testDaemon struct {
+	cmd    *exec.Cmd
+	sock   string
+	exited chan error // receives Wait's result once
+	logs   bytes.Buffer
+}
+
+// startDaemon runs failoverd in ns with cfg as its startup-config, env
+// added to its environment and args added to its command line. It is
+// killed when the test ends, and its log shown when the test failed.
+func startDaemon(t *testing.T, ns, bin, cfg string, env []string, args ...string) *testDaemon {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "startup-config")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := &testDaemon{sock: filepath.Join(dir, "fo.sock"), exited: make(chan error, 1)}
+	d.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin, "--config", path, "--socket", d.sock}, args...)...)
+	d.cmd.Env = append(os.Environ(), env...)
+	d.cmd.Stdout, d.cmd.Stderr = &d.logs, &d.logs
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { err := d.cmd.Wait(); done <- err; d.exited <- err }()
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("failoverd log:\n%s", d.logs.String())
+		}
+	})
+	return d
+}
+
 // A failoverd started as systemd would start a Type=notify service with
 // WatchdogSec: the test plays systemd on a NOTIFY_SOCKET of its own.
 func TestSystemdNotify(t *testing.T) {
 	ns := testNetns(t)
 	bin := buildDaemon(t)
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "startup-config")
-	os.WriteFile(cfg, []byte(`hostname sdtest
+	cfg := `hostname sdtest
 interface lanfo auto
 nameif lanfo failover security0
 ip address failover 192.0.2.1 255.255.255.252
@@ -66,7 +103,7 @@ failover lan unit primary
 failover lan interface failover
 failover polltime unit msec 200 holdtime msec 800
 failover
-`), 0o600)
+`
 	notify := filepath.Join(dir, "notify")
 	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notify, Net: "unixgram"})
 	if err != nil {
@@ -86,22 +123,8 @@ failover
 		}
 	}()
 
-	sock := filepath.Join(dir, "fo.sock")
-	cmd := exec.Command("ip", "netns", "exec", ns, bin, "--config", cfg, "--socket", sock)
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notify, "WATCHDOG_USEC=400000")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("failoverd log:\n%s", logs.String())
-		}
-	}()
+	d := startDaemon(t, ns, bin, cfg, []string{"NOTIFY_SOCKET=" + notify, "WATCHDOG_USEC=400000"}, "--hooks", "")
+	sock := d.sock
 
 	next := func(what string) string {
 		t.Helper()
@@ -144,14 +167,14 @@ failover
 		t.Fatalf("got %d watchdog pings, active status %v", watchdogs, active)
 	}
 
-	cmd.Process.Signal(syscall.SIGTERM)
+	d.cmd.Process.Signal(syscall.SIGTERM)
 	for m := next("STOPPING=1"); m != "STOPPING=1"; m = next("STOPPING=1") {
 		if m != "WATCHDOG=1" && !strings.HasPrefix(m, "STATUS=") {
 			t.Errorf("unexpected notification %q", m)
 		}
 	}
 	select {
-	case err := <-exited:
+	case err := <-d.exited:
 		if err != nil {
 			t.Errorf("failoverd exited with %v after SIGTERM", err)
 		}

@@ -57,7 +57,8 @@ func TestMain(m *testing.M) {
 type buildingM struct{ m *testing.M }
 
 func (b buildingM) Run() int {
-	if os.Geteuid() != 0 {
+	flag.Parse()
+	if os.Geteuid() != 0 || testing.Short() {
 		return b.m.Run()
 	}
 	dir, err := os.MkdirTemp("", "fosh-e2e-bin-")
@@ -77,6 +78,9 @@ func (b buildingM) Run() int {
 
 func requireRoot(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("the end-to-end suite does not run with -short: it runs real daemons in namespaces")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: failoverd runs in a network namespace created for the test (ip netns add)")
 	}

@@ -12,15 +12,16 @@ const (
 // track, show sla monitor and show route tell an operator, as data. The
 // field names are part of the interface (fosh --json status, SNMP, scripts).
 type Status struct {
-	Version       string        `json:"version"`
-	Hostname      string        `json:"hostname"`
-	Time          time.Time     `json:"time"`
-	ConfigVersion uint64        `json:"config_version"` // running-config changes since start
-	EventSeq      uint64        `json:"event_seq"`      // last event emitted
-	Failover      *FailoverStat `json:"failover,omitempty"`
-	SLAs          []SLAStat     `json:"slas"`
-	Tracks        []TrackStat   `json:"tracks"`
-	Routes        []RouteStat   `json:"routes"`
+	Version       string         `json:"version"`
+	Hostname      string         `json:"hostname"`
+	Time          time.Time      `json:"time"`
+	ConfigVersion uint64         `json:"config_version"` // running-config changes since start
+	EventSeq      uint64         `json:"event_seq"`      // last event emitted
+	Failover      *FailoverStat  `json:"failover,omitempty"`
+	StateSync     *StateSyncStat `json:"state_sync,omitempty"`
+	SLAs          []SLAStat      `json:"slas"`
+	Tracks        []TrackStat    `json:"tracks"`
+	Routes        []RouteStat    `json:"routes"`
 }
 
 // FailoverStat is the unit failover state (show failover).
@@ -104,4 +105,21 @@ type RouteStat struct {
 	Track       int    `json:"track,omitempty"`
 	Selected    bool   `json:"selected"`  // chosen for its destination
 	Installed   bool   `json:"installed"` // in the kernel as far as the engine knows
+}
+
+// StateSyncStat is stateful failover (connection replication): the table
+// this unit sends (active) or holds (standby), objects by row and
+// direction, and the queues of show failover.
+type StateSyncStat struct {
+	Enabled   bool              `json:"enabled"`
+	Conns     int               `json:"conns"`
+	Xlates    int               `json:"xlates"`
+	ByProto   map[string]int    `json:"by_proto"` // tcp, udp, icmp
+	Objects   map[string]uint64 `json:"objects"`  // "tcp/xmit", "udp/rerr", "xlate/rcv", ...
+	RecvQueue uint64            `json:"recv_queue"`
+	RecvMax   uint64            `json:"recv_queue_max"`
+	XmitQueue uint64            `json:"xmit_queue"`
+	XmitMax   uint64            `json:"xmit_queue_max"`
+	BulkSyncs uint64            `json:"bulk_syncs"`
+	Malformed uint64            `json:"malformed"`
 }

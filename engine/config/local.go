@@ -6,12 +6,30 @@ import (
 	"failover/grammar"
 )
 
+// IsUnitLocal says whether a command (its declaration and values) is one
+// each unit of a pair keeps for itself, c being the unit's configuration:
+// the declaration says so (grammar.Decl.Local). This one answer decides
+// what is accepted on the standby and not replicated (the engine's
+// sessions), what a bulk copy leaves out (Render with SkipUnitLocal) and
+// what a bulk replace keeps (KeepLocal); local_test.go ties them.
+func IsUnitLocal(c *Config, d *grammar.Decl, values map[string]string) bool {
+	switch d.Local {
+	case grammar.UnitLocal:
+		return true
+	case grammar.LANLocal:
+		return c.Failover.LanIf != "" && values["if_name"] == c.Failover.LanIf
+	}
+	return false
+}
+
 // KeepLocal returns next with the unit-local settings of cur carried over:
-// the unit role, the failover LAN interface with its name and addresses,
-// and the key. A bulk sync from the mate never carries these (each unit
-// keeps its own bootstrap), so they must survive a configuration replace.
+// what the unit-local commands set (failover on or off, the unit role, the
+// failover LAN interface with its name and addresses, the key). A bulk sync
+// from the mate never carries these (each unit keeps its own bootstrap),
+// so they must survive a configuration replace.
 func KeepLocal(cur, next *Config) *Config {
 	n := next.Clone()
+	n.Failover.Enabled = cur.Failover.Enabled
 	n.Failover.Unit = cur.Failover.Unit
 	n.Failover.LanIf = cur.Failover.LanIf
 	n.Failover.Key = cur.Failover.Key

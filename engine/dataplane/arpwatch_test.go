@@ -56,3 +56,24 @@ func TestNetlinkWatchARP(t *testing.T) {
 		t.Error("WatchARP on a missing link accepted")
 	}
 }
+
+// arpSender reads any frame without panicking, and accepts only Ethernet
+// IPv4 ARP, whose sender it returns as written in the frame.
+func FuzzArpSender(f *testing.F) {
+	frame, err := garpFrame(net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParseAddr("192.0.2.1"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(frame)
+	f.Add(frame[:41])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ip, mac, ok := arpSender(b)
+		if !ok {
+			return
+		}
+		if len(b) < 42 || len(mac) != 6 || !ip.Is4() || ip != netip.AddrFrom4([4]byte(b[28:32])) {
+			t.Fatalf("accepted %x as ARP from %v %v", b, ip, mac)
+		}
+	})
+}

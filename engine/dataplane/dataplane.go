@@ -74,6 +74,12 @@ type Links interface {
 	// AddrReplace adds the address or refreshes its lifetime.
 	AddrReplace(a Addr) error
 	AddrDel(a Addr) error
+	// MuteMAC makes every frame link sends from mac leave from as
+	// instead, while link still receives on mac; a nil mac ends it. A
+	// unit that hands its MAC to its mate keeps forwarding what still
+	// reaches it without pulling the switches' entry for that MAC back
+	// to its own port.
+	MuteMAC(link string, mac, as net.HardwareAddr) error
 	// WatchLinks calls fn for every link change until ctx ends. If the
 	// kernel subscription breaks it resubscribes and reports every link
 	// again, so fn sees the current state after any gap.

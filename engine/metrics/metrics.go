@@ -73,6 +73,14 @@ var (
 	dSLAOps      = desc("sla_operations_total", "Completed SLA operations by return code.", "sla", "code")
 	dTrackUp     = desc("track_up", "1 when the track object is Up.", "track")
 	dTrackChg    = desc("track_changes_total", "State changes of the track object.", "track")
+	dSyncEnabled = desc("statesync_enabled", "1 when connection replication runs.")
+	dSyncEntries = desc("statesync_connections", "Connections in the replicated table, by protocol.", "proto")
+	dSyncXlates  = desc("statesync_xlates", "Translated connections in the replicated table.")
+	dSyncObjects = desc("statesync_objects_total", "Replicated objects by row (xlate, tcp, udp) and direction (xmit, xerr, rcv, rerr).", "row", "direction")
+	dSyncQueue   = desc("statesync_queue_length", "Replication queue lengths: recv (waiting for the kernel), xmit (sent, not acknowledged).", "queue")
+	dSyncQueueMx = desc("statesync_queue_max_length", "Longest replication queue seen.", "queue")
+	dSyncBulk    = desc("statesync_bulk_syncs_total", "Whole tables sent or received.")
+	dSyncBad     = desc("statesync_malformed_total", "Authenticated replication payloads that did not decode.")
 	dRoute       = desc("route_selected", "1 when the configured route is the one chosen for its destination.", "destination", "interface", "gateway")
 )
 
@@ -89,7 +97,8 @@ func NewCollector(src Source) *Collector { return &Collector{src: src, now: time
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dBuild, dUp, dAge, dCfgVersion, dEvents, dEnabled, dRole, dState,
 		dStateSince, dActiveTime, dReplVersion, dMateSeen, dMateState, dTransitions, dSent, dSendErr, dRecv,
-		dRejected, dIfState, dIfMonitored, dSLAUp, dSLACode, dSLARTT, dSLAOps, dTrackUp, dTrackChg, dRoute} {
+		dRejected, dIfState, dIfMonitored, dSLAUp, dSLACode, dSLARTT, dSLAOps, dTrackUp, dTrackChg, dRoute,
+		dSyncEnabled, dSyncEntries, dSyncXlates, dSyncObjects, dSyncQueue, dSyncQueueMx, dSyncBulk, dSyncBad} {
 		ch <- d
 	}
 }
@@ -152,6 +161,23 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			oneHot(dIfState, ifStates, i.Status, i.Name)
 			gauge(dIfMonitored, b2f(i.Monitored), i.Name)
 		}
+	}
+	if r := s.StateSync; r != nil {
+		gauge(dSyncEnabled, b2f(r.Enabled))
+		for p, n := range r.ByProto {
+			gauge(dSyncEntries, float64(n), p)
+		}
+		gauge(dSyncXlates, float64(r.Xlates))
+		for k, n := range r.Objects {
+			row, dir, _ := strings.Cut(k, "/")
+			counter(dSyncObjects, float64(n), row, dir)
+		}
+		gauge(dSyncQueue, float64(r.RecvQueue), "recv")
+		gauge(dSyncQueue, float64(r.XmitQueue), "xmit")
+		gauge(dSyncQueueMx, float64(r.RecvMax), "recv")
+		gauge(dSyncQueueMx, float64(r.XmitMax), "xmit")
+		counter(dSyncBulk, float64(r.BulkSyncs))
+		counter(dSyncBad, float64(r.Malformed))
 	}
 	for _, a := range s.SLAs {
 		id := fmt.Sprint(a.ID)

@@ -49,6 +49,8 @@ func TestCollectorFromStatus(t *testing.T) {
 			Messages: api.MessageCounts{Sent: map[string]uint64{"hello": 30}, Received: map[string]uint64{"hello": 25},
 				Rejected: map[string]uint64{"bad_mac": 3}},
 		},
+		StateSync: &api.StateSyncStat{Enabled: true, Conns: 12, Xlates: 3, ByProto: map[string]int{"tcp": 10, "udp": 2, "icmp": 0},
+			Objects: map[string]uint64{"tcp/xmit": 40, "tcp/rcv": 0}, XmitQueue: 2, RecvMax: 5, BulkSyncs: 1},
 		SLAs:   []api.SLAStat{{ID: 10, State: "Active", ReturnCode: "Timeout", Operations: map[string]uint64{"OK": 5, "Timeout": 2}}},
 		Tracks: []api.TrackStat{{ID: 1, SLA: 10, State: "Down", Changes: 3}},
 		Routes: []api.RouteStat{{Interface: "backup", Destination: "0.0.0.0/0", Gateway: "198.51.100.17", Selected: true},
@@ -86,6 +88,13 @@ func TestCollectorFromStatus(t *testing.T) {
 		{"failover_route_selected", []string{"interface", "backup"}, 1},
 		{"failover_route_selected", []string{"interface", "outside"}, 0},
 		{"failover_build_info", nil, 1},
+		{"failover_statesync_enabled", nil, 1},
+		{"failover_statesync_connections", []string{"proto", "tcp"}, 10},
+		{"failover_statesync_xlates", nil, 3},
+		{"failover_statesync_objects_total", []string{"row", "tcp", "direction", "xmit"}, 40},
+		{"failover_statesync_queue_length", []string{"queue", "xmit"}, 2},
+		{"failover_statesync_queue_max_length", []string{"queue", "recv"}, 5},
+		{"failover_statesync_bulk_syncs_total", nil, 1},
 	}
 	for _, c := range checks {
 		if got := value(t, f, c.name, c.labels...); got != c.want {

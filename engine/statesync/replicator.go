@@ -191,7 +191,7 @@ func New(o Options) *Replicator {
 		}
 	}
 	return &Replicator{
-		o: o, log: o.Log.With("component", "statesync"),
+		o: o, log: o.Log,
 		local: map[netip.Addr]bool{}, mirror: map[conntrack.Key]conntrack.Entry{},
 		applied: map[conntrack.Key]applied{},
 		// Unknown: the first decision is applied whatever it is, so a

@@ -18,9 +18,9 @@ import (
 // address (an ARP request, from its standby address) and takes over only
 // when nobody answered within claimWait; while somebody does, it asks again
 // every claimWait. The dead box thus forwards until its addresses expire,
-// and the unit takes them over a claimWait or two later. A mate that lost
-// its links (power failure) answers nothing: the unit takes over one
-// claimWait after the hold time.
+// and the unit takes them over a few claimWaits later. A mate that lost
+// its links (power failure) answers nothing: the unit takes over two
+// claimWaits after the hold time.
 
 // claimWait is how long an ARP request for a system address waits for an
 // answer: an answer takes well under a millisecond on a LAN; 20 ms covers a
@@ -33,21 +33,40 @@ type claimRound struct {
 	sent     time.Time
 	asked    bool // at least one request went out (else nothing to ask: free)
 	answered bool // somebody sent ARP for a system address since sent
+	done     bool // its wait is over
 }
 
-// claimState is what decide learns of the current round.
+// Rounds needed before the addresses count as free. An answer can be late
+// on a loaded box (its packet, our watcher, our loop), and one late answer
+// taken for silence would make two boxes answer: so two quiet rounds in a
+// row, and three once the lost mate's box has been heard answering in this
+// silence; then also not before the earliest moment its addresses can
+// expire (it refreshed them at least every third of their lifetime).
+const (
+	claimQuietRounds      = 2
+	claimQuietRoundsHeard = 3
+)
+
+// claimState says whether nobody answers for the system addresses any more.
 func (u *Unit) claimState(now time.Time) (free bool) {
 	c := u.claim
 	if c == nil || c.sent.Before(u.mate.lastLAN) {
 		return false // no round of this silence yet
 	}
-	return !c.answered && (!c.asked || !now.Before(c.sent.Add(claimWait)))
+	if !c.asked {
+		return true // nothing to ask about
+	}
+	if u.claimHeard {
+		earliest := u.mate.lastLAN.Add(u.addrLifetime() * 2 / 3)
+		return u.claimQuiet >= claimQuietRoundsHeard && !now.Before(earliest)
+	}
+	return u.claimQuiet >= claimQuietRounds
 }
 
 // claimInFlight says whether a round still waits for answers.
 func (u *Unit) claimInFlight(now time.Time) bool {
 	c := u.claim
-	return c != nil && !c.sent.Before(u.mate.lastLAN) && c.asked && !c.answered && now.Before(c.sent.Add(claimWait))
+	return c != nil && !c.sent.Before(u.mate.lastLAN) && c.asked && !c.done
 }
 
 // startClaim asks on every data interface who has its system address,
@@ -61,6 +80,13 @@ func (u *Unit) startClaim(now time.Time) {
 		// somebody alive holds them. Two boxes must not answer.
 		u.claimWarned = true
 		u.log.Warn("a system address is still answered on a data interface: not taking the addresses over")
+	}
+	if c := u.claim; c != nil && c.answered && !c.sent.Before(u.mate.lastLAN) && !u.claimWaitLogged {
+		u.claimWaitLogged = true
+		u.log.Info("the lost mate's box still answers for the system addresses: waiting until it does not")
+	}
+	if u.claim == nil || u.claim.sent.Before(u.mate.lastLAN) {
+		u.claimQuiet, u.claimHeard = 0, false // a new silence
 	}
 	u.claimGen++
 	c := &claimRound{gen: u.claimGen, sent: now}
@@ -82,9 +108,16 @@ func (u *Unit) startClaim(now time.Time) {
 	gen := c.gen
 	u.o.Clock.AfterFunc(claimWait, func() {
 		u.o.Post(func() {
-			if u.claim != nil && u.claim.gen == gen && !u.stopped {
-				u.evaluate()
+			if u.claim == nil || u.claim.gen != gen || u.stopped {
+				return
 			}
+			u.claim.done = true
+			if u.claim.answered {
+				u.claimQuiet = 0
+			} else {
+				u.claimQuiet++
+			}
+			u.evaluate()
 		})
 	})
 }
@@ -98,6 +131,7 @@ func (u *Unit) arpSeen(hw string, sender netip.Addr) {
 		return
 	}
 	u.claim.answered = true
+	u.claimHeard, u.claimQuiet = true, 0
 }
 
 // syncARPWatch watches ARP on the monitored data interfaces while the unit

@@ -81,6 +81,9 @@ func (u *Unit) FailoverActive() error {
 		if v.conflict {
 			return errors.New("failed to switch over: mate has the same unit role")
 		}
+		if !u.stateComplete() {
+			return errors.New("failed to switch over: this unit does not hold the whole connection table yet")
+		}
 		u.askActive(rsConfig)
 		return nil
 	}
@@ -95,23 +98,38 @@ func (u *Unit) askActive(reason string) {
 	u.sendLAN(&wire.Control{Op: wire.OpBecomeStandby, Token: u.nextToken})
 }
 
-// handOver tells the standby mate to become active; we step down on its ack.
+// handOver tells the standby mate to become active; we step down on its
+// ack. Make before break: we mute our MACs first (muteMACs) and keep
+// forwarding; the mate takes the MACs and addresses, announces them and
+// only then acks; we change our MACs and release the addresses on the ack.
+// So the mate's announcement is the last frame from each system MAC the
+// switches see before ours stop arriving, and whatever they still send
+// our way until then we still take and forward.
 func (u *Unit) handOver(reason string) {
 	u.nextToken++
 	u.switchover = &switchover{token: u.nextToken, deadline: u.o.Clock.Now().Add(u.hold()), kind: swGiving, reason: reason}
+	u.muteMACs()
 	u.sendLAN(&wire.Control{Op: wire.OpBecomeActive, Token: u.nextToken})
 }
 
-func (u *Unit) switchoverAbort() { u.switchover = nil }
+func (u *Unit) switchoverAbort() {
+	u.switchover = nil
+	u.muteMACs()
+}
 
 func (u *Unit) expireSwitchover(now time.Time) {
 	if s := u.switchover; s != nil && !now.Before(s.deadline) {
 		if s.kind != swTook {
 			u.log.Warn("planned switchover timed out: no answer from the mate")
 		}
-		u.switchover = nil
+		u.switchoverAbort()
 	}
 }
+
+// stateComplete says whether this unit holds every replicated connection
+// (or replication is off): only then may a planned switchover make it
+// active.
+func (u *Unit) stateComplete() bool { return u.o.StateSync == nil || u.o.StateSync.Synced() }
 
 // Reset clears a failed state on this unit and on the mate.
 func (u *Unit) Reset() error {
@@ -154,6 +172,12 @@ func (u *Unit) handleControl(c *wire.Control) {
 			u.log.Warn("refusing to become active: own interfaces failed")
 			return
 		}
+		if !u.stateComplete() {
+			// The old active keeps serving and gives up after the hold
+			// time: nothing is lost.
+			u.log.Warn("refusing to become active: the connection table is not complete yet")
+			return
+		}
 		reason := "Other unit wants me Active"
 		if s := u.switchover; s != nil && s.kind == swAsking {
 			reason = s.reason
@@ -162,7 +186,17 @@ func (u *Unit) handleControl(c *wire.Control) {
 		// The old active still says Active until it has our ack: that is
 		// not a split brain.
 		u.switchover = &switchover{kind: swTook, deadline: u.o.Clock.Now().Add(u.hold())}
-		u.sendLAN(&wire.Control{Op: wire.OpAckReady, Token: c.Token})
+		// The ack goes once the addresses are held and the first
+		// gratuitous ARPs are out (setState's reconcile is answered
+		// first): the old active changes its MACs on it, and until the
+		// switches have our announcement it must still take what they
+		// send to its port.
+		token := c.Token
+		u.o.Hooks.Reconcile(func() {
+			if !u.stopped && u.state.serves() {
+				u.sendLAN(&wire.Control{Op: wire.OpAckReady, Token: token})
+			}
+		})
 	case wire.OpAckReady:
 		if s := u.switchover; s != nil && s.kind == swGiving && s.token == c.Token && u.state.serves() {
 			u.switchover = nil

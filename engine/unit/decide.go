@@ -213,7 +213,7 @@ func decide(s State, f facts) decision {
 		// replicate must not keep us out of Standby for ever).
 		switch {
 		case mateLost && f.mateHeard:
-			return to(Active, lost)
+			return takeFromLost()
 		case f.lanFresh && f.ms != wire.UnitActive:
 			return to(Negotiation, rsMateLostAct)
 		case f.stateSynced || f.inState >= bulkSyncLimit(f.hold):
@@ -238,7 +238,9 @@ func decide(s State, f facts) decision {
 			return to(Active, rsNoActive)
 		case f.ms == wire.UnitStandby && f.role == wire.RolePrimary:
 			return to(Active, rsNoActive)
-		case f.ms == wire.UnitActive && f.preempt:
+		case f.ms == wire.UnitActive && f.preempt && f.stateSynced:
+			// Not before the connection table is complete: a planned
+			// switchover loses nothing.
 			switch {
 			case !f.preemptArmed:
 				d.acts |= actArmPreempt

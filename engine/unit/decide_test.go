@@ -85,6 +85,14 @@ func TestDecide(t *testing.T) {
 		{"sync: mate no longer active", SyncConfig, mate(wire.UnitStandby, false), Negotiation, rsMateLostAct, 0},
 		{"sync: receiving", SyncConfig, mate(wire.UnitActive, true), SyncConfig, "", 0},
 
+		// Bulk Sync (connection table)
+		{"bulk: mate lost", BulkSync, lost, Active, rsHelloLost, 0},
+		{"bulk: mate lost, its addresses still answered", BulkSync, silent, BulkSync, "", actClaim},
+		{"bulk: mate no longer active", BulkSync, mate(wire.UnitStandby, false), Negotiation, rsMateLostAct, 0},
+		{"bulk: table in", BulkSync, all(mate(wire.UnitActive, true), func(f *facts) { f.stateSynced = true }), Standby, rsActiveMate, 0},
+		{"bulk: no table by the limit", BulkSync, all(mate(wire.UnitActive, true), func(f *facts) { f.inState = bulkSyncLimit(f.hold) }), Standby, rsActiveMate, 0},
+		{"bulk: receiving", BulkSync, mate(wire.UnitActive, true), BulkSync, "", 0},
+
 		// Standby
 		{"standby: mate lost", Standby, lost, Active, rsHelloLost, 0},
 		{"standby: mate lost, its addresses still answered", Standby, silent, Standby, "", actClaim},
@@ -100,9 +108,10 @@ func TestDecide(t *testing.T) {
 		{"standby: mate serving with failover off", Standby, mate(wire.UnitDisabled, true), Standby, "", 0},
 		{"standby: both standby, primary", Standby, mate(wire.UnitStandby, false), Active, rsNoActive, 0},
 		{"standby: both standby, secondary", Standby, all(secondary, mate(wire.UnitStandby, false)), Standby, "", 0},
-		{"standby: preempt arms", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt = true }), Standby, "", actArmPreempt},
-		{"standby: preempt waits", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.preemptArmed = true, true }), Standby, "", 0},
-		{"standby: preempt due", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.preemptArmed, f.preemptDue = true, true, true }), Standby, "", actPreempt},
+		{"standby: preempt arms", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.stateSynced = true, true }), Standby, "", actArmPreempt},
+		{"standby: preempt waits", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.preemptArmed, f.stateSynced = true, true, true }), Standby, "", 0},
+		{"standby: preempt due", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.preemptArmed, f.preemptDue, f.stateSynced = true, true, true, true }), Standby, "", actPreempt},
+		{"standby: preempt waits for the connection table", Standby, all(mate(wire.UnitActive, true), func(f *facts) { f.preempt, f.preemptArmed, f.preemptDue = true, true, true }), Standby, "", 0},
 		{"standby: active mate", Standby, mate(wire.UnitActive, true), Standby, "", 0},
 
 		// Active

@@ -104,8 +104,18 @@
 //     the address the mate announced, unless we hold it now (taken over).
 //   - With the LAN link down at start-up but the mate heard on data links,
 //     only the primary goes active after the hold time.
+//   - A planned switchover is make before break (control.go, handOver):
+//     the old active mutes its MACs (its frames leave from another MAC,
+//     muteMACs) and keeps forwarding; the new one, only with the whole
+//     connection table, takes MACs and addresses, announces, then acks;
+//     the old one changes its MACs and releases on the ack. No switch
+//     relearns the system MAC on the old port after the announcement.
 //   - A Failed unit whose mate is lost becomes active: partial service
 //     beats none.
+//   - Taking over from a lost mate waits until nobody answers ARP for the
+//     system addresses (claim.go): a box whose daemon died keeps them, and
+//     forwards, until their lifetime ends, and two boxes never answer for
+//     one address.
 //   - Missing config lines (version gap) are not applied out of order; the
 //     active sees the standby's version in two hellos and sends the whole
 //     configuration again.

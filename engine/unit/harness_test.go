@@ -103,6 +103,7 @@ type node struct {
 
 type pair struct {
 	stateful bool // units get a fakeStateSync
+	trace    bool // MAC changes, mutes, gratuitous ARPs and control messages go to ev too (switchover_test.go)
 	t        *testing.T
 	net      *transport.MemNetwork
 	clk      *clock.Fake
@@ -155,7 +156,7 @@ func (p *pair) add(name string, cfg *config.Config) *node {
 	n.ep = p.net.Endpoint(name)
 	n.hooks = &fakeHooks{name: name, dp: n.dp, ev: p.ev}
 	o := Options{
-		Clock: p.clk, DP: n.dp, Transport: n.ep,
+		Clock: p.clk, DP: &traceDP{Fake: n.dp, name: name, p: p}, Transport: n.ep,
 		Post:       func(f func()) { f() },
 		Syslog:     func(m string) { n.syslog = append(n.syslog, m) },
 		Hooks:      n.hooks,
@@ -200,6 +201,7 @@ func (p *pair) settle() {
 						more = false
 						break
 					}
+					p.traceRecv(n.name, pk)
 					n.u.handlePacket(pk, len(ch))
 					progressed = true
 				default:

@@ -85,7 +85,7 @@ func (u *Unit) sendHello(flags uint8) {
 			Status: u.ifStatus(f),
 			Addr:   u.heldAddr(f, u.state).Addr(),
 			// The burned-in MAC, not the current one: the mate needs the
-			// primary's own MAC to take it over (SPEC §5 Takeover).
+			// primary's own MAC to take it over.
 			MAC: f.ownMAC,
 		})
 	}

@@ -8,7 +8,7 @@ import (
 	"failover/engine/wire"
 )
 
-// The PIX interface test (SPEC §5). A monitored interface with carrier
+// The PIX interface test. A monitored interface with carrier
 // whose mate has not been heard on it for the interface hold time goes
 // Testing, and runs these stages in order, each for testStage:
 //

@@ -48,3 +48,32 @@ func (u *Unit) restoreMACs() {
 		}
 	}
 }
+
+// muteMACs keeps the data interfaces of a serving unit that hands over
+// (swGiving) from sending from the MAC they wear, and ends that otherwise.
+// The mate takes that MAC over and announces it; from then on frames that
+// still reach us are forwarded from a MAC nobody else wears
+// (negotiationMAC), so that no frame of ours pulls the switches' entry
+// for the MAC back to our port before we change our own.
+func (u *Unit) muteMACs() {
+	want := u.state.serves() && u.switchover != nil && u.switchover.kind == swGiving && !u.stopped
+	if u.o.DP == nil || want == u.muted {
+		return
+	}
+	u.muted = want
+	for _, f := range u.ifs {
+		if f.lan || f.stateLink || len(f.ownMAC) != 6 {
+			continue
+		}
+		var mac, as net.HardwareAddr
+		if want {
+			if mac = u.wantMAC(f); len(mac) != 6 {
+				continue
+			}
+			as = negotiationMAC(f.ownMAC)
+		}
+		if err := u.o.DP.MuteMAC(f.cfg.HW, mac, as); err != nil {
+			u.log.Warn("failed to mute MAC", "link", f.cfg.HW, "mute", want, "err", err)
+		}
+	}
+}

@@ -77,7 +77,7 @@ func (u *Unit) updateProbe(now time.Time) {
 		outage: u.mate.lastLAN,
 		token:  u.nextToken,
 		sent:   now,
-		// At the hold time, as SPEC §5 says, unless that leaves the
+		// At the hold time, unless that leaves the
 		// mate less than probeMinWait to answer.
 		verdict: maxTime(u.mate.lastLAN.Add(u.hold()), now.Add(probeMinWait)),
 	}

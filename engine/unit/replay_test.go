@@ -153,3 +153,25 @@ func TestRoutedDatagramRefused(t *testing.T) {
 		t.Errorf("B heard A on the LAN link through the router")
 	}
 }
+
+// A secondary restarted while the failover LAN link is down hears its
+// active mate only on the data interfaces, from a boot it cannot prove live
+// (it must stay silent there, so it cannot challenge). It must still not go
+// active beside the active primary.
+func TestRestartWithLANDownHeldBackByUnprovenMate(t *testing.T) {
+	p := newPair(t)
+	a, b := keyedPair(t, p)
+	p.net.Cut(hwFO)
+	p.stop(b)
+	cb := testConfig("secondary")
+	cb.Failover.Key = "s3cret"
+	b = p.add("B", cb)
+	p.run(3 * b.u.hold())
+	wantState(t, a, Active)
+	if b.u.State() == Active {
+		t.Fatalf("restarted secondary went active beside the active primary:\n%s", b.u.ShowHistory())
+	}
+	if _, ok := b.u.recv.Peer(); ok {
+		t.Fatal("restarted secondary follows a boot it never proved live")
+	}
+}

@@ -7,15 +7,17 @@ import (
 	"time"
 
 	"failover/engine/wire"
+
+	"failover/grammar"
 )
 
-// ShowFailover renders `show failover` in the seed's layout (SPEC §4):
+// ShowFailover renders `show failover` in the PIX 6.3 layout:
 // eight spaces before This host/Other host, sixteen before the lines
 // under them, no trailing spaces, every line ending in a newline.
 func (u *Unit) ShowFailover() string {
 	var b strings.Builder
 	if !u.participating() {
-		fmt.Fprintf(&b, "Failover Off\nCable status: Normal\nReconnect timeout %s\n", hms(u.fo.Timeout))
+		fmt.Fprintf(&b, "Failover Off\nCable status: Normal\nReconnect timeout %s\n", grammar.FormatHMS(max(u.fo.Timeout, 0)))
 		return b.String()
 	}
 	v := u.look()
@@ -28,7 +30,7 @@ func (u *Unit) ShowFailover() string {
 		}
 		fmt.Fprintf(&b, "Failover LAN Interface: %s %s (%s)\n", lan.cfg.Name, lan.cfg.HW, updown)
 	}
-	fmt.Fprintf(&b, "Reconnect timeout %s\n", hms(u.fo.Timeout))
+	fmt.Fprintf(&b, "Reconnect timeout %s\n", grammar.FormatHMS(max(u.fo.Timeout, 0)))
 	fmt.Fprintf(&b, "Unit Poll frequency %s, holdtime %s\n", durWords(u.fo.Poll, u.fo.PollMsec), durWords(u.fo.Hold, u.fo.HoldMsec || u.fo.PollMsec))
 	fmt.Fprintf(&b, "Interface Poll frequency %s, holdtime %s\n", durWords(u.fo.IfPoll, u.fo.IfPollMsec), durWords(u.fo.IfHold, false))
 	if !u.lastFailover.IsZero() {
@@ -188,12 +190,6 @@ func (u *Unit) mateRoleAddr(f *ifc) netip.Addr {
 		return f.cfg.StandbyIP
 	}
 	return f.cfg.Addr.Addr()
-}
-
-// hms renders seconds as PIX's h:mm:ss.
-func hms(sec int) string {
-	sec = max(sec, 0)
-	return fmt.Sprintf("%d:%02d:%02d", sec/3600, sec/60%60, sec%60)
 }
 
 func addrText(a netip.Addr) string {

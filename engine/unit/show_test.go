@@ -30,7 +30,8 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-// checkLayout enforces the SPEC §4 layout rules on any `show failover`.
+// checkLayout enforces the layout rules of `show failover` (README, Unit
+// failover) on any output.
 func checkLayout(t *testing.T, out string) {
 	t.Helper()
 	if !strings.HasSuffix(out, "\n") {

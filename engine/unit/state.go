@@ -7,7 +7,7 @@ import (
 )
 
 // State is this unit's failover state. The String forms are the words
-// `show failover` prints after "Primary - " (SPEC §4).
+// `show failover` prints after "Primary - " (as PIX 6.3 prints it).
 type State int
 
 // States, in the order a joining unit normally passes through them.

@@ -9,7 +9,7 @@ import (
 // counter is one row of the `show failover` statistics.
 type counter struct{ xmit, xerr, rcv, rerr uint64 }
 
-// stats are this unit's failover traffic counters (SPEC §4). Rows that
+// stats are this unit's failover traffic counters, as `show failover` prints them. Rows that
 // stateful failover will fill (xlate, tcp/udp conn, ARP, RIP) stay zero
 // until it exists; they are printed as zero rather than invented.
 type stats struct {

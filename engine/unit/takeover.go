@@ -149,6 +149,9 @@ func (u *Unit) applyMACs() {
 			u.log.Warn("failed to set MAC", "link", f.cfg.HW, "mac", want, "err", err)
 		}
 	}
+	// Only once the MACs changed: a unit that hands over unmutes after it
+	// stopped wearing the MAC its mate took.
+	u.muteMACs()
 }
 
 func (u *Unit) wantMAC(f *ifc) net.HardwareAddr {

@@ -48,10 +48,15 @@ func (u *Unit) setState(to State, reason string) {
 	}
 	u.state, u.stateSince = to, now
 	if to != Active {
-		u.switchoverAbort()
+		// Not switchoverAbort: a muted unit unmutes only once its MACs
+		// changed (applyMACs, below).
+		u.switchover = nil
 	}
 	u.preemptAt = time.Time{}
-	u.claim, u.claimWarned = nil, false
+	if u.claim != nil && to == Active {
+		u.log.Info("nobody answers for the system addresses: taking them", "asked since", now.Sub(u.mate.lastLAN))
+	}
+	u.claim, u.claimWarned, u.claimWaitLogged = nil, false, false
 
 	switch {
 	case to == Active:

@@ -101,6 +101,7 @@ type Unit struct {
 	lastBulkTx time.Time // when a bulk copy was last sent
 
 	switchover *switchover
+	muted      bool // the data interfaces send from other MACs than they wear (muteMACs)
 	nextToken  uint32
 	execs      map[uint32]*execReq
 	nextExec   uint32
@@ -127,10 +128,13 @@ type Unit struct {
 	lanQuiet, mateLost     bool // 105005 and 103001 sent for the current silence
 
 	// Taking the addresses over from a lost mate (claim.go).
-	claim       *claimRound
-	claimGen    int
-	claimWarned bool
-	arpWatch    map[string]context.CancelFunc
+	claim           *claimRound
+	claimGen        int
+	claimWarned     bool
+	claimWaitLogged bool
+	claimQuiet      int  // rounds in a row nobody answered
+	claimHeard      bool // the lost mate's box answered in this silence
+	arpWatch        map[string]context.CancelFunc
 
 	desired []dataplane.Addr // what the last Reconcile applied
 	stopped bool
@@ -192,7 +196,7 @@ func New(o Options) *Unit {
 	boot := wire.NewBootID()
 	u := &Unit{
 		o:         o,
-		log:       o.Log.With("component", "unit"),
+		log:       o.Log,
 		cfg:       config.New(),
 		role:      wire.RolePrimary,
 		codec:     wire.NewCodec(nil),
@@ -328,6 +332,12 @@ func (u *Unit) rebuildIfs() {
 			} else if l, err := u.o.DP.Link(ci.HW); err == nil {
 				f.adminUp, f.carrier = l.AdminUp, l.Carrier
 				f.ownMAC = u.burnedIn(l)
+				// A daemon killed in the middle of a switchover leaves
+				// its rewrite behind: it would hide this unit's frames
+				// from the switches when it serves again.
+				if err := u.o.DP.MuteMAC(ci.HW, nil, nil); err != nil {
+					u.log.Warn("failed to unmute", "link", ci.HW, "err", err)
+				}
 			} else {
 				u.log.Warn("failed to read link", "link", ci.HW, "err", err)
 			}
@@ -389,6 +399,8 @@ func (u *Unit) Stop() {
 		u.sendHello(wire.HelloShuttingDown)
 	}
 	u.restoreMACs()
+	u.switchover = nil
+	u.muteMACs()
 	u.stopped = true
 	u.stopTimers()
 	for name := range u.listening {

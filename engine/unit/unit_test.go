@@ -304,7 +304,7 @@ func TestWrongKeyAndReplayIgnored(t *testing.T) {
 		t.Fatal("no statistics")
 	}
 	// A unit without the key hears nobody and goes active alone: it
-	// cannot tell the mate is there (SPEC: the cable status says so).
+	// cannot tell the mate is there (the cable status says so).
 	p.run(time.Minute)
 	wantState(t, b, Standby)
 }

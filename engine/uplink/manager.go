@@ -93,7 +93,7 @@ func New(o Options) *Manager {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
 		o:         o,
-		log:       o.Log.With("component", "uplink"),
+		log:       o.Log,
 		cfg:       config.New(),
 		routing:   true,
 		ctx:       ctx,

@@ -10,6 +10,8 @@ import (
 	"failover/engine/config"
 	"failover/engine/dataplane"
 	"failover/engine/event"
+
+	"failover/grammar"
 )
 
 // usable says whether a configured route may be installed now.
@@ -131,7 +133,7 @@ func (m *Manager) refresh(force bool) {
 func (m *Manager) routeMsg(verb string, r config.Route) {
 	m.log.Info("route", "action", verb, "dst", r.Dst, "gw", r.Gw, "if", r.If, "distance", r.Distance)
 	m.o.Syslog(fmt.Sprintf("%%PIX-6-622001: %s tracked route %s %s %s, distance %d, table Default-IP-Routing-Table, on interface %s",
-		verb, r.Dst.Addr(), maskString(r.Dst.Bits()), r.Gw, r.Distance, r.If))
+		verb, r.Dst.Addr(), grammar.MaskString(r.Dst.Bits()), r.Gw, r.Distance, r.If))
 	to := "added"
 	if verb == "Removing" {
 		to = "removed"
@@ -146,15 +148,6 @@ func (m *Manager) kernelRoute(r config.Route) dataplane.Route {
 		hw = f.HW
 	}
 	return dataplane.Route{Dst: r.Dst, Gw: r.Gw, Link: hw, Protocol: dataplane.Proto}
-}
-
-// maskString renders a prefix length as a dotted IPv4 mask, as PIX prints.
-func maskString(bits int) string {
-	var b [4]byte
-	for i := range bits {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	return netip.AddrFrom4(b).String()
 }
 
 var defaultRoute = netip.PrefixFrom(netip.IPv4Unspecified(), 0)

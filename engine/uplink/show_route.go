@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"failover/engine/config"
+
+	"failover/grammar"
 )
 
 const routeCodes = `Codes: C - connected, S - static, I - IGRP, R - RIP, M - mobile, B - BGP
@@ -43,7 +45,7 @@ func (m *Manager) ShowRoute(c *config.Config, held func(hw string) netip.Prefix)
 			continue
 		}
 		p := a.Masked()
-		fmt.Fprintf(&b, "C    %s %s is directly connected, %s\n", p.Addr(), maskString(p.Bits()), f.Name)
+		fmt.Fprintf(&b, "C    %s %s is directly connected, %s\n", p.Addr(), grammar.MaskString(p.Bits()), f.Name)
 	}
 	dsts := slices.SortedFunc(maps.Keys(m.installed), comparePrefix)
 	// The default route goes last, as ASA lists it.
@@ -54,7 +56,7 @@ func (m *Manager) ShowRoute(c *config.Config, held func(hw string) netip.Prefix)
 		if dst.Bits() == 0 {
 			code = "S*   "
 		}
-		fmt.Fprintf(&b, "%s%s %s [%d/0] via %s, %s\n", code, dst.Addr(), maskString(dst.Bits()), r.Distance, r.Gw, r.If)
+		fmt.Fprintf(&b, "%s%s %s [%d/0] via %s, %s\n", code, dst.Addr(), grammar.MaskString(dst.Bits()), r.Distance, r.Gw, r.If)
 	}
 	return b.String()
 }

@@ -18,9 +18,7 @@ import (
 // A daemon out of file descriptors keeps its control socket: accept
 // errors (EMFILE) are retried, and once clients leave, new sessions open.
 func TestControlSocketSurvivesEMFILE(t *testing.T) {
-	if !isRoot {
-		t.Skip("needs root: failoverd runs in a network namespace created for the test")
-	}
+	skipLab(t)
 	var rb [4]byte
 	rand.Read(rb[:])
 	ns := "fe" + hex.EncodeToString(rb[:])

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,6 +33,18 @@ var (
 	isRoot       = os.Geteuid() == 0
 )
 
+// skipLab skips a test of this suite with -short (it builds namespaces and
+// runs real daemons for seconds to minutes) and when not root.
+func skipLab(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("the lab suite does not run with -short")
+	}
+	if !isRoot {
+		tb.Skip("needs root: network namespaces (run the suite as root)")
+	}
+}
+
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
@@ -44,7 +57,8 @@ func runMain(m *testing.M) int {
 	}
 	repoRoot = filepath.Clean(filepath.Join(wd, "..", ".."))
 	labScript = filepath.Join(repoRoot, "examples", "lab", "lab.sh")
-	if !isRoot {
+	flag.Parse()
+	if !isRoot || testing.Short() {
 		return m.Run() // every test skips
 	}
 	tmp, err := os.MkdirTemp("", "failover-lab-bin-")
@@ -81,9 +95,7 @@ type Lab struct {
 // a unique prefix and registers its teardown. It skips when not root.
 func NewLab(tb testing.TB) *Lab {
 	tb.Helper()
-	if !isRoot {
-		tb.Skip("needs root: network namespaces (run the suite as root)")
-	}
+	skipLab(tb)
 	var rb [2]byte
 	if _, err := rand.Read(rb[:]); err != nil {
 		tb.Fatal(err)

@@ -201,6 +201,11 @@ func TestPairObservedAcrossTakeover(t *testing.T) {
 			t.Errorf("after: %s%v = %v (present %v), want %v", c.name, c.labels, v, ok, c.want)
 		}
 	}
+	if st.StateSync == nil {
+		t.Error("no stateful failover in the status")
+	} else if v, ok := metrics.Sample(m, "failover_statesync_enabled"); !ok || (v == 1) != st.StateSync.Enabled {
+		t.Errorf("failover_statesync_enabled = %v (present %v), status says %v", v, ok, st.StateSync.Enabled)
+	}
 	for _, i := range st.Failover.Interfaces {
 		state := strings.ReplaceAll(strings.ToLower(i.Status), " ", "_")
 		if v, ok := metrics.Sample(m, "failover_interface_state", "interface", i.Name, "state", state); !ok || v != 1 {

@@ -54,7 +54,7 @@ func newBenchLab(tb testing.TB, primaryCfg string) *pairLab {
 var pairUnitLinks = []string{"outside", "backup", "inside", "failover"}
 
 // pairTimers returns examples/primary.cfg with other unit/interface timers.
-func pairTimers(b *testing.B, unit, iface string) string {
+func pairTimers(b testing.TB, unit, iface string) string {
 	cfg, err := os.ReadFile(filepath.Join(pairRoot(b), "examples", "primary.cfg"))
 	if err != nil {
 		b.Fatal(err)

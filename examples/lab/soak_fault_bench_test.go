@@ -7,7 +7,8 @@ package lab
 //	go test -run XXX -bench PairFaultSoak -benchtime 1x -timeout 60m -v ./examples/lab/
 //
 // Faults: kill -9 of either daemon (restarted by the next event), cut and
-// restore of one unit's failover, inside or outside cable, `failover active`
+// restore of one unit's failover, inside or outside cable or of the switch of
+// one of those segments, `failover active`
 // on either unit, `write memory`, recorded datagrams replayed and forged
 // hellos sent with TTL 255 on the failover link and the outside segment.
 // PAIR_FAULT_SEED fixes the sequence. After every event the invariants are
@@ -260,7 +261,7 @@ func (s *faultSoak) check(ev string, start time.Time) time.Duration {
 	}
 	// Replication needs the failover link; while it is cut a unit that
 	// restarted runs the configuration it saved last, which may be older.
-	if s.dead == "" && !strings.HasSuffix(s.cut, "-failover") {
+	if s.dead == "" && !strings.HasPrefix(s.cut, "failover-") && !strings.HasSuffix(s.cut, "-failover") {
 		if ok, diff := s.configsEqual(10 * time.Second); !ok {
 			s.violate("after %s: running-configs differ beyond the unit-local lines:\n%s\n%s", ev, diff, s.states())
 		}
@@ -292,8 +293,11 @@ func (s *faultSoak) states() string {
 	return b.String()
 }
 
+// faultLinks are the cables that can be cut: each unit's own, and the
+// switch of each segment (carrier stays up on both units).
 var faultLinks = []string{
 	"primary-failover", "secondary-failover", "primary-inside", "secondary-inside", "primary-outside", "secondary-outside",
+	"failover-switch", "inside-switch", "outside-switch",
 }
 
 // next picks and runs one event and returns its kind and what exactly it

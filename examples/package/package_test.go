@@ -53,6 +53,7 @@ func TestDebPackage(t *testing.T) {
 		"./lib/systemd/system/failoverd.service\n", "./usr/lib/sysusers.d/failover.conf\n",
 		"./usr/share/man/man8/failoverd.8.gz\n", "./usr/share/man/man1/fosh.1.gz\n",
 		"./usr/share/man/man5/failover-config.5.gz\n", "./usr/share/doc/failover/examples/sshd-fosh.conf\n",
+		"./usr/share/doc/failover/examples/snmpd.conf\n",
 	} {
 		if !strings.Contains(list, want) {
 			t.Errorf("package listing lacks %q:\n%s", want, list)

@@ -34,6 +34,7 @@ type Fake struct {
 	routes      []dataplane.Route
 	rules       []fakeRule
 	garps       []GARP
+	mutes       map[string][2]net.HardwareAddr // link: muted MAC, sent as
 	neigh       map[string][]dataplane.Neighbor
 	arps        []ARPRequest
 	pings       []BroadcastPing
@@ -90,7 +91,7 @@ type fakeWatcher struct {
 
 // fakeMethods are the names FailNext accepts: the dataplane.Dataplane methods.
 var fakeMethods = []string{
-	"Links", "Link", "SetAdminUp", "SetMTU", "SetMAC", "Addrs", "AddrReplace", "AddrDel", "WatchLinks",
+	"Links", "Link", "SetAdminUp", "SetMTU", "SetMAC", "MuteMAC", "Addrs", "AddrReplace", "AddrDel", "WatchLinks",
 	"OwnedRoutes", "RouteReplace", "RouteDel", "OwnedRules", "RuleAdd", "RuleDel",
 	"GratuitousARP", "Neighbors", "ARPRequest", "BroadcastPing",
 }
@@ -102,6 +103,7 @@ func NewFake() *Fake {
 		addrs:    map[fakeAddrKey]dataplane.Addr{},
 		addrSeq:  map[fakeAddrKey]int{},
 		neigh:    map[string][]dataplane.Neighbor{},
+		mutes:    map[string][2]net.HardwareAddr{},
 		fail:     map[string][]error{},
 		watchers: map[*fakeWatcher]struct{}{},
 	}
@@ -436,6 +438,37 @@ func (f *Fake) SetMAC(name string, mac net.HardwareAddr) error {
 		f.notifyLocked(l)
 	}
 	return nil
+}
+
+// MuteMAC records the rewrite; String prints it as
+// "mute LINK MAC as AS".
+func (f *Fake) MuteMAC(name string, mac, as net.HardwareAddr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("MuteMAC"); err != nil {
+		return err
+	}
+	if _, err := f.linkLocked(name); err != nil {
+		return err
+	}
+	if mac == nil {
+		delete(f.mutes, name)
+		return nil
+	}
+	if len(mac) != 6 || len(as) != 6 {
+		return fmt.Errorf("failed to mute link %q mac %s as %s: %w", name, mac, as, syscall.EINVAL)
+	}
+	f.mutes[name] = [2]net.HardwareAddr{slices.Clone(mac), slices.Clone(as)}
+	return nil
+}
+
+// Muted returns the MAC link's frames are not sent from, and the one they
+// are sent from instead; nil when link is not muted.
+func (f *Fake) Muted(name string) (mac, as net.HardwareAddr) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.mutes[name]
+	return slices.Clone(m[0]), slices.Clone(m[1])
 }
 
 func (f *Fake) Addrs(name string) ([]dataplane.Addr, error) {

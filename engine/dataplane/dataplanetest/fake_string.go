@@ -13,6 +13,7 @@ import (
 // that a test can compare it with the expected text and read the diff:
 //
 //	link eth0 index 1 up carrier mtu 1500 mac 02:00:00:00:00:01
+//	mute eth0 02:00:00:00:00:01 as 06:00:00:00:00:01
 //	addr eth0 192.0.2.10/24 valid_lft forever
 //	route 0.0.0.0/0 via 192.0.2.1 dev eth0 table main metric 0 proto 250
 //	rule 100: fwmark 0x1 lookup 100 proto 250
@@ -33,6 +34,10 @@ func (f *Fake) String() string {
 	for _, l := range links {
 		fmt.Fprintf(&b, "link %s index %d %s %s mtu %d mac %s\n",
 			l.Name, l.Index, pick(l.AdminUp, "up", "down"), pick(l.Carrier, "carrier", "nocarrier"), l.MTU, l.MAC)
+	}
+
+	for _, name := range slices.Sorted(maps.Keys(f.mutes)) {
+		fmt.Fprintf(&b, "mute %s %s as %s\n", name, f.mutes[name][0], f.mutes[name][1])
 	}
 
 	addrs := make([]dataplane.Addr, 0, len(f.addrs))
