@@ -18,9 +18,9 @@ type Table struct {
 	events  chan []conntrack.Event
 	applied []conntrack.Op
 	// Refuse, when set, makes Apply fail ops it returns true for.
-	Refuse   func(conntrack.Op) bool
-	eventsOn bool
-	dumps    int
+	Refuse    func(conntrack.Op) bool
+	eventsOn  bool
+	dumps     int
 	inFlight  int // event batches emitted and not yet handed to the listener
 	listeners int
 }
