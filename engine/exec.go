@@ -175,16 +175,16 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 	case "terminal-width":
 		s.width = inv.Int("columns")
 	case "show-running", "write-terminal":
-		sect := ""
-		for _, w := range []string{"failover", "route", "sla", "track", "interface", "logging"} {
-			if inv.Words[w] && inv.Decl.ID == "show-running" {
-				sect = w
+		sect := grammar.NoSection
+		for w := range inv.Words {
+			if s := grammar.SectionNamed(w); s != grammar.NoSection && inv.Decl.ID == "show-running" {
+				sect = s
 			}
 		}
 		// "all" would add the default values; this product's rendering
 		// already prints every value that matters to a command, so it
 		// shows the same lines.
-		if sect == "" {
+		if sect == grammar.NoSection {
 			return api.Reply{Output: configText(e.cfg, false)}
 		}
 		return api.Reply{Output: config.Text(config.Render(e.cfg, config.RenderOpts{Section: sect}))}

@@ -81,9 +81,46 @@ type Decl struct {
 	// for itself: it is accepted on the standby, never replicated, left out
 	// of the bulk copy and kept through a bulk replace.
 	Local Locality
+	// Section is the part of the running-config its line belongs to
+	// (show running-config SECTION).
+	Section Section
 
 	paths [][]*Atom
 	names map[string]bool // every atom name its paths have
+}
+
+// Section is a part of the running-config, as "show running-config
+// SECTION" names it; NoSection lines show only in the whole configuration.
+type Section int
+
+const (
+	NoSection Section = iota
+	SecInterface
+	SecLogging
+	SecFailover
+	SecSLA
+	SecTrack
+	SecRoute
+)
+
+var sectionWords = [...]string{"", "interface", "logging", "failover", "sla", "track", "route"}
+
+// String is the section's keyword ("" for NoSection).
+func (s Section) String() string {
+	if s >= 0 && int(s) < len(sectionWords) {
+		return sectionWords[s]
+	}
+	return "Section(" + strconv.Itoa(int(s)) + ")"
+}
+
+// SectionNamed returns the section a keyword names, or NoSection.
+func SectionNamed(word string) Section {
+	for i, w := range sectionWords {
+		if w != "" && w == word {
+			return Section(i)
+		}
+	}
+	return NoSection
 }
 
 // Locality is how much of a command is the unit's own.

@@ -31,3 +31,27 @@ func TestInvocationUnknownNamePanics(t *testing.T) {
 		}()
 	}
 }
+
+// Every section "show running-config" offers is a Section some
+// declarations file their lines under, and the other way round.
+func TestSectionsDeclared(t *testing.T) {
+	g, err := Product()
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[Section]int{}
+	for _, d := range g.Decls() {
+		used[d.Section]++
+	}
+	for s := SecInterface; s <= SecRoute; s++ {
+		if SectionNamed(s.String()) != s {
+			t.Errorf("section %v does not name itself", s)
+		}
+		if used[s] == 0 {
+			t.Errorf("no command is in section %v", s)
+		}
+		if _, perr := g.ParseChain(ModeExec.Chain(), "show running-config "+s.String()); perr != nil {
+			t.Errorf("show running-config %v: %v", s, perr)
+		}
+	}
+}

@@ -18,9 +18,9 @@ type RenderOpts struct {
 	// SkipUnitLocal leaves out the lines each unit keeps for itself
 	// (IsUnitLocal), for the bulk copy sent to the mate.
 	SkipUnitLocal bool
-	// Section limits output to one part: failover, route, sla, track,
-	// interface, logging ("" = all).
-	Section string
+	// Section limits output to one part (grammar.NoSection: all), as
+	// each line's declaration files it.
+	Section grammar.Section
 }
 
 type renderer struct {
@@ -31,27 +31,28 @@ type renderer struct {
 }
 
 // skip says whether a line of command id with values is left out.
-func (r *renderer) skip(section, id string, values map[string]string) bool {
-	if r.opts.Section != "" && r.opts.Section != section {
+func (r *renderer) skip(id string, values map[string]string) bool {
+	d := r.g.Decl(id)
+	if r.opts.Section != grammar.NoSection && r.opts.Section != d.Section {
 		return true
 	}
-	return r.opts.SkipUnitLocal && IsUnitLocal(r.c, r.g.Decl(id), values)
+	return r.opts.SkipUnitLocal && IsUnitLocal(r.c, d, values)
 }
 
-func (r *renderer) add(section, id string, values map[string]string, words ...string) {
-	if !r.skip(section, id, values) {
+func (r *renderer) add(id string, values map[string]string, words ...string) {
+	if !r.skip(id, values) {
 		r.lines = append(r.lines, r.g.MustRender(id, values, words...))
 	}
 }
 
-func (r *renderer) addNo(section, id string, values map[string]string, words ...string) {
-	if !r.skip(section, id, values) {
+func (r *renderer) addNo(id string, values map[string]string, words ...string) {
+	if !r.skip(id, values) {
 		r.lines = append(r.lines, "no "+r.g.MustRender(id, values, words...))
 	}
 }
 
-func (r *renderer) sub(section, id string, values map[string]string, words ...string) {
-	if !r.skip(section, id, values) {
+func (r *renderer) sub(id string, values map[string]string, words ...string) {
+	if !r.skip(id, values) {
 		r.lines = append(r.lines, " "+r.g.MustRender(id, values, words...))
 	}
 }
@@ -75,39 +76,39 @@ func Render(c *Config, opts RenderOpts) []string {
 		if f.Shutdown {
 			w = "shutdown"
 		}
-		r.add("interface", "interface", kv{"hardware_id": f.HW}, w)
+		r.add("interface", kv{"hardware_id": f.HW}, w)
 	}
 	for _, f := range c.NamedInterfaces() {
-		r.add("interface", "nameif", kv{"hardware_id": f.HW, "if_name": f.Name, "security_level": "security" + strconv.Itoa(f.Security)})
+		r.add("nameif", kv{"hardware_id": f.HW, "if_name": f.Name, "security_level": "security" + strconv.Itoa(f.Security)})
 	}
 	if c.EnableHash != "" {
-		r.add("", "enable-password", kv{"password": c.EnableHash}, "encrypted")
+		r.add("enable-password", kv{"password": c.EnableHash}, "encrypted")
 	}
-	r.add("", "hostname", kv{"name": c.Hostname})
+	r.add("hostname", kv{"name": c.Hostname})
 	if c.Names {
-		r.add("", "names", nil)
+		r.add("names", nil)
 	}
 	for _, a := range c.Aliases {
-		r.add("", "name", kv{"ip_address": a.IP.String(), "name": a.Name})
+		r.add("name", kv{"ip_address": a.IP.String(), "name": a.Name})
 	}
 	if c.PagerLines == 0 {
-		r.addNo("", "pager", nil)
+		r.addNo("pager", nil)
 	} else {
-		r.add("", "pager", kv{"lines": strconv.Itoa(c.PagerLines)})
+		r.add("pager", kv{"lines": strconv.Itoa(c.PagerLines)})
 	}
 	renderLogging(r, c)
 	for _, f := range c.NamedInterfaces() {
-		r.add("interface", "mtu", kv{"if_name": f.Name, "bytes": strconv.Itoa(f.MTU)})
+		r.add("mtu", kv{"if_name": f.Name, "bytes": strconv.Itoa(f.MTU)})
 	}
 	for _, f := range c.NamedInterfaces() {
 		if f.Addr.IsValid() {
-			r.add("interface", "ip-address", kv{"if_name": f.Name, "ip_address": f.Addr.Addr().String(), "mask": grammar.MaskString(f.Addr.Bits())})
+			r.add("ip-address", kv{"if_name": f.Name, "ip_address": f.Addr.Addr().String(), "mask": grammar.MaskString(f.Addr.Bits())})
 		}
 	}
 	renderFailover(r, c)
 	renderUplink(r, c)
 	if len(c.Prompt) > 0 {
-		r.add("", "prompt", nil, c.Prompt...)
+		r.add("prompt", nil, c.Prompt...)
 	}
 	return r.lines
 }
@@ -115,17 +116,17 @@ func Render(c *Config, opts RenderOpts) []string {
 func renderLogging(r *renderer, c *Config) {
 	l := c.Logging
 	if l.On {
-		r.add("logging", "logging-on", nil)
+		r.add("logging-on", nil)
 	}
 	if l.Timestamp {
-		r.add("logging", "logging-timestamp", nil)
+		r.add("logging-timestamp", nil)
 	}
 	for _, x := range []struct {
 		id  string
 		lvl int
 	}{{"logging-console", l.Console}, {"logging-buffered", l.Buffered}, {"logging-trap", l.Trap}} {
 		if x.lvl >= 0 {
-			r.add("logging", x.id, kv{"level": grammar.Levels[x.lvl]})
+			r.add(x.id, kv{"level": grammar.Levels[x.lvl]})
 		}
 	}
 	for _, h := range l.Hosts {
@@ -133,52 +134,52 @@ func renderLogging(r *renderer, c *Config) {
 		if pp := h.ProtoPort(); pp != "" {
 			v["protocol"] = pp
 		}
-		r.add("logging", "logging-host", v)
+		r.add("logging-host", v)
 	}
 }
 
 func renderFailover(r *renderer, c *Config) {
 	fo := c.Failover
 	if fo.Enabled {
-		r.add("failover", "failover", nil)
+		r.add("failover", nil)
 	} else {
-		r.addNo("failover", "failover", nil)
+		r.addNo("failover", nil)
 	}
-	r.add("failover", "failover-timeout", kv{"hh:mm:ss": grammar.FormatHMS(fo.Timeout)})
+	r.add("failover-timeout", kv{"hh:mm:ss": grammar.FormatHMS(fo.Timeout)})
 	secondsPoll := !fo.PollMsec && !fo.HoldMsec && fo.Poll%time.Second == 0 && fo.Poll >= 3*time.Second && fo.Poll <= 15*time.Second && fo.Hold == 3*fo.Poll
 	if secondsPoll {
-		r.add("failover", "failover-poll", kv{"seconds": strconv.Itoa(int(fo.Poll / time.Second))})
+		r.add("failover-poll", kv{"seconds": strconv.Itoa(int(fo.Poll / time.Second))})
 	}
 	for _, f := range c.NamedInterfaces() {
 		ip := "0.0.0.0"
 		if f.StandbyIP.IsValid() {
 			ip = f.StandbyIP.String()
 		}
-		r.add("failover", "failover-ip", kv{"if_name": f.Name, "ip_address": ip})
+		r.add("failover-ip", kv{"if_name": f.Name, "ip_address": ip})
 	}
 	if fo.Unit != "" {
-		r.add("failover", "failover-lan-unit", nil, fo.Unit)
+		r.add("failover-lan-unit", nil, fo.Unit)
 	}
 	if fo.LanIf != "" {
-		r.add("failover", "failover-lan-interface", kv{"if_name": fo.LanIf})
+		r.add("failover-lan-interface", kv{"if_name": fo.LanIf})
 	}
 	if fo.Key != "" {
 		k := MaskedKey
 		if r.opts.Secrets {
 			k = fo.Key
 		}
-		r.add("failover", "failover-lan-key", kv{"secret": k})
+		r.add("failover-lan-key", kv{"secret": k})
 	}
 	for _, f := range c.NamedInterfaces() {
 		if f.HasMAC {
-			r.add("failover", "failover-mac", kv{"if_name": f.Name, "active_mac": grammar.FormatMAC(f.ActiveMAC), "standby_mac": grammar.FormatMAC(f.StandbyMAC)})
+			r.add("failover-mac", kv{"if_name": f.Name, "active_mac": grammar.FormatMAC(f.ActiveMAC), "standby_mac": grammar.FormatMAC(f.StandbyMAC)})
 		}
 	}
 	if fo.LanEnable {
-		r.add("failover", "failover-lan-enable", nil)
+		r.add("failover-lan-enable", nil)
 	}
 	if fo.Link != "" {
-		r.add("failover", "failover-link", kv{"if_name": fo.Link})
+		r.add("failover-link", kv{"if_name": fo.Link})
 	}
 	if !secondsPoll {
 		v := kv{"time": durNum(fo.Poll, fo.PollMsec), "hold": durNum(fo.Hold, fo.HoldMsec)}
@@ -189,7 +190,7 @@ func renderFailover(r *renderer, c *Config) {
 		if fo.HoldMsec {
 			w = append(w, "hmsec")
 		}
-		r.add("failover", "failover-polltime", v, w...)
+		r.add("failover-polltime", v, w...)
 	}
 	if fo.IfPoll != DefaultIfPoll || fo.IfHold != DefaultIfHold {
 		v := kv{"iftime": durNum(fo.IfPoll, fo.IfPollMsec), "ifhold": strconv.Itoa(int(fo.IfHold / time.Second))}
@@ -197,28 +198,28 @@ func renderFailover(r *renderer, c *Config) {
 		if fo.IfPollMsec {
 			w = append(w, "msec")
 		}
-		r.add("failover", "failover-polltime-interface", v, w...)
+		r.add("failover-polltime-interface", v, w...)
 	}
 	if fo.Policy != 1 || fo.PolicyPercent {
 		p := strconv.Itoa(fo.Policy)
 		if fo.PolicyPercent {
 			p += "%"
 		}
-		r.add("failover", "failover-interface-policy", kv{"policy": p})
+		r.add("failover-interface-policy", kv{"policy": p})
 	}
 	if fo.ReplicateHTTP {
-		r.add("failover", "failover-replicate-http", nil)
+		r.add("failover-replicate-http", nil)
 	}
 	if fo.Preempt {
 		if fo.PreemptDelay > 0 {
-			r.add("failover", "failover-preempt", kv{"seconds": strconv.Itoa(fo.PreemptDelay)})
+			r.add("failover-preempt", kv{"seconds": strconv.Itoa(fo.PreemptDelay)})
 		} else {
-			r.add("failover", "failover-preempt", nil)
+			r.add("failover-preempt", nil)
 		}
 	}
 	for _, f := range c.NamedInterfaces() {
 		if f.NoMonitor {
-			r.addNo("failover", "monitor-interface", kv{"if_name": f.Name})
+			r.addNo("monitor-interface", kv{"if_name": f.Name})
 		}
 	}
 }
@@ -235,34 +236,34 @@ func renderUplink(r *renderer, c *Config) {
 	for _, id := range ids {
 		s := c.SLAs[id]
 		sid := strconv.Itoa(id)
-		r.add("sla", "sla-monitor", kv{"sla_id": sid})
+		r.add("sla-monitor", kv{"sla_id": sid})
 		if !s.Typed {
 			continue
 		}
-		r.sub("sla", "sla-type-echo", kv{"target": s.Target, "if_name": s.If})
+		r.sub("sla-type-echo", kv{"target": s.Target, "if_name": s.If})
 		if s.NumPackets != 1 {
-			r.sub("sla", "sla-num-packets", kv{"packets": strconv.Itoa(s.NumPackets)})
+			r.sub("sla-num-packets", kv{"packets": strconv.Itoa(s.NumPackets)})
 		}
 		// Frequency before timeout and threshold: each prefix of this
 		// order is valid on its own, so the block parses back.
 		if s.Frequency != DefaultFrequency {
 			if s.FreqMsec {
-				r.sub("sla", "sla-frequency", kv{"interval": strconv.Itoa(s.Frequency)}, "msec")
+				r.sub("sla-frequency", kv{"interval": strconv.Itoa(s.Frequency)}, "msec")
 			} else {
-				r.sub("sla", "sla-frequency", kv{"interval": strconv.Itoa(s.Frequency / 1000)})
+				r.sub("sla-frequency", kv{"interval": strconv.Itoa(s.Frequency / 1000)})
 			}
 		}
 		if s.Timeout > 0 {
-			r.sub("sla", "sla-timeout", kv{"milliseconds": strconv.Itoa(s.Timeout)})
+			r.sub("sla-timeout", kv{"milliseconds": strconv.Itoa(s.Timeout)})
 		}
 		if s.Threshold > 0 {
-			r.sub("sla", "sla-threshold", kv{"milliseconds": strconv.Itoa(s.Threshold)})
+			r.sub("sla-threshold", kv{"milliseconds": strconv.Itoa(s.Threshold)})
 		}
 		if s.TOS != 0 {
-			r.sub("sla", "sla-tos", kv{"tos": strconv.Itoa(s.TOS)})
+			r.sub("sla-tos", kv{"tos": strconv.Itoa(s.TOS)})
 		}
 		if s.DataSize != DefaultDataSize {
-			r.sub("sla", "sla-data-size", kv{"bytes": strconv.Itoa(s.DataSize)})
+			r.sub("sla-data-size", kv{"bytes": strconv.Itoa(s.DataSize)})
 		}
 	}
 	for _, id := range ids {
@@ -286,17 +287,17 @@ func renderUplink(r *renderer, c *Config) {
 		default:
 			w = append(w, "now")
 		}
-		r.add("sla", "sla-schedule", v, w...)
+		r.add("sla-schedule", v, w...)
 	}
 	for _, id := range slices.Sorted(maps.Keys(c.Tracks)) {
 		t := c.Tracks[id]
 		tid := strconv.Itoa(id)
 		if t.List == "" {
-			r.add("track", "track-rtr", kv{"track_id": tid, "sla_id": strconv.Itoa(t.SLA)})
+			r.add("track-rtr", kv{"track_id": tid, "sla_id": strconv.Itoa(t.SLA)})
 		} else {
-			r.add("track", "track-list", kv{"track_id": tid}, t.List)
+			r.add("track-list", kv{"track_id": tid}, t.List)
 			for _, o := range t.Objects {
-				r.sub("track", "track-object", kv{"object": strconv.Itoa(o)})
+				r.sub("track-object", kv{"object": strconv.Itoa(o)})
 			}
 		}
 		if t.DelayDown > 0 || t.DelayUp > 0 {
@@ -307,7 +308,7 @@ func renderUplink(r *renderer, c *Config) {
 			if t.DelayUp > 0 {
 				v["up"] = strconv.Itoa(t.DelayUp)
 			}
-			r.sub("track", "track-delay", v)
+			r.sub("track-delay", v)
 		}
 	}
 	for _, rt := range c.Routes {
@@ -315,7 +316,7 @@ func renderUplink(r *renderer, c *Config) {
 		if rt.Track > 0 {
 			v["track_id"] = strconv.Itoa(rt.Track)
 		}
-		r.add("route", "route", v)
+		r.add("route", v)
 	}
 }
 

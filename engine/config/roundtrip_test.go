@@ -147,7 +147,7 @@ func TestDefaultsRender(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	got := Text(Render(c, RenderOpts{Section: "failover"}))
+	got := Text(Render(c, RenderOpts{Section: grammar.SecFailover}))
 	want := "no failover\nfailover timeout 0:00:00\nfailover poll 15\nfailover ip address outside 0.0.0.0\nfailover ip address inside 0.0.0.0\n"
 	if got != want {
 		t.Fatalf("defaults:\n%s\nwant:\n%s", got, want)
