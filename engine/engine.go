@@ -372,6 +372,16 @@ func (e *Engine) changed() {
 	}
 }
 
+// published is the configuration the parts and the kernel were given
+// (the model before the first hand-over), loop only: the kernel follows
+// it, not changes still pending.
+func (e *Engine) published() *config.Config {
+	if e.pub != nil {
+		return e.pub
+	}
+	return e.cfg
+}
+
 // flush hands pending changes of the model to the parts (loop only).
 func (e *Engine) flush() {
 	if e.dirty {

@@ -19,7 +19,7 @@ func (e *Engine) desiredAddrs() []dataplane.Addr {
 		return e.unit.DesiredAddrs()
 	}
 	var out []dataplane.Addr
-	for _, f := range e.cfg.NamedInterfaces() {
+	for _, f := range e.published().NamedInterfaces() {
 		if f.Addr.IsValid() {
 			out = append(out, dataplane.Addr{Link: f.HW, Prefix: f.Addr})
 		}
@@ -93,7 +93,7 @@ func (e *Engine) reconcileInterfacesIfChanged() {
 	if e.dp == nil {
 		return
 	}
-	if slices.Equal(ifaceKeys(e.cfg.Interfaces), e.ifsSeen) && e.sameAddrs(e.desiredAddrs()) {
+	if slices.Equal(ifaceKeys(e.published().Interfaces), e.ifsSeen) && e.sameAddrs(e.desiredAddrs()) {
 		return
 	}
 	e.reconcileInterfaces()
@@ -123,9 +123,10 @@ func (e *Engine) reconcileInterfaces() {
 		return
 	}
 	e.recGen++
-	e.ifsSeen = ifaceKeys(e.cfg.Interfaces)
+	cfg := e.published()
+	e.ifsSeen = ifaceKeys(cfg.Interfaces)
 	e.readLinks()
-	for _, f := range e.cfg.Interfaces {
+	for _, f := range cfg.Interfaces {
 		l, ok := e.links[f.HW]
 		if !ok {
 			continue
