@@ -241,7 +241,6 @@ func (r *Replicator) Apply(c *config.Config) {
 		r.enabled = true
 		r.log.Info("stateful failover replication on", "role", r.role)
 		r.work = newWorker(r.o.Table, r.o.Post)
-		r.startListener()
 		r.startTick()
 		r.enter()
 	case !on && r.enabled:
@@ -253,8 +252,7 @@ func (r *Replicator) Apply(c *config.Config) {
 func (r *Replicator) disable() {
 	r.enabled = false
 	r.updateGuard()
-	r.listenCancel()
-	r.listenGen++
+	r.stopListener()
 	r.tickGen++
 	if r.tick != nil {
 		r.tick.Stop()
@@ -302,6 +300,7 @@ func (r *Replicator) setRole(role Role) {
 	}
 	r.log.Info(fmt.Sprintf("%s -> %s", r.role, role))
 	r.role = role
+	r.stopListener()
 	r.resetTx()
 	r.resetRx()
 	if role == RoleActive {
@@ -345,6 +344,9 @@ func (r *Replicator) updateGuard() {
 func (r *Replicator) enter() {
 	switch r.role {
 	case RoleActive:
+		// Only the active unit listens: on a standby every replica it
+		// writes would raise an event to decode and throw away.
+		r.startListener()
 		r.stream = rand.Uint32() | 1
 		r.startDump()
 	case RoleStandby:
@@ -394,6 +396,14 @@ func replicable(local map[netip.Addr]bool, e *conntrack.Entry) bool {
 }
 
 // --- kernel side ---
+
+func (r *Replicator) stopListener() {
+	if r.listenCancel != nil {
+		r.listenCancel()
+		r.listenCancel = nil
+	}
+	r.listenGen++
+}
 
 func (r *Replicator) startListener() {
 	ctx, cancel := context.WithCancel(context.Background())

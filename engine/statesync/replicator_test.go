@@ -91,6 +91,9 @@ func (p *pair) settle() {
 			if w := n.r.work; (w != nil && !w.idle()) || n.tb.InFlight() > 0 {
 				return false
 			}
+			if n.role == RoleActive && n.r.enabled && !n.tb.Listening() {
+				return false
+			}
 		}
 		return true
 	}
@@ -164,6 +167,9 @@ func TestReplicatesForwardedConnectionsOnly(t *testing.T) {
 	p.start(RoleActive, RoleStandby)
 	if !p.a.tb.EventsOn() {
 		t.Error("events for existing entries not enabled")
+	}
+	if !p.a.tb.Listening() || p.b.tb.Listening() {
+		t.Errorf("listening: active %v, standby %v; want only the active", p.a.tb.Listening(), p.b.tb.Listening())
 	}
 	p.a.tb.Emit(conntrack.EventNew, inside(1001))
 	plain := inside(1002)

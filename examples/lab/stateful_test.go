@@ -244,7 +244,8 @@ func (l *pairLab) startFlows(srv *flowServer, nTCP, nUDP int) []*flow {
 	}
 	// The chatty flows' server side: find the server's counter by the
 	// client's translated port (masquerade keeps it when it is free).
-	deadline := time.Now().Add(5 * time.Second)
+	// Generous: a hundred flows start at once on a loaded machine.
+	deadline := time.Now().Add(30 * time.Second)
 	for _, f := range flows {
 		if f.kind != tcpChatty {
 			continue

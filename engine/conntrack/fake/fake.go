@@ -18,10 +18,11 @@ type Table struct {
 	events  chan []conntrack.Event
 	applied []conntrack.Op
 	// Refuse, when set, makes Apply fail ops it returns true for.
-	Refuse   func(conntrack.Op) bool
-	eventsOn bool
-	dumps    int
-	inFlight int // event batches emitted and not yet handed to the listener
+	Refuse    func(conntrack.Op) bool
+	eventsOn  bool
+	dumps     int
+	inFlight  int // event batches emitted and not yet handed to the listener
+	listeners int
 }
 
 var _ conntrack.Table = (*Table)(nil)
@@ -47,6 +48,11 @@ func (t *Table) Emit(typ conntrack.EventType, e conntrack.Entry) {
 	} else {
 		t.entries[e.Key()] = e
 	}
+	if t.listeners == 0 {
+		// Nobody subscribed: the kernel sends nothing.
+		t.mu.Unlock()
+		return
+	}
 	t.inFlight++
 	t.mu.Unlock()
 	t.events <- []conntrack.Event{{Type: typ, Entry: e}}
@@ -62,8 +68,34 @@ func (t *Table) InFlight() int {
 // Overrun makes the running Listen fail, as a socket overrun does.
 func (t *Table) Overrun() { t.events <- nil }
 
+// Listening says whether a listener is subscribed.
+func (t *Table) Listening() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.listeners > 0
+}
+
 // Listen implements conntrack.Table.
 func (t *Table) Listen(ctx context.Context, fn func([]conntrack.Event)) error {
+	t.mu.Lock()
+	t.listeners++
+	t.mu.Unlock()
+	defer func() {
+		// Events nobody took die with the subscription.
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.listeners--
+		for {
+			select {
+			case b := <-t.events:
+				if b != nil {
+					t.inFlight--
+				}
+			default:
+				return
+			}
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
