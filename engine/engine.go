@@ -137,6 +137,7 @@ type Engine struct {
 	logs      *logBuffer
 	started   time.Time
 	owned     map[string]dataplane.Addr // addresses this engine put on links
+	adopted   map[string]bool           // links whose leftover addresses were adopted (adoptLeftovers)
 	links     map[string]dataplane.Link
 	ifsSeen   []ifaceKey // interface settings as the kernel was last reconciled with
 	recGen    uint64     // counts interface reconciles (queued requests skip when one ran since)
@@ -165,7 +166,7 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		log: o.Log, clk: o.Clock, path: o.ConfigPath, dp: o.DP, prober: o.Prober,
 		ops: make(chan func(), 256), done: make(chan struct{}),
-		cfg: config.New(), logs: newLogBuffer(o.Log), owned: map[string]dataplane.Addr{},
+		cfg: config.New(), logs: newLogBuffer(o.Log), owned: map[string]dataplane.Addr{}, adopted: map[string]bool{},
 		links: map[string]dataplane.Link{}, statePath: o.StatePath,
 		limits: o.Limits.withDefaults(), pw: newPWGuard(),
 	}
@@ -370,6 +371,16 @@ func (e *Engine) changed() {
 	if !e.batching {
 		e.publishConfig()
 	}
+}
+
+// published is the configuration the parts and the kernel were given
+// (the model before the first hand-over), loop only: the kernel follows
+// it, not changes still pending.
+func (e *Engine) published() *config.Config {
+	if e.pub != nil {
+		return e.pub
+	}
+	return e.cfg
 }
 
 // flush hands pending changes of the model to the parts (loop only).

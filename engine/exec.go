@@ -31,7 +31,7 @@ func (s *Session) execMate(inv *grammar.Invocation) (api.Reply, func() api.Reply
 	}
 	local, err := s.e.unit.ExecTarget(target)
 	if err != nil {
-		return api.Reply{Err: "ERROR: " + err.Error()}, nil
+		return api.Reply{Err: api.ErrorText(err)}, nil
 	}
 	if local {
 		// This unit is the target: the command runs here, in the
@@ -44,7 +44,7 @@ func (s *Session) execMate(inv *grammar.Invocation) (api.Reply, func() api.Reply
 	ch := make(chan api.Reply, 1)
 	s.e.unit.ExecMate(cmd, func(out string, err error) {
 		if err != nil {
-			ch <- api.Reply{Err: "ERROR: " + err.Error()}
+			ch <- api.Reply{Err: api.ErrorText(err)}
 			return
 		}
 		// The mate sends one text; a command it refused starts with its
@@ -281,7 +281,7 @@ func (s *Session) unitAction(f func() error) api.Reply {
 		return api.Reply{Err: "ERROR: failover is not available"}
 	}
 	if err := f(); err != nil {
-		return api.Reply{Err: "ERROR: " + err.Error()}
+		return api.Reply{Err: api.ErrorText(err)}
 	}
 	return api.Reply{}
 }
@@ -293,7 +293,7 @@ func (s *Session) writeMemory() (api.Reply, func() api.Reply) {
 	ch := make(chan api.Reply, 1)
 	err := e.saveStartup(func(err error) {
 		if err != nil {
-			ch <- api.Reply{Err: "ERROR: " + err.Error()}
+			ch <- api.Reply{Err: api.ErrorText(err)}
 			return
 		}
 		// The mate is asked from the loop, after our own save succeeded.
@@ -308,7 +308,7 @@ func (s *Session) writeMemory() (api.Reply, func() api.Reply) {
 		})
 	})
 	if err != nil {
-		return api.Reply{Err: "ERROR: " + err.Error()}, nil
+		return api.Reply{Err: api.ErrorText(err)}, nil
 	}
 	return api.Reply{}, s.awaitFile(ch, "the save goes on and lands when it answers")
 }
@@ -317,13 +317,13 @@ func (s *Session) writeErase() (api.Reply, func() api.Reply) {
 	ch := make(chan api.Reply, 1)
 	err := s.e.eraseStartup(func(err error) {
 		if err != nil {
-			ch <- api.Reply{Err: "ERROR: " + err.Error()}
+			ch <- api.Reply{Err: api.ErrorText(err)}
 			return
 		}
 		ch <- api.Reply{Output: "[OK]\n"}
 	})
 	if err != nil {
-		return api.Reply{Err: "ERROR: " + err.Error()}, nil
+		return api.Reply{Err: api.ErrorText(err)}, nil
 	}
 	return api.Reply{}, s.awaitFile(ch, "the erase goes on and lands when it answers")
 }
@@ -335,7 +335,7 @@ func (s *Session) showStartup() (api.Reply, func() api.Reply) {
 	err := s.e.readStartup(func(text string, err error) {
 		switch {
 		case err != nil:
-			ch <- api.Reply{Err: "ERROR: " + err.Error()}
+			ch <- api.Reply{Err: api.ErrorText(err)}
 		case strings.TrimSpace(text) == "":
 			ch <- api.Reply{Output: "No Configuration\n"} // none, or after write erase
 		default:
@@ -343,7 +343,7 @@ func (s *Session) showStartup() (api.Reply, func() api.Reply) {
 		}
 	})
 	if err != nil {
-		return api.Reply{Err: "ERROR: " + err.Error()}, nil
+		return api.Reply{Err: api.ErrorText(err)}, nil
 	}
 	return api.Reply{}, s.awaitFile(ch, "failed to read the startup-config")
 }

@@ -19,7 +19,7 @@ func (e *Engine) desiredAddrs() []dataplane.Addr {
 		return e.unit.DesiredAddrs()
 	}
 	var out []dataplane.Addr
-	for _, f := range e.cfg.NamedInterfaces() {
+	for _, f := range e.published().NamedInterfaces() {
 		if f.Addr.IsValid() {
 			out = append(out, dataplane.Addr{Link: f.HW, Prefix: f.Addr})
 		}
@@ -93,7 +93,7 @@ func (e *Engine) reconcileInterfacesIfChanged() {
 	if e.dp == nil {
 		return
 	}
-	if slices.Equal(ifaceKeys(e.cfg.Interfaces), e.ifsSeen) && e.sameAddrs(e.desiredAddrs()) {
+	if slices.Equal(ifaceKeys(e.published().Interfaces), e.ifsSeen) && e.sameAddrs(e.desiredAddrs()) {
 		return
 	}
 	e.reconcileInterfaces()
@@ -123,9 +123,10 @@ func (e *Engine) reconcileInterfaces() {
 		return
 	}
 	e.recGen++
-	e.ifsSeen = ifaceKeys(e.cfg.Interfaces)
+	cfg := e.published()
+	e.ifsSeen = ifaceKeys(cfg.Interfaces)
 	e.readLinks()
-	for _, f := range e.cfg.Interfaces {
+	for _, f := range cfg.Interfaces {
 		l, ok := e.links[f.HW]
 		if !ok {
 			continue
@@ -141,6 +142,7 @@ func (e *Engine) reconcileInterfaces() {
 			}
 		}
 	}
+	e.adoptLeftovers()
 	want := map[string]dataplane.Addr{}
 	for _, a := range e.desiredAddrs() {
 		if _, ok := e.links[a.Link]; ok {
@@ -187,6 +189,33 @@ func (e *Engine) releaseSystemAddrs() {
 				e.log.Debug("failed to release address", "addr", a.Prefix, "err", err)
 			}
 			delete(e.owned, k)
+		}
+	}
+}
+
+// adoptLeftovers takes as its own, once per interface, the addresses of the
+// configuration (system or standby address) it finds on a named interface
+// it has not handled yet: a previous run killed with -9 left them there,
+// with their lifetime still running. A unit that restarts as standby must
+// not go on answering for the system address it held as active until that
+// lifetime ends; adopted, it is removed like any address not wanted.
+func (e *Engine) adoptLeftovers() {
+	for _, f := range e.cfg.NamedInterfaces() {
+		if _, ok := e.links[f.HW]; !ok || e.adopted[f.HW] || !f.Addr.IsValid() {
+			continue
+		}
+		have, err := e.dp.Addrs(f.HW)
+		if err != nil {
+			continue
+		}
+		e.adopted[f.HW] = true
+		for _, a := range have {
+			if a.Prefix != f.Addr && (!f.StandbyIP.IsValid() || a.Prefix != netip.PrefixFrom(f.StandbyIP, f.Addr.Bits())) {
+				continue
+			}
+			if k := a.Link + " " + a.Prefix.String(); e.owned[k].Link == "" {
+				e.owned[k] = a
+			}
 		}
 	}
 }

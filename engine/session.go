@@ -217,13 +217,13 @@ func (s *Session) parse(line string) (*grammar.Invocation, api.Reply, bool) {
 				return nil, api.Reply{Err: "ERROR: % Command requires configuration mode: use \"configure terminal\" first"}, false
 			}
 		}
-		r := api.Reply{Err: perr.Error()}
+		r := api.Reply{Err: api.ErrorText(perr)}
 		if perr.Kind == grammar.ErrInvalid || perr.Kind == grammar.ErrValue {
 			r.CaretAt(perr.Offset)
 		}
 		return nil, r, false
 	}
-	return nil, api.Reply{Err: err.Error()}, false
+	return nil, api.Reply{Err: api.ErrorText(err)}, false
 }
 
 // execOnLoop parses line and runs it (loop only). wait, when not nil,
@@ -264,11 +264,7 @@ func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
 	ctxLines := config.ContextLines(e.cfg, inv.Mode, config.ObjFor(s.mode, s.obj, inv.Mode))
 	x := &config.Ctx{Mode: s.mode, Obj: s.obj}
 	if err := config.Change(e.cfg, inv, x); err != nil {
-		msg := err.Error()
-		if !strings.HasPrefix(msg, "ERROR") {
-			msg = "ERROR: " + msg
-		}
-		return api.Reply{Err: msg}
+		return api.Reply{Err: api.ErrorText(err)}
 	}
 	s.mode, s.obj = x.NextMode, x.NextObj
 	masked := maskSecrets(inv, line)
@@ -315,7 +311,7 @@ func (s *Session) Help(line string) api.Reply {
 	items, usage, err := g.Help(s.mode, line)
 	switch {
 	case err != nil:
-		r := api.Reply{Err: err.Error()}
+		r := api.Reply{Err: api.ErrorText(err)}
 		if err.Kind == grammar.ErrInvalid {
 			r.CaretAt(err.Offset)
 		}
@@ -403,7 +399,7 @@ func (s *Session) Enable(pw string) api.Reply {
 		return hash == "" || config.CheckPassword(hash, pw)
 	})
 	if err != nil {
-		return api.Reply{Err: "ERROR: " + err.Error()}
+		return api.Reply{Err: api.ErrorText(err)}
 	}
 	var r api.Reply
 	s.e.do(func() {

@@ -38,30 +38,28 @@ type Error struct {
 	Msg    string
 }
 
+// Error is the message alone; whoever shows it to the operator puts
+// "ERROR: " before it (api.ErrorText), once.
 func (e *Error) Error() string {
 	switch e.Kind {
 	case ErrInvalid:
-		return "ERROR: % Invalid input detected at '^' marker."
+		return "% Invalid input detected at '^' marker."
 	case ErrIncomplete:
-		return "ERROR: % Incomplete command"
+		return "% Incomplete command"
 	case ErrAmbiguous:
-		return fmt.Sprintf("ERROR: %% Ambiguous command: %q", e.Input)
+		return fmt.Sprintf("%% Ambiguous command: %q", e.Input)
 	}
-	return "ERROR: " + e.Msg
+	return e.Msg
 }
 
-// Lines renders the error as a device prints it under "prefix+line" (the
-// prompt and the typed line, already on the operator's screen when echo is
-// false): for an invalid input or a wrong value a caret under the offending
-// character, counted from the start of prefix, comes first.
-func (e *Error) Lines(prefix, line string, echo bool) []string {
-	if e.Kind != ErrInvalid && e.Kind != ErrValue {
-		return []string{e.Error()}
-	}
+// CaretLines are the lines a device prints above an error's message under
+// "prefix+line" (the prompt and the typed line, already on the operator's
+// screen when echo is false): the line when echo, then a caret under the
+// character at off, counted from the start of prefix.
+func CaretLines(prefix, line string, off int, echo bool) []string {
 	var out []string
 	if echo {
 		out = append(out, prefix+line)
 	}
-	out = append(out, strings.Repeat(" ", len(prefix)+e.Offset)+"^", e.Error())
-	return out
+	return append(out, strings.Repeat(" ", len(prefix)+off)+"^")
 }

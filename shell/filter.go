@@ -18,7 +18,7 @@ func applyFilters(text string, filters []grammar.Filter) (string, error) {
 	for _, f := range filters {
 		re, err := regexp.Compile(f.Pattern)
 		if err != nil {
-			return "", fmt.Errorf("ERROR: invalid regular expression %q: %v", f.Pattern, err)
+			return "", fmt.Errorf("invalid regular expression %q: %v", f.Pattern, err)
 		}
 		var out []string
 		switch f.Kind {

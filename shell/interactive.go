@@ -223,7 +223,7 @@ func (t *Terminal) session() error {
 		}
 		out, ferr := applyFilters(rep.Output, filters)
 		if ferr != nil {
-			rep.Err, rep.Caret = ferr.Error(), 0
+			rep.Err, rep.Caret = api.ErrorText(ferr), 0
 		}
 		t.pager = rep.Pager
 		if !t.page(out) {

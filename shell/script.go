@@ -63,7 +63,7 @@ func (sc *script) read() bool {
 	if length > api.MaxLine {
 		sl.local = &api.Reply{Err: tooLong(length)}
 	} else if cmd, filters, perr := grammar.SplitPipe(line); perr != nil {
-		r := api.Reply{Err: perr.Error()}
+		r := api.Reply{Err: api.ErrorText(perr)}
 		if perr.Kind == grammar.ErrInvalid {
 			r.CaretAt(perr.Offset)
 		}
@@ -159,7 +159,7 @@ func (sc *script) send() ([]api.Reply, error) {
 func (sc *script) report(sl scriptLine, rep api.Reply) {
 	out, ferr := applyFilters(rep.Output, sl.filters)
 	if ferr != nil {
-		rep.Err, rep.Caret = ferr.Error(), 0
+		rep.Err, rep.Caret = api.ErrorText(ferr), 0
 	}
 	io.WriteString(sc.stdout, out)
 	if !rep.Failed() {

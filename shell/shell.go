@@ -30,7 +30,7 @@ func run(b Backend, line string) (api.Reply, []grammar.Filter, error) {
 	}
 	cmd, filters, perr := grammar.SplitPipe(line)
 	if perr != nil {
-		r := api.Reply{Err: perr.Error()}
+		r := api.Reply{Err: api.ErrorText(perr)}
 		if perr.Kind == grammar.ErrInvalid {
 			r.CaretAt(perr.Offset)
 		}
@@ -49,8 +49,7 @@ func errorLines(prefix, line string, rep api.Reply, echo bool) []string {
 	}
 	// The caret marks invalid input and wrong values alike; the message
 	// under it is the engine's.
-	e := &grammar.Error{Kind: grammar.ErrValue, Offset: off, Msg: strings.TrimPrefix(strings.TrimRight(rep.Err, "\n"), "ERROR: ")}
-	return e.Lines(prefix, line, echo)
+	return append(grammar.CaretLines(prefix, line, off, echo), strings.Split(strings.TrimRight(rep.Err, "\n"), "\n")...)
 }
 
 // tooLong is the error for a line the daemon would refuse; it is not

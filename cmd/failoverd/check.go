@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"failover/engine/api"
 	"fmt"
 	"io"
 	"os"
@@ -51,12 +52,9 @@ func checkLines(name string, err error) []string {
 	prefix := fmt.Sprintf("%s: line %d: ", name, le.N)
 	line := strings.TrimRight(le.Line, "\r")
 	var ge *grammar.Error
+	msg := strings.Split(strings.TrimRight(api.ErrorText(le.Err), "\n"), "\n")
 	if errors.As(le.Err, &ge) && (ge.Kind == grammar.ErrInvalid || ge.Kind == grammar.ErrValue) {
-		return ge.Lines(prefix, line, true)
+		return append(grammar.CaretLines(prefix, line, ge.Offset, true), msg...)
 	}
-	msg := le.Err.Error()
-	if !strings.HasPrefix(msg, "ERROR") {
-		msg = "ERROR: " + msg
-	}
-	return append([]string{prefix + strings.TrimSpace(line)}, strings.Split(strings.TrimRight(msg, "\n"), "\n")...)
+	return append([]string{prefix + strings.TrimSpace(line)}, msg...)
 }

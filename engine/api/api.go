@@ -78,3 +78,8 @@ func (r Reply) Failed() bool { return r.Err != "" }
 // MaxLine bounds a request line; longer input is refused, never buffered
 // without limit.
 const MaxLine = 4096
+
+// ErrorText is how an error shows to the operator: its message after
+// "ERROR: ". It is the one place the prefix is added; error values never
+// carry it.
+func ErrorText(err error) string { return "ERROR: " + err.Error() }

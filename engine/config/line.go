@@ -32,7 +32,7 @@ var unsupportedIP = map[string]bool{"audit": true, "verify": true, "local": true
 type UnsupportedError struct{ Command string }
 
 func (e *UnsupportedError) Error() string {
-	return fmt.Sprintf("ERROR: %q is a PIX command this product does not support; line ignored", e.Command)
+	return fmt.Sprintf("%q is a PIX command this product does not support; line ignored", e.Command)
 }
 
 // IsComment reports whether a line is a PIX running-config comment.

@@ -15,7 +15,9 @@ package lab
 //   - kill: kill -9 of the active unit's daemon, links left up.
 //   - power: kill -9 and every link of the active unit cut, all at once (a
 //     power failure).
-//   - planned: `no failover active` on the active unit (failoverd only).
+//   - planned: `no failover active` on the active unit and `failover
+//     active` on the standby, alternately, with TCP connections through
+//     the pair (failoverd only); also counts retransmitted TCP segments.
 //
 // Metrics: takeover = until the other unit holds 192.0.2.1; reply = until
 // the first reply after the longest silence (meaningless when there was no
@@ -227,27 +229,73 @@ func benchTimerRows(b *testing.B, power bool) {
 	}
 }
 
-// BenchmarkPairPlanned: no failover active on the active unit.
+// BenchmarkPairPlanned: planned switchovers, alternately `no failover
+// active` on the active unit and `failover active` on the standby, with
+// TCP connections through the pair's NAT besides the ping (one of each
+// kind of flow in stateful_test.go: client echo, server push, chatty, a
+// message every 20 ms): the TCP segments both ends retransmitted during
+// each run are counted too.
 func BenchmarkPairPlanned(b *testing.B) {
 	for range b.N {
 		l := newBenchLab(b, "")
-		l.waitPair("primary", "secondary", 20*time.Second)
-		l.waitClientPing(10 * time.Second)
+		flows := statefulSetupN(b, l, 1, 0)
 		ping := l.startPing("0.01")
 		active := "primary"
 		var st pairStats
+		var retrans []float64
 		for run := 1; run <= pairRuns(); run++ {
 			time.Sleep(time.Second)
 			standby := pairOther(active)
+			before := l.tcpRetrans()
 			start := time.Now()
-			l.mustFosh(active, "no failover active")
+			l.switchOver(run-1, active)
 			st.add(b, run, l.measure(ping, start, standby))
 			l.waitState(standby, "Active", start, 10*time.Second)
 			l.waitState(active, "Standby", start, 10*time.Second)
+			r := l.tcpRetrans() - before
+			b.Logf("run %d: %d TCP segments retransmitted", run, r)
+			retrans = append(retrans, float64(r))
 			active = standby
 		}
+		if dead := aliveFlows(flows, time.Now(), 5*time.Second); len(dead) > 0 {
+			b.Errorf("%d TCP connections died: %v", len(dead), describe(dead))
+		}
 		st.report(b)
+		b.ReportMetric(pairMedian(retrans), "retrans")
+		b.Logf("TCP segments retransmitted per run: median %.0f, max %.0f", pairMedian(retrans), slices.Max(retrans))
 	}
+}
+
+// tcpRetrans is the TCP segments retransmitted so far by the client and
+// the server (RetransSegs of /proc/net/snmp in their namespaces).
+func (l *pairLab) tcpRetrans() int {
+	l.tb.Helper()
+	n := 0
+	for _, ns := range []string{"client", "inet"} {
+		out, err := exec.Command("ip", "netns", "exec", l.ns(ns), "cat", "/proc/net/snmp").CombinedOutput()
+		if err != nil {
+			l.tb.Fatalf("read /proc/net/snmp in %s: %v: %s", ns, err, out)
+		}
+		var names []string
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 0 || f[0] != "Tcp:" {
+				continue
+			}
+			if names == nil {
+				names = f
+				continue
+			}
+			if i := slices.Index(names, "RetransSegs"); i > 0 && i < len(f) {
+				v, err := strconv.Atoi(f[i])
+				if err != nil {
+					l.tb.Fatalf("RetransSegs in %s: %v", ns, err)
+				}
+				n += v
+			}
+		}
+	}
+	return n
 }
 
 // ---------------------------------------------------------------- keepalived
