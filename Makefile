@@ -57,6 +57,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzTokenize$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./grammar
 	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./grammar
 	$(GO) test -run XXX -fuzz '^FuzzApplyLines$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/config
+	$(GO) test -run XXX -fuzz '^FuzzChangeIsAtomic$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/config
 	$(GO) test -run XXX -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/wire
 	$(GO) test -run XXX -fuzz '^FuzzReceiver$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/wire
 	$(GO) test -run XXX -fuzz '^FuzzArpSender$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/dataplane

@@ -142,6 +142,53 @@ func TestChangeIsAtomic(t *testing.T) {
 	}
 }
 
+// FuzzChangeIsAtomic: any lines, applied one by one in place and on a
+// copy, give the same configurations, and a refused line changes nothing.
+func FuzzChangeIsAtomic(f *testing.F) {
+	f.Add(full)
+	for _, l := range atomicBad {
+		f.Add(l)
+	}
+	for _, s := range subModeBad {
+		f.Add(strings.Join(append(s.enter, s.line), "\n"))
+	}
+	hashIter = 1
+	base, errs := ApplyLines(New(), full)
+	if len(errs) > 0 {
+		f.Fatal(errs)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		c := base.Clone()
+		x := &Ctx{Mode: grammar.ModeConfig}
+		for _, line := range strings.Split(text, "\n") {
+			inv, err := Parse(x, line)
+			if err != nil || !IsConfigCommand(inv.Decl.ID) {
+				continue
+			}
+			before := c.Clone()
+			xc := *x
+			copied, cerr := Apply(before, inv, &xc)
+			err = Change(c, inv, x)
+			switch {
+			case (err == nil) != (cerr == nil):
+				t.Fatalf("%q: in place %v, on a copy %v", line, err, cerr)
+			case err != nil:
+				if !reflect.DeepEqual(c, before) {
+					t.Fatalf("%q failed (%v) but changed the configuration:\n%s", line, err, diff(before, c))
+				}
+				continue
+			case inv.Decl.ID == "enable-password" && !inv.Words["encrypted"]:
+				// Salted: two hashes of one password differ.
+				c.EnableHash = copied.EnableHash
+			}
+			if !reflect.DeepEqual(c, copied) {
+				t.Fatalf("%q in place differs from on a copy:\n%s", line, diff(copied, c))
+			}
+			x.Mode, x.Obj = x.NextMode, x.NextObj
+		}
+	})
+}
+
 func diff(a, b *Config) string {
 	ta := Text(Render(a, RenderOpts{Secrets: true}))
 	tb := Text(Render(b, RenderOpts{Secrets: true}))
