@@ -48,6 +48,10 @@ const (
 	bulkSpacing  = time.Second            // active: at most one unrequested bulk a second
 	nakSpacing   = 100 * time.Millisecond
 	maxUnacked   = 4096 // batches kept for resending (about 32 MB)
+	// maxPending bounds the records a standby holds for its kernel: past
+	// it (the kernel does not keep up) it stops taking batches and asks
+	// for the whole table once it has caught up, rather than grow.
+	maxPending = 1 << 20
 	bulkPerTick  = 64   // batches of a bulk sent per tick, so the receiver's socket keeps up
 	resendPerNak = 256
 	// neighEvery is how often the active reads its neighbour table for
@@ -814,6 +818,11 @@ func (r *Replicator) onBatch(bt *Batch, fromActive bool) {
 		r.nak()
 		return
 	}
+	if r.work.pending() > maxPending {
+		r.log.Warn("the kernel does not keep up with replication; asking for the whole table later")
+		r.rxStream, r.needBulk = 0, true
+		return
+	}
 	r.rxNext = bt.Seq + 1
 	ops := make([]conntrack.Op, 0, len(bt.Records))
 	var neighs []dataplane.LinkNeighbor
@@ -961,7 +970,7 @@ func (r *Replicator) onTick(gen int) {
 	case RoleStandby:
 		switch {
 		case r.needBulk:
-			if now.Sub(r.lastReq) >= retryBulk {
+			if now.Sub(r.lastReq) >= retryBulk && r.work.pending() < maxPending/2 {
 				r.requestBulk()
 			}
 		case r.ackDue && now.Sub(r.lastAckT) >= ackEvery, now.Sub(r.lastAckT) >= heartbeat:
@@ -986,10 +995,12 @@ func (r *Replicator) Stats() Stats {
 	return s
 }
 
-// Synced says whether the standby holds the whole table (or there is
-// nothing to synchronise): the unit is in Bulk Sync until it does.
+// Synced says whether the standby holds the whole table in its kernel
+// (or there is nothing to synchronise): received whole, and written. The
+// unit is in Bulk Sync until it does.
 func (r *Replicator) Synced() bool {
-	return !r.enabled || r.role != RoleStandby || (!r.needBulk && !r.inBulk && r.rxStream != 0)
+	return !r.enabled || r.role != RoleStandby ||
+		(!r.needBulk && !r.inBulk && r.rxStream != 0 && r.work.pending() == 0)
 }
 
 // Enabled says whether replication runs.
