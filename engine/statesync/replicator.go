@@ -39,20 +39,20 @@ func (r Role) String() string {
 
 // Timers of the protocol.
 const (
-	tickEvery    = 10 * time.Millisecond
-	ackEvery     = 20 * time.Millisecond  // acknowledge progress at most this often
-	heartbeat    = 500 * time.Millisecond // standby: ack even without progress
-	peerTimeout  = 3 * time.Second        // active: no ack for this long = no standby
-	resendAfter  = 300 * time.Millisecond // active: unacknowledged batches are resent
-	retryBulk    = time.Second            // standby: ask again for the whole table
-	bulkSpacing  = time.Second            // active: at most one unrequested bulk a second
-	nakSpacing   = 100 * time.Millisecond
-	maxUnacked   = 4096 // batches kept for resending (about 32 MB)
+	tickEvery   = 10 * time.Millisecond
+	ackEvery    = 20 * time.Millisecond  // acknowledge progress at most this often
+	heartbeat   = 500 * time.Millisecond // standby: ack even without progress
+	peerTimeout = 3 * time.Second        // active: no ack for this long = no standby
+	resendAfter = 300 * time.Millisecond // active: unacknowledged batches are resent
+	retryBulk   = time.Second            // standby: ask again for the whole table
+	bulkSpacing = time.Second            // active: at most one unrequested bulk a second
+	nakSpacing  = 100 * time.Millisecond
+	maxUnacked  = 4096 // batches kept for resending (about 32 MB)
 	// maxPending bounds the records a standby holds for its kernel: past
 	// it (the kernel does not keep up) it stops taking batches and asks
 	// for the whole table once it has caught up, rather than grow.
-	maxPending = 1 << 20
-	bulkPerTick  = 64   // batches of a bulk sent per tick, so the receiver's socket keeps up
+	maxPending   = 1 << 20
+	bulkPerTick  = 64 // batches of a bulk sent per tick, so the receiver's socket keeps up
 	resendPerNak = 256
 	// neighEvery is how often the active reads its neighbour table for
 	// new or changed entries.
