@@ -39,17 +39,24 @@ func (r Role) String() string {
 
 // Timers of the protocol.
 const (
-	tickEvery    = 10 * time.Millisecond
-	ackEvery     = 20 * time.Millisecond  // acknowledge progress at most this often
-	heartbeat    = 500 * time.Millisecond // standby: ack even without progress
-	peerTimeout  = 3 * time.Second        // active: no ack for this long = no standby
-	resendAfter  = 300 * time.Millisecond // active: unacknowledged batches are resent
-	retryBulk    = time.Second            // standby: ask again for the whole table
-	bulkSpacing  = time.Second            // active: at most one unrequested bulk a second
-	nakSpacing   = 100 * time.Millisecond
-	maxUnacked   = 4096 // batches kept for resending (about 32 MB)
-	bulkPerTick  = 64   // batches of a bulk sent per tick, so the receiver's socket keeps up
-	resendPerNak = 256
+	tickEvery   = 10 * time.Millisecond
+	ackEvery    = 20 * time.Millisecond  // acknowledge progress at most this often
+	heartbeat   = 500 * time.Millisecond // standby: ack even without progress
+	peerTimeout = 3 * time.Second        // active: no ack for this long = no standby
+	resendAfter = 300 * time.Millisecond // active: unacknowledged batches are resent
+	retryBulk   = time.Second            // standby: ask again for the whole table
+	bulkSpacing = time.Second            // active: at most one unrequested bulk a second
+	nakSpacing  = 100 * time.Millisecond
+	maxUnacked  = 4096 // batches kept for resending (about 32 MB)
+	// maxPending bounds the records a standby holds for its kernel: past
+	// it (the kernel does not keep up) it stops taking batches and asks
+	// for the whole table once it has caught up, rather than grow.
+	maxPending = 1 << 20
+	// bulkPerTick batches of a bulk go out per tick (128 kB): the mate's
+	// UDP socket buffer holds about 200 kB, and 1,600 batches a second is
+	// still many times what its kernel can write.
+	bulkPerTick  = 16
+	resendPerNak = 16 // batches resent at once, for the same reason; the resend timer sends the next ones
 	// neighEvery is how often the active reads its neighbour table for
 	// new or changed entries.
 	neighEvery = 2 * time.Second
@@ -814,6 +821,11 @@ func (r *Replicator) onBatch(bt *Batch, fromActive bool) {
 		r.nak()
 		return
 	}
+	if r.work.pending() > maxPending {
+		r.log.Warn("the kernel does not keep up with replication; asking for the whole table later")
+		r.rxStream, r.needBulk = 0, true
+		return
+	}
 	r.rxNext = bt.Seq + 1
 	ops := make([]conntrack.Op, 0, len(bt.Records))
 	var neighs []dataplane.LinkNeighbor
@@ -961,7 +973,7 @@ func (r *Replicator) onTick(gen int) {
 	case RoleStandby:
 		switch {
 		case r.needBulk:
-			if now.Sub(r.lastReq) >= retryBulk {
+			if now.Sub(r.lastReq) >= retryBulk && r.work.pending() < maxPending/2 {
 				r.requestBulk()
 			}
 		case r.ackDue && now.Sub(r.lastAckT) >= ackEvery, now.Sub(r.lastAckT) >= heartbeat:
@@ -986,10 +998,12 @@ func (r *Replicator) Stats() Stats {
 	return s
 }
 
-// Synced says whether the standby holds the whole table (or there is
-// nothing to synchronise): the unit is in Bulk Sync until it does.
+// Synced says whether the standby holds the whole table in its kernel
+// (or there is nothing to synchronise): received whole, and written. The
+// unit is in Bulk Sync until it does.
 func (r *Replicator) Synced() bool {
-	return !r.enabled || r.role != RoleStandby || (!r.needBulk && !r.inBulk && r.rxStream != 0)
+	return !r.enabled || r.role != RoleStandby ||
+		(!r.needBulk && !r.inBulk && r.rxStream != 0 && r.work.pending() == 0)
 }
 
 // Enabled says whether replication runs.

@@ -67,3 +67,32 @@ func TestUnsentWithWayOutIsAFailure(t *testing.T) {
 		"%PIX-5-622100: Track 1 reachability Up -> Down (SLA 10: Error: failed to send echo request: network is unreachable)",
 		delPrimary, addBackup)
 }
+
+// A probe that could not leave is tried again within a second, not a
+// whole frequency later: at frequency 60 the first real result would
+// otherwise come a minute after the box got its way out.
+func TestUnsentRetriedSoon(t *testing.T) {
+	c := seedConfig()
+	c.SLAs[10].Frequency = 60000
+	h := newHarness(t, c)
+	primaryAddr := dataplane.Addr{Link: "eth0", Prefix: netip.MustParsePrefix("198.51.100.2/28")}
+	must(t, h.dp.AddrDel(primaryAddr))
+	h.pr.SetResult(primaryTgt, unsent)
+	h.m.SetRouting(false)
+	h.start()
+	h.advance(3 * time.Second)
+	if n := h.pr.Calls(primaryTgt); n < 2 {
+		t.Fatalf("%d probes in 3 s after an unsent one, want a retry within a second", n)
+	}
+	must(t, h.dp.AddrReplace(primaryAddr))
+	h.pr.Set(primaryTgt, true)
+	h.m.SetRouting(true)
+	h.drain()
+	h.advance(2 * time.Second)
+	h.wantMain(viaPrimary)
+	calls := h.pr.Calls(primaryTgt)
+	h.advance(30 * time.Second)
+	if n := h.pr.Calls(primaryTgt); n != calls {
+		t.Errorf("%d probes in 30 s after a real result, want none (frequency 60 s)", n-calls)
+	}
+}

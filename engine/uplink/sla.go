@@ -195,6 +195,10 @@ func (m *Manager) runOp(rt *slaRun) {
 	}()
 }
 
+// unsentRetry is how soon an operation that could not leave the box is
+// tried again, when its frequency is longer.
+const unsentRetry = time.Second
+
 func (m *Manager) onResult(rt *slaRun, seq uint64, res probe.Result) {
 	if m.stopped || m.slas[rt.cfg.ID] != rt || seq != rt.opSeq {
 		return
@@ -207,6 +211,13 @@ func (m *Manager) onResult(rt *slaRun, seq uint64, res probe.Result) {
 		// no result and the track waits for a real one.
 		rt.skipped++
 		m.log.Debug("sla operation not sent", "sla", rt.cfg.ID, "error", res.Err)
+		// Try again soon rather than a whole frequency later: at
+		// frequency 60 the track would wait a minute for its first
+		// real result, with no route meanwhile.
+		if now := m.now(); now.Add(unsentRetry).Before(rt.nextOp) {
+			rt.nextOp = now.Add(unsentRetry)
+			m.arm(&rt.tick, unsentRetry, func() { m.runOp(rt) })
+		}
 		return
 	}
 	code := classify(res)
