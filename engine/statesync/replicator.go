@@ -51,9 +51,12 @@ const (
 	// maxPending bounds the records a standby holds for its kernel: past
 	// it (the kernel does not keep up) it stops taking batches and asks
 	// for the whole table once it has caught up, rather than grow.
-	maxPending   = 1 << 20
-	bulkPerTick  = 64 // batches of a bulk sent per tick, so the receiver's socket keeps up
-	resendPerNak = 256
+	maxPending = 1 << 20
+	// bulkPerTick batches of a bulk go out per tick (128 kB): the mate's
+	// UDP socket buffer holds about 200 kB, and 1,600 batches a second is
+	// still many times what its kernel can write.
+	bulkPerTick  = 16
+	resendPerNak = 16 // batches resent at once, for the same reason; the resend timer sends the next ones
 	// neighEvery is how often the active reads its neighbour table for
 	// new or changed entries.
 	neighEvery = 2 * time.Second
