@@ -87,6 +87,14 @@ const (
 // bulkSyncLimit is how long Bulk Sync waits for the connection table.
 func bulkSyncLimit(hold time.Duration) time.Duration { return max(10*time.Second, 3*hold) }
 
+// aloneAfter is how long a negotiating unit that hears nobody waits before
+// it goes active: the hold time, but at least a second. A restarted unit
+// hears its active mate only once the mate's boot is proven (a round trip)
+// and its own loop has turned; with holds of tens of milliseconds on a
+// loaded box it went active beside an active mate, and the split brain
+// that followed swapped the roles (there is no preemption by default).
+func aloneAfter(hold time.Duration) time.Duration { return max(hold, time.Second) }
+
 // decide is the unit's state machine: from the current state and what the
 // unit knows, the next state, why, and what else to do. It is pure; the
 // package documentation draws the transitions.
@@ -195,7 +203,7 @@ func decide(s State, f facts) decision {
 			}
 		case f.probing:
 			// Wait for the answer before going active alone.
-		case f.inState >= f.hold:
+		case f.inState >= aloneAfter(f.hold):
 			return to(Active, rsNoActive)
 		}
 

@@ -76,6 +76,8 @@ func TestDecide(t *testing.T) {
 		{"negotiation: heard on data only, secondary", Negotiation, all(silent, secondary, func(f *facts) { f.dataHeard, f.inState = true, f.hold }), Negotiation, "", 0},
 		{"negotiation: probing waits", Negotiation, all(silent, func(f *facts) { f.probing, f.inState = true, f.hold }), Negotiation, "", 0},
 		{"negotiation: nobody by the hold time", Negotiation, all(silent, func(f *facts) { f.mateHeard, f.inState = false, f.hold }), Active, rsNoActive, 0},
+		{"negotiation: nobody within a short hold, under a second", Negotiation, all(silent, func(f *facts) { f.mateHeard, f.hold, f.inState = false, 60*time.Millisecond, 500*time.Millisecond }), Negotiation, "", 0},
+		{"negotiation: nobody for a second, short hold", Negotiation, all(silent, func(f *facts) { f.mateHeard, f.hold, f.inState = false, 60*time.Millisecond, time.Second }), Active, rsNoActive, 0},
 		{"negotiation: nobody yet", Negotiation, all(silent, func(f *facts) { f.mateHeard = false }), Negotiation, "", 0},
 
 		// Sync Config
