@@ -131,29 +131,30 @@ type Replicator struct {
 	tickGen      int
 
 	// Active side.
-	mirror     map[conntrack.Key]conntrack.Entry // what the standby should hold
-	loaded     bool                              // mirror seeded from a dump
-	dumpGen    int
-	sinceDump  map[conntrack.Key]*conntrack.Entry // changes while a dump runs (nil = deleted)
-	stream     uint32
-	seq        uint64
-	out        []Record
-	outLen     int
-	outFlags   uint8
-	unacked    []sent
-	peer       bool // a standby follows the stream
-	lastAck    time.Time
-	lastBulk   time.Time
-	bulkWanted bool            // a bulk is owed once the mirror is loaded
-	bulkKeys   []conntrack.Key // keys still to send in the running bulk
-	bulkOn     bool            // a bulk is being sent
-	lastResend time.Time
-	resendSeq  uint64               // next batch of a resend in progress (0 = none)
-	lastFresh  time.Time            // last refresh of short-timeout entries
-	neighSent  map[neighKey][6]byte // neighbours sent in this stream
-	lastNeigh  time.Time
-	neighBusy  bool
-	freshGen   int // dump generation of the refresh read in progress (0 = none)
+	mirror       map[conntrack.Key]conntrack.Entry // what the standby should hold
+	loaded       bool                              // mirror seeded from a dump
+	dumpGen      int
+	sinceDump    map[conntrack.Key]*conntrack.Entry // changes while a dump runs (nil = deleted)
+	stream       uint32
+	seq          uint64
+	out          []Record
+	outLen       int
+	outFlags     uint8
+	unacked      []sent
+	peer         bool // a standby follows the stream
+	lastAck      time.Time
+	lastBulk     time.Time
+	bulkWanted   bool            // a bulk is owed once the mirror is loaded
+	bulkKeys     []conntrack.Key // keys still to send in the running bulk
+	bulkOn       bool            // a bulk is being sent
+	dumpOnListen bool            // read the table once the listener is subscribed
+	lastResend   time.Time
+	resendSeq    uint64               // next batch of a resend in progress (0 = none)
+	lastFresh    time.Time            // last refresh of short-timeout entries
+	neighSent    map[neighKey][6]byte // neighbours sent in this stream
+	lastNeigh    time.Time
+	neighBusy    bool
+	freshGen     int // dump generation of the refresh read in progress (0 = none)
 
 	// Standby side.
 	applied  map[conntrack.Key]applied
@@ -354,9 +355,11 @@ func (r *Replicator) enter() {
 	case RoleActive:
 		// Only the active unit listens: on a standby every replica it
 		// writes would raise an event to decode and throw away.
+		// The table is read once the listener is subscribed (onEvents
+		// with no events), so no change falls between the two.
 		r.startListener()
 		r.stream = rand.Uint32() | 1
-		r.startDump()
+		r.dumpOnListen = true
 	case RoleStandby:
 		// Entries of our own active time would hold NAT ports the
 		// replicas need, and nothing refreshes them: start clean.
@@ -445,9 +448,9 @@ func (r *Replicator) onOverrun(gen int) {
 	if gen != r.listenGen || r.role != RoleActive {
 		return
 	}
-	peer := r.peer
-	r.startDump()
-	if peer {
+	// The listener subscribes again; the table is read then.
+	r.loaded, r.dumpOnListen = false, true
+	if r.peer {
 		r.bulkWanted = true
 	}
 }
@@ -505,6 +508,14 @@ func (r *Replicator) onDump(gen int, dump []conntrack.Entry, err error) {
 // onEvents takes a batch of kernel events on the active unit.
 func (r *Replicator) onEvents(gen int, evs []conntrack.Event) {
 	if gen != r.listenGen || r.role != RoleActive || !r.enabled {
+		return
+	}
+	if len(evs) == 0 {
+		// Subscribed (again).
+		if r.dumpOnListen {
+			r.dumpOnListen = false
+			r.startDump()
+		}
 		return
 	}
 	for i := range evs {

@@ -600,3 +600,21 @@ func TestLossyBulkCompletes(t *testing.T) {
 		t.Fatalf("standby holds %d of %d entries (synced %v)", got, n, p.b.r.Synced())
 	}
 }
+
+// Lost events (a socket overrun): the active reads its table again once
+// the listener is back and sends all of it, so what the lost events
+// carried reaches the standby.
+func TestOverrunResyncs(t *testing.T) {
+	p := newPair(t)
+	p.start(RoleActive, RoleStandby)
+	p.a.tb.Emit(conntrack.EventNew, inside(11000))
+	p.advance(50 * time.Millisecond)
+	p.a.tb.Put(inside(11001)) // its event was lost
+	bulks := p.a.r.Stats().BulkSyncs
+	p.a.tb.Overrun()
+	p.advance(300 * time.Millisecond)
+	wantPorts(t, p.b.tb, 11000, 11001)
+	if got := p.a.r.Stats().BulkSyncs; got != bulks+1 {
+		t.Errorf("bulk syncs %d -> %d, want one after the overrun", bulks, got)
+	}
+}
