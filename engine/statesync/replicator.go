@@ -56,7 +56,7 @@ const (
 	// UDP socket buffer holds about 200 kB, and 1,600 batches a second is
 	// still many times what its kernel can write.
 	bulkPerTick  = 16
-	resendPerNak = 16 // batches resent at once, for the same reason; the resend timer sends the next ones
+	resendPerNak = 16 // batches resent per tick, for the same reason
 	// neighEvery is how often the active reads its neighbour table for
 	// new or changed entries.
 	neighEvery = 2 * time.Second
@@ -148,6 +148,7 @@ type Replicator struct {
 	bulkKeys   []conntrack.Key // keys still to send in the running bulk
 	bulkOn     bool            // a bulk is being sent
 	lastResend time.Time
+	resendSeq  uint64               // next batch of a resend in progress (0 = none)
 	lastFresh  time.Time            // last refresh of short-timeout entries
 	neighSent  map[neighKey][6]byte // neighbours sent in this stream
 	lastNeigh  time.Time
@@ -373,7 +374,7 @@ func (r *Replicator) resetTx() {
 	r.dumpGen++
 	r.stream, r.seq = 0, 0
 	r.out, r.outLen, r.outFlags = nil, 0, 0
-	r.unacked = nil
+	r.unacked, r.resendSeq = nil, 0
 	r.peer, r.bulkWanted, r.bulkOn, r.bulkKeys = false, false, false, nil
 	r.freshGen = 0
 	r.neighSent = map[neighKey][6]byte{}
@@ -690,7 +691,7 @@ func (r *Replicator) startBulk() {
 	r.bulkWanted = false
 	r.lastBulk = r.o.Clock.Now()
 	r.stream = rand.Uint32() | 1
-	r.seq, r.unacked, r.out, r.outLen = 0, nil, r.out[:0:0], 0
+	r.seq, r.unacked, r.out, r.outLen, r.resendSeq = 0, nil, r.out[:0:0], 0, 0
 	r.peer = true
 	r.lastAck = r.o.Clock.Now()
 	r.bulkKeys = make([]conntrack.Key, 0, len(r.mirror))
@@ -708,7 +709,7 @@ func (r *Replicator) startBulk() {
 
 // bulkStep sends up to bulkPerTick batches of the running bulk.
 func (r *Replicator) bulkStep() {
-	if !r.bulkOn {
+	if !r.bulkOn || r.resendSeq != 0 {
 		return
 	}
 	start := r.seq
@@ -787,14 +788,35 @@ func (r *Replicator) onAck(a Ack) {
 }
 
 // resend sends the unacknowledged batches again, oldest first.
+// The standby drops what follows a gap, so everything unacknowledged goes
+// again, resendPerNak batches a tick (paced like a bulk), and a running
+// bulk waits until the resend is through.
 func (r *Replicator) resend() {
 	r.lastResend = r.o.Clock.Now()
-	for i, s := range r.unacked {
-		if i == resendPerNak {
-			break
+	if len(r.unacked) > 0 {
+		r.resendSeq = r.unacked[0].seq
+		r.resendStep()
+	}
+}
+
+// resendStep sends the next unacknowledged batches of a resend.
+func (r *Replicator) resendStep() {
+	if r.resendSeq == 0 {
+		return
+	}
+	n := 0
+	for _, s := range r.unacked {
+		if s.seq < r.resendSeq {
+			continue
+		}
+		if n == resendPerNak {
+			r.resendSeq = s.seq
+			return
 		}
 		r.o.Send(uint8(KindBatch), s.payload, nil)
+		n++
 	}
+	r.resendSeq = 0
 }
 
 // onBatch applies a batch on the standby, strictly in order.
@@ -956,11 +978,12 @@ func (r *Replicator) onTick(gen int) {
 	switch r.role {
 	case RoleActive:
 		r.updateGuard() // the window ends
+		r.resendStep()
 		r.bulkStep()
 		switch {
 		case r.peer && now.Sub(r.lastAck) >= peerTimeout:
 			r.log.Info("standby stopped acknowledging state, replication paused")
-			r.peer, r.unacked, r.bulkOn, r.bulkKeys = false, nil, false, nil
+			r.peer, r.unacked, r.bulkOn, r.bulkKeys, r.resendSeq = false, nil, false, nil, 0
 		case len(r.unacked) > 0 && now.Sub(r.lastAck) >= resendAfter && now.Sub(r.lastResend) >= resendAfter:
 			r.resend()
 		}
