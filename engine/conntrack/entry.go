@@ -153,7 +153,8 @@ type Op struct {
 type Table interface {
 	// Listen delivers every event to fn until ctx ends or the events can
 	// no longer be trusted (the socket overran): then it returns an error
-	// and the caller must dump the table again.
+	// and the caller must dump the table again. Once subscribed it calls
+	// fn with no events: a dump made after that misses nothing.
 	Listen(ctx context.Context, fn func([]Event)) error
 	// Dump returns every entry.
 	Dump(ctx context.Context) ([]Entry, error)

@@ -136,6 +136,7 @@ func (n *Netlink) Listen(ctx context.Context, fn func([]Event)) error {
 	if err != nil {
 		return fmt.Errorf("failed to listen to conntrack events: %w", err)
 	}
+	fn(nil)
 	batch := make([]Event, 0, 256)
 	for {
 		select {

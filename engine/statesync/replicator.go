@@ -56,7 +56,7 @@ const (
 	// UDP socket buffer holds about 200 kB, and 1,600 batches a second is
 	// still many times what its kernel can write.
 	bulkPerTick  = 16
-	resendPerNak = 16 // batches resent at once, for the same reason; the resend timer sends the next ones
+	resendPerNak = 16 // batches resent per tick, for the same reason
 	// neighEvery is how often the active reads its neighbour table for
 	// new or changed entries.
 	neighEvery = 2 * time.Second
@@ -131,28 +131,30 @@ type Replicator struct {
 	tickGen      int
 
 	// Active side.
-	mirror     map[conntrack.Key]conntrack.Entry // what the standby should hold
-	loaded     bool                              // mirror seeded from a dump
-	dumpGen    int
-	sinceDump  map[conntrack.Key]*conntrack.Entry // changes while a dump runs (nil = deleted)
-	stream     uint32
-	seq        uint64
-	out        []Record
-	outLen     int
-	outFlags   uint8
-	unacked    []sent
-	peer       bool // a standby follows the stream
-	lastAck    time.Time
-	lastBulk   time.Time
-	bulkWanted bool            // a bulk is owed once the mirror is loaded
-	bulkKeys   []conntrack.Key // keys still to send in the running bulk
-	bulkOn     bool            // a bulk is being sent
-	lastResend time.Time
-	lastFresh  time.Time            // last refresh of short-timeout entries
-	neighSent  map[neighKey][6]byte // neighbours sent in this stream
-	lastNeigh  time.Time
-	neighBusy  bool
-	freshGen   int // dump generation of the refresh read in progress (0 = none)
+	mirror       map[conntrack.Key]conntrack.Entry // what the standby should hold
+	loaded       bool                              // mirror seeded from a dump
+	dumpGen      int
+	sinceDump    map[conntrack.Key]*conntrack.Entry // changes while a dump runs (nil = deleted)
+	stream       uint32
+	seq          uint64
+	out          []Record
+	outLen       int
+	outFlags     uint8
+	unacked      []sent
+	peer         bool // a standby follows the stream
+	lastAck      time.Time
+	lastBulk     time.Time
+	bulkWanted   bool            // a bulk is owed once the mirror is loaded
+	bulkKeys     []conntrack.Key // keys still to send in the running bulk
+	bulkOn       bool            // a bulk is being sent
+	dumpOnListen bool            // read the table once the listener is subscribed
+	lastResend   time.Time
+	resendSeq    uint64               // next batch of a resend in progress (0 = none)
+	lastFresh    time.Time            // last refresh of short-timeout entries
+	neighSent    map[neighKey][6]byte // neighbours sent in this stream
+	lastNeigh    time.Time
+	neighBusy    bool
+	freshGen     int // dump generation of the refresh read in progress (0 = none)
 
 	// Standby side.
 	applied  map[conntrack.Key]applied
@@ -353,9 +355,11 @@ func (r *Replicator) enter() {
 	case RoleActive:
 		// Only the active unit listens: on a standby every replica it
 		// writes would raise an event to decode and throw away.
+		// The table is read once the listener is subscribed (onEvents
+		// with no events), so no change falls between the two.
 		r.startListener()
 		r.stream = rand.Uint32() | 1
-		r.startDump()
+		r.dumpOnListen = true
 	case RoleStandby:
 		// Entries of our own active time would hold NAT ports the
 		// replicas need, and nothing refreshes them: start clean.
@@ -373,7 +377,7 @@ func (r *Replicator) resetTx() {
 	r.dumpGen++
 	r.stream, r.seq = 0, 0
 	r.out, r.outLen, r.outFlags = nil, 0, 0
-	r.unacked = nil
+	r.unacked, r.resendSeq = nil, 0
 	r.peer, r.bulkWanted, r.bulkOn, r.bulkKeys = false, false, false, nil
 	r.freshGen = 0
 	r.neighSent = map[neighKey][6]byte{}
@@ -444,9 +448,9 @@ func (r *Replicator) onOverrun(gen int) {
 	if gen != r.listenGen || r.role != RoleActive {
 		return
 	}
-	peer := r.peer
-	r.startDump()
-	if peer {
+	// The listener subscribes again; the table is read then.
+	r.loaded, r.dumpOnListen = false, true
+	if r.peer {
 		r.bulkWanted = true
 	}
 }
@@ -504,6 +508,14 @@ func (r *Replicator) onDump(gen int, dump []conntrack.Entry, err error) {
 // onEvents takes a batch of kernel events on the active unit.
 func (r *Replicator) onEvents(gen int, evs []conntrack.Event) {
 	if gen != r.listenGen || r.role != RoleActive || !r.enabled {
+		return
+	}
+	if len(evs) == 0 {
+		// Subscribed (again).
+		if r.dumpOnListen {
+			r.dumpOnListen = false
+			r.startDump()
+		}
 		return
 	}
 	for i := range evs {
@@ -690,7 +702,7 @@ func (r *Replicator) startBulk() {
 	r.bulkWanted = false
 	r.lastBulk = r.o.Clock.Now()
 	r.stream = rand.Uint32() | 1
-	r.seq, r.unacked, r.out, r.outLen = 0, nil, r.out[:0:0], 0
+	r.seq, r.unacked, r.out, r.outLen, r.resendSeq = 0, nil, r.out[:0:0], 0, 0
 	r.peer = true
 	r.lastAck = r.o.Clock.Now()
 	r.bulkKeys = make([]conntrack.Key, 0, len(r.mirror))
@@ -708,7 +720,7 @@ func (r *Replicator) startBulk() {
 
 // bulkStep sends up to bulkPerTick batches of the running bulk.
 func (r *Replicator) bulkStep() {
-	if !r.bulkOn {
+	if !r.bulkOn || r.resendSeq != 0 {
 		return
 	}
 	start := r.seq
@@ -787,14 +799,35 @@ func (r *Replicator) onAck(a Ack) {
 }
 
 // resend sends the unacknowledged batches again, oldest first.
+// The standby drops what follows a gap, so everything unacknowledged goes
+// again, resendPerNak batches a tick (paced like a bulk), and a running
+// bulk waits until the resend is through.
 func (r *Replicator) resend() {
 	r.lastResend = r.o.Clock.Now()
-	for i, s := range r.unacked {
-		if i == resendPerNak {
-			break
+	if len(r.unacked) > 0 {
+		r.resendSeq = r.unacked[0].seq
+		r.resendStep()
+	}
+}
+
+// resendStep sends the next unacknowledged batches of a resend.
+func (r *Replicator) resendStep() {
+	if r.resendSeq == 0 {
+		return
+	}
+	n := 0
+	for _, s := range r.unacked {
+		if s.seq < r.resendSeq {
+			continue
+		}
+		if n == resendPerNak {
+			r.resendSeq = s.seq
+			return
 		}
 		r.o.Send(uint8(KindBatch), s.payload, nil)
+		n++
 	}
+	r.resendSeq = 0
 }
 
 // onBatch applies a batch on the standby, strictly in order.
@@ -956,11 +989,12 @@ func (r *Replicator) onTick(gen int) {
 	switch r.role {
 	case RoleActive:
 		r.updateGuard() // the window ends
+		r.resendStep()
 		r.bulkStep()
 		switch {
 		case r.peer && now.Sub(r.lastAck) >= peerTimeout:
 			r.log.Info("standby stopped acknowledging state, replication paused")
-			r.peer, r.unacked, r.bulkOn, r.bulkKeys = false, nil, false, nil
+			r.peer, r.unacked, r.bulkOn, r.bulkKeys, r.resendSeq = false, nil, false, nil, 0
 		case len(r.unacked) > 0 && now.Sub(r.lastAck) >= resendAfter && now.Sub(r.lastResend) >= resendAfter:
 			r.resend()
 		}

@@ -569,3 +569,52 @@ func TestNeighboursReplicated(t *testing.T) {
 		t.Errorf("ARP rows: active %+v, standby %+v", sa, sb)
 	}
 }
+
+// A lossy link during a large bulk: every batch lost once in seven is
+// resent (the standby naks the gap, the active resends all that follows,
+// paced) and the standby ends with the whole table.
+func TestLossyBulkCompletes(t *testing.T) {
+	p := newPair(t)
+	const n = 6000
+	for port := range uint16(n) {
+		p.a.tb.Put(inside(10000 + port))
+	}
+	p.start(RoleActive, RoleIdle)
+	seen := map[uint64]bool{}
+	p.drop = func(from *node, kind Kind, payload []byte) bool {
+		if from != p.a || kind != KindBatch {
+			return false
+		}
+		bt, err := DecodeBatch(payload)
+		if err != nil || seen[bt.Seq] {
+			return false
+		}
+		seen[bt.Seq] = true
+		return bt.Seq%7 == 3
+	}
+	p.setRole(p.b, RoleStandby)
+	for i := 0; i < 500 && !p.b.r.Synced(); i++ {
+		p.advance(50 * time.Millisecond)
+	}
+	if got := len(p.b.tb.Entries()); got != n || !p.b.r.Synced() {
+		t.Fatalf("standby holds %d of %d entries (synced %v)", got, n, p.b.r.Synced())
+	}
+}
+
+// Lost events (a socket overrun): the active reads its table again once
+// the listener is back and sends all of it, so what the lost events
+// carried reaches the standby.
+func TestOverrunResyncs(t *testing.T) {
+	p := newPair(t)
+	p.start(RoleActive, RoleStandby)
+	p.a.tb.Emit(conntrack.EventNew, inside(11000))
+	p.advance(50 * time.Millisecond)
+	p.a.tb.Put(inside(11001)) // its event was lost
+	bulks := p.a.r.Stats().BulkSyncs
+	p.a.tb.Overrun()
+	p.advance(300 * time.Millisecond)
+	wantPorts(t, p.b.tb, 11000, 11001)
+	if got := p.a.r.Stats().BulkSyncs; got != bulks+1 {
+		t.Errorf("bulk syncs %d -> %d, want one after the overrun", bulks, got)
+	}
+}

@@ -139,7 +139,7 @@ type ExecReply struct {
 	More   bool
 }
 
-// StateUpdate is reserved for stateful failover.
+// StateUpdate carries connection state replication (engine/statesync).
 type StateUpdate struct {
 	Kind    uint8
 	Payload []byte // empty decodes to nil

@@ -89,7 +89,8 @@
 //	ExecReply (9):   u32 id, text output, bool more (true when further
 //	                 replies with the same id follow; see [SplitExecOutput])
 //
-//	StateUpdate (10): u8 kind, text payload (reserved for stateful failover)
+//	StateUpdate (10): u8 kind, text payload: connection state replication
+//	                  (kinds and payload layout: engine/statesync/codec.go)
 //
 //	Challenge (11): 16 nonce   random, fresh for each challenge
 //	Response (12):  16 nonce   the nonce of the challenge answered

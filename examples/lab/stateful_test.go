@@ -657,3 +657,60 @@ func (l *pairLab) forgetReplicas(unit string) int {
 	}
 	return len(ops)
 }
+
+// A whole table through the real failover link: the active holds 20,000
+// connections when the standby restarts; it goes Bulk Sync and Standby
+// only with all of them in its kernel (the bulk is paced for the UDP
+// socket; anything lost is resent or sent again).
+// bulkGiveUp is how long the unit waits in Bulk Sync at most with the
+// sample timers (hold 3 s): 10 s.
+const bulkGiveUp = 10 * time.Second
+
+func TestPairStatefulBulkOverUDP(t *testing.T) {
+	const n = 20000
+	l := newPairLab(t, "")
+	l.waitPair("primary", "secondary", 30*time.Second)
+	h, err := netns.GetFromName(l.unitNS("primary"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	tb, err := conntrack.OpenNS(nil, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	var ops []conntrack.Op
+	for i := range n {
+		port := uint16(10000 + i%20000)
+		src := netip.AddrFrom4([4]byte{192, 0, 2, byte(11 + i/20000)})
+		ops = append(ops, conntrack.Op{Kind: conntrack.OpCreate, Entry: conntrack.Entry{
+			Proto: conntrack.ProtoTCP, Timeout: 3600, TCPState: 3,
+			Status: conntrack.StatusConfirmed | conntrack.StatusAssured | conntrack.StatusSeenReply | conntrack.StatusSrcNAT,
+			Orig:   conntrack.Tuple{Src: src, Dst: netip.MustParseAddr(pairServer), SrcPort: port, DstPort: 443},
+			Reply:  conntrack.Tuple{Src: netip.MustParseAddr(pairServer), Dst: netip.MustParseAddr("198.51.100.2"), SrcPort: 443, DstPort: port},
+		}})
+	}
+	for i, err := range tb.Apply(ops) {
+		if err != nil {
+			t.Fatalf("create %d: %v", i, err)
+		}
+	}
+	l.mustLab("stop", "secondary")
+	start := time.Now()
+	l.mustLab("start", "secondary")
+	took := l.waitState("secondary", "Standby", start, 60*time.Second)
+	count := l.mustFosh("secondary", "show conn count")
+	var inUse int
+	fmt.Sscanf(count, "%d in use", &inUse)
+	t.Logf("restarted standby: Standby after %v holding %q", took, strings.TrimSpace(count))
+	if took >= bulkGiveUp {
+		t.Errorf("Standby only after %v: the unit gave up waiting for the table", took)
+	}
+	if inUse < n {
+		t.Errorf("the standby holds %d connections after its bulk sync, want at least %d\n%s", inUse, n, l.mustFosh("secondary", "show failover"))
+	}
+	if h := l.mustFosh("secondary", "show failover history"); !strings.Contains(h, "Bulk Sync") {
+		t.Errorf("no Bulk Sync in the history:\n%s", h)
+	}
+}

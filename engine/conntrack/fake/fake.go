@@ -80,6 +80,7 @@ func (t *Table) Listen(ctx context.Context, fn func([]conntrack.Event)) error {
 	t.mu.Lock()
 	t.listeners++
 	t.mu.Unlock()
+	fn(nil)
 	defer func() {
 		// Events nobody took die with the subscription.
 		t.mu.Lock()
