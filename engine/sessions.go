@@ -58,13 +58,15 @@ func (e *Engine) PromptTags() (prio, state string) {
 	return e.unit.PromptTags()
 }
 
-var errNoFailover = errors.New("failover is not available")
+// ErrNoFailover is the answer of the failover commands on an engine
+// without a failover unit.
+var ErrNoFailover = errors.New("failover is not available")
 
 // ExecTarget says whether `failover exec active|standby|mate` runs here
 // (local) or on the mate, or that the unit named is not there (loop only).
 func (e *Engine) ExecTarget(which string) (local bool, err error) {
 	if e.unit == nil {
-		return false, errNoFailover
+		return false, ErrNoFailover
 	}
 	return e.unit.ExecTarget(which)
 }
@@ -73,7 +75,7 @@ func (e *Engine) ExecTarget(which string) (local bool, err error) {
 // (loop only).
 func (e *Engine) ExecMate(cmd string, done func(out string, err error)) {
 	if e.unit == nil {
-		done("", errNoFailover)
+		done("", ErrNoFailover)
 		return
 	}
 	e.unit.ExecMate(cmd, done)

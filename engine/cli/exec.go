@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
+	"failover/engine"
 	"failover/engine/api"
 	"failover/grammar"
 )
@@ -66,16 +68,17 @@ func (s *Session) execCommand(inv *grammar.Invocation) (api.Reply, func() api.Re
 // timeout), outside the loop.
 func (s *Session) execMate(inv *grammar.Invocation) (api.Reply, func() api.Reply) {
 	cmd := inv.Str("command")
-	if isFailoverExec(cmd) {
-		return api.Reply{Err: "ERROR: failover exec cannot run failover exec"}, nil
-	}
 	target := "mate"
 	for _, w := range []string{"active", "standby"} {
 		if inv.Words[w] {
 			target = w
 		}
 	}
+	// Without failover that is the answer, whatever the command.
 	local, err := s.e.ExecTarget(target)
+	if isFailoverExec(cmd) && !errors.Is(err, engine.ErrNoFailover) {
+		return api.Reply{Err: "ERROR: failover exec cannot run failover exec"}, nil
+	}
 	if err != nil {
 		return api.Reply{Err: api.ErrorText(err)}, nil
 	}

@@ -71,3 +71,16 @@ func TestOneParseOneTurnPerLine(t *testing.T) {
 		}
 	}
 }
+
+// Without a failover unit, failover exec says so, whatever it was asked
+// to run (a nested failover exec included).
+func TestFailoverExecWithoutFailover(t *testing.T) {
+	e := newTestEngine(t)
+	s := e.NewSession(false)
+	execAll(t, s, "enable")
+	for _, line := range []string{"failover exec mate show version", "failover exec standby failover exec mate show version"} {
+		if r := s.Exec(line); r.Err != "ERROR: failover is not available" {
+			t.Errorf("%q: %+v", line, r)
+		}
+	}
+}
