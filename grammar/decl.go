@@ -63,7 +63,7 @@ func (m Mode) Chain() []Mode {
 // Decl declares one command once: its syntax drives parsing, "?" help, Tab
 // completion, the "no" form and the running-config line.
 type Decl struct {
-	ID     string // the engine binds its handler to this
+	ID     string // names the command in errors; handlers are registered against the *Decl itself
 	Modes  []Mode
 	Syntax string
 	Help   map[string]string // atom name -> one-line help
