@@ -64,8 +64,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzDecodeBatch$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/statesync
 	$(GO) test -run XXX -fuzz '^FuzzParsePIX$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/journal
 	$(GO) test -run XXX -fuzz '^FuzzDecodeKey$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./shell
-	$(GO) test -run XXX -fuzz '^FuzzReadRequest$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine
-	$(GO) test -run XXX -fuzz '^FuzzSSHClient$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine
+	$(GO) test -run XXX -fuzz '^FuzzReadRequest$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/cli
+	$(GO) test -run XXX -fuzz '^FuzzSSHClient$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/cli
 	$(GO) test -run XXX -fuzz '^FuzzPassPersist$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./engine/snmp
 
 # The lab: a failover pair and two ISPs in network namespaces; opens the

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"os"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	. "failover/engine"
 )
 
 // newFileEngine runs an engine without a dataplane whose startup-config is
@@ -32,7 +34,7 @@ func grepChecksum(t *testing.T, text string) string {
 // and the saved configuration: equal exactly when they are the same.
 func TestCryptochecksum(t *testing.T) {
 	e, path := newFileEngine(t)
-	s := e.NewSession(false)
+	s := sessionsOf(e).NewSession(false)
 	mustExec(t, s, "enable", "configure terminal", "hostname fw1")
 	run := func() string { return grepChecksum(t, s.Exec("show running-config").Output) }
 	first := run()
@@ -69,14 +71,14 @@ func TestCryptochecksum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if grepChecksum(t, configText(e2.cfg, false)) != grepChecksum(t, string(b)) {
+	if grepChecksum(t, ConfigText(e2.Config(), false)) != grepChecksum(t, string(b)) {
 		t.Fatal("a restarted engine has another checksum for the saved configuration")
 	}
 }
 
 func TestAutomationCommands(t *testing.T) {
 	e, path := newFileEngine(t)
-	s := e.NewSession(true)
+	s := sessionsOf(e).NewSession(true)
 	mustExec(t, s, "enable", "configure terminal", "hostname fw9", "pager lines 20", "failover lan key k3y", "end")
 	if r := s.Exec("no terminal pager"); r.Failed() || r.Pager != 0 {
 		t.Fatalf("no terminal pager: %+v", r)
@@ -114,7 +116,7 @@ func TestAutomationCommands(t *testing.T) {
 		}
 	}
 	// Unprivileged sessions cannot list files or see the key.
-	u := e.NewSession(false)
+	u := sessionsOf(e).NewSession(false)
 	for _, l := range []string{"dir", "more system:running-config", "show running-config all"} {
 		if r := u.Exec(l); !strings.Contains(r.Err, "privileged") {
 			t.Errorf("%s in user EXEC: %+v", l, r)
@@ -130,7 +132,7 @@ func TestFormatUptime(t *testing.T) {
 		s    int
 		want string
 	}{{5, "0 mins 5 secs"}, {61, "1 min 1 sec"}, {3600 + 120, "1 hour 2 mins"}, {86400*3 + 3600, "3 days 1 hour"}, {86400, "1 day 0 hours"}} {
-		if got := formatUptime(time.Duration(c.s) * time.Second); got != c.want {
+		if got := FormatUptime(time.Duration(c.s) * time.Second); got != c.want {
 			t.Errorf("%d s: %q, want %q", c.s, got, c.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"failover/engine/transport"
 	"failover/engine/unit"
 	"failover/engine/uplink"
+
+	. "failover/engine"
 )
 
 func newCountingEngine(t testing.TB, links ...string) (*Engine, *countingDP) {
@@ -81,7 +83,7 @@ var batchScript = []string{
 func TestBatchRepliesAsLines(t *testing.T) {
 	one, dpOne := newCountingEngine(t, "eth0", "eth1")
 	all, dpAll := newCountingEngine(t, "eth0", "eth1")
-	s1, s2 := one.NewSession(false), all.NewSession(false)
+	s1, s2 := sessionsOf(one).NewSession(false), sessionsOf(all).NewSession(false)
 	var want []api.Reply
 	for _, l := range batchScript {
 		want = append(want, s1.Exec(l))
@@ -112,20 +114,20 @@ func TestBatchRepliesAsLines(t *testing.T) {
 // A batch of configuration lines reaches the kernel once, at its end.
 func TestBatchReachesKernelOnce(t *testing.T) {
 	e, dp := newCountingEngine(t, "eth0")
-	s := e.NewSession(false)
+	s := sessionsOf(e).NewSession(false)
 	mustExec(t, s, "enable", "configure terminal", "interface eth0 auto", "nameif eth0 outside security0")
 	var lines []string
 	for i := 1; i <= 100; i++ {
 		lines = append(lines, fmt.Sprintf("ip address outside 198.51.100.%d 255.255.255.0", i))
 	}
-	e.do(func() {})
+	e.Do(func() {})
 	dp.take()
 	for _, r := range s.ExecBatch(lines) {
 		if r.Failed() {
 			t.Fatal(r.Err)
 		}
 	}
-	e.do(func() {})
+	e.Do(func() {})
 	if n := dp.take(); n["AddrReplace"] != 1 || n["Links"] != 1 {
 		t.Errorf("kernel calls for 100 lines in a batch: %v, want one reconcile", n)
 	}

@@ -1,7 +1,8 @@
 // Package engine owns the device's state on one event loop: the
-// configuration, the uplink route tracker, the failover unit and the
-// operator sessions, which are clients of it. Only the engine talks to the
-// kernel, through the dataplane interfaces.
+// configuration, the uplink route tracker and the failover unit, and runs
+// the commands about them. The operator sessions (engine/cli) are clients
+// of it. Only the engine talks to the kernel, through the dataplane
+// interfaces.
 package engine
 
 import (
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"failover/engine/clock"
@@ -90,8 +92,6 @@ type Options struct {
 	// NewStateSync builds connection replication; it is built before the
 	// unit, which drives it (nil: none).
 	NewStateSync func(e *Engine) StateSync
-	// Limits bound the control socket's sessions (zero: DefaultLimits).
-	Limits Limits
 	// StatePath is where volatile state (burned-in MACs) is kept; put it on
 	// tmpfs beside the socket. "" keeps it in memory only.
 	StatePath string
@@ -141,14 +141,13 @@ type Engine struct {
 	links     map[string]dataplane.Link
 	ifsSeen   []ifaceKey // interface settings as the kernel was last reconciled with
 	recGen    uint64     // counts interface reconciles (queued requests skip when one ran since)
-	sessions  int
 	macs      *MACStore
-	mateExec  *Session // commands the mate runs here with failover exec
+	// mateShell runs the commands the mate asks with failover exec: the
+	// sessions' interpreter (engine/cli), set before the loop runs them.
+	mateShell atomic.Pointer[func(cmd string, done func(out string))]
 
 	statePath string
 	hw        hardware
-	limits    Limits
-	pw        *pwGuard
 	turns     uint64   // functions run on the loop, for tests of its cost
 	obs       observer // event stream and published status (observe.go)
 }
@@ -168,7 +167,6 @@ func New(o Options) (*Engine, error) {
 		ops: make(chan func(), 256), done: make(chan struct{}),
 		cfg: config.New(), logs: newLogBuffer(o.Log), owned: map[string]dataplane.Addr{}, adopted: map[string]bool{},
 		links: map[string]dataplane.Link{}, statePath: o.StatePath,
-		limits: o.Limits.withDefaults(), pw: newPWGuard(),
 	}
 	e.started = e.clk.Now()
 	e.obs = newObserver(e.clk)
@@ -475,30 +473,15 @@ func (e *Engine) replaceConfig(text string) error {
 	return nil
 }
 
-// execShow runs a command for the mate (`failover exec` there); done
-// gets its output on the loop. As on ASA the commands run in one command
-// mode of their own, global configuration mode at first and kept between
-// requests, so `failover exec active hostname x` typed on the standby
-// configures the active unit, which replicates it as any other line; on
-// the standby, configuration commands are refused as when typed here. A
-// command that reads a file does so off the loop.
+// execShow runs a command for the mate (`failover exec` there) in the
+// sessions' interpreter; done gets its output on the loop.
 func (e *Engine) execShow(cmd string, done func(out string)) {
-	if isFailoverExec(cmd) {
-		done("ERROR: failover exec cannot run failover exec\n")
+	run := e.mateShell.Load()
+	if run == nil {
+		done("ERROR: failover exec is not available\n")
 		return
 	}
-	if e.mateExec == nil {
-		e.mateExec = e.newExecSession(matePeer)
-	}
-	r, wait := e.mateExec.execOnLoop(cmd, "")
-	if wait == nil {
-		done(r.Output + r.Err)
-		return
-	}
-	go func() {
-		r := wait()
-		e.Post(func() { done(r.Output + r.Err) })
-	}()
+	(*run)(cmd, done)
 }
 
 // console prints a console message (logged; the --console session shows
@@ -510,3 +493,7 @@ func (e *Engine) console(msg string) {
 
 // MACs is the burned-in MAC store, or nil.
 func (e *Engine) MACs() *MACStore { return e.macs }
+
+// Turns counts the functions run on the loop (loop only), for tests of
+// what a line costs.
+func (e *Engine) Turns() uint64 { return e.turns }

@@ -12,69 +12,19 @@ import (
 	"failover/grammar"
 )
 
-// execMate runs a show command on the mate (loop only); the session
-// waits for the unit's answer, which always comes (output, error or the
-// unit's own timeout), outside the loop.
-func (s *Session) execMate(inv *grammar.Invocation) (api.Reply, func() api.Reply) {
-	if s.e.unit == nil {
-		return api.Reply{Err: "ERROR: failover is not available"}, nil
-	}
-	cmd := inv.Str("command")
-	if isFailoverExec(cmd) {
-		return api.Reply{Err: "ERROR: failover exec cannot run failover exec"}, nil
-	}
-	target := "mate"
-	for _, w := range []string{"active", "standby"} {
-		if inv.Words[w] {
-			target = w
-		}
-	}
-	local, err := s.e.unit.ExecTarget(target)
-	if err != nil {
-		return api.Reply{Err: api.ErrorText(err)}, nil
-	}
-	if local {
-		// This unit is the target: the command runs here, in the
-		// command mode failover exec keeps apart from the terminal's.
-		if s.foExec == nil {
-			s.foExec = s.e.newExecSession(s.peer)
-		}
-		return s.foExec.execOnLoop(cmd, "")
-	}
-	ch := make(chan api.Reply, 1)
-	s.e.unit.ExecMate(cmd, func(out string, err error) {
-		if err != nil {
-			ch <- api.Reply{Err: api.ErrorText(err)}
-			return
-		}
-		// The mate sends one text; a command it refused starts with its
-		// error or warning, and is an error here too (a script's exit
-		// status says so).
-		if strings.HasPrefix(out, "ERROR: ") || strings.HasPrefix(out, "**** WARNING ****") {
-			ch <- api.Reply{Err: strings.TrimRight(out, "\n")}
-			return
-		}
-		ch <- api.Reply{Output: out}
-	})
-	return api.Reply{}, s.await(ch)
-}
-
-// await waits for a reply outside the loop, or for the engine to stop.
-func (s *Session) await(ch <-chan api.Reply) func() api.Reply { return s.awaitWithin(ch, 0, "") }
-
 // fileWait bounds how long a session waits for the disk: the operator
 // hears about a disk that does not answer well before a client gives up.
 var fileWait = 30 * time.Second
 
 // awaitFile waits for a file job's reply, at most fileWait; the job
 // itself goes on (a save still lands when the disk answers).
-func (s *Session) awaitFile(ch <-chan api.Reply, what string) func() api.Reply {
-	return s.awaitWithin(ch, fileWait, fmt.Sprintf("ERROR: the disk has not answered in %v: %s", fileWait, what))
+func (e *Engine) awaitFile(ch <-chan api.Reply, what string) func() api.Reply {
+	return e.awaitWithin(ch, fileWait, fmt.Sprintf("ERROR: the disk has not answered in %v: %s", fileWait, what))
 }
 
 // awaitWithin waits for a reply, for the engine to stop, or (limit > 0)
 // for limit, then answers late.
-func (s *Session) awaitWithin(ch <-chan api.Reply, limit time.Duration, late string) func() api.Reply {
+func (e *Engine) awaitWithin(ch <-chan api.Reply, limit time.Duration, late string) func() api.Reply {
 	return func() api.Reply {
 		var timeout <-chan time.Time
 		if limit > 0 {
@@ -85,7 +35,7 @@ func (s *Session) awaitWithin(ch <-chan api.Reply, limit time.Duration, late str
 		select {
 		case r := <-ch:
 			return r
-		case <-s.e.done:
+		case <-e.done:
 			return api.Reply{Err: "ERROR: failoverd is stopping"}
 		case <-timeout:
 			return api.Reply{Err: late}
@@ -94,14 +44,14 @@ func (s *Session) awaitWithin(ch <-chan api.Reply, limit time.Duration, late str
 }
 
 // ping prints PIX 6.3's ping output: three echoes, one line each.
-func (s *Session) ping(inv *grammar.Invocation) api.Reply {
-	if s.e.prober == nil {
+func (e *Engine) ping(inv *grammar.Invocation) api.Reply {
+	if e.prober == nil {
 		return api.Reply{Err: "ERROR: ping is not available"}
 	}
 	host := inv.Str("host")
 	var b strings.Builder
 	for i := 0; i < 3; i++ {
-		res := s.e.prober.Probe(context.Background(), probe.Spec{Target: host, NumPackets: 1, Timeout: time.Second, Threshold: time.Second, Size: 28})
+		res := e.prober.Probe(context.Background(), probe.Spec{Target: host, NumPackets: 1, Timeout: time.Second, Threshold: time.Second, Size: 28})
 		if res.OK {
 			fmt.Fprintf(&b, "        %s response received -- %dms\n", host, res.RTT.Milliseconds())
 		} else {
@@ -111,69 +61,32 @@ func (s *Session) ping(inv *grammar.Invocation) api.Reply {
 	return api.Reply{Output: b.String()}
 }
 
-// execCommand runs an EXEC command (loop only). Commands that wait on
-// the network or the disk return a continuation that waits outside the
-// loop.
-func (s *Session) execCommand(inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+// Command runs an EXEC command about the engine's state (loop only); the
+// commands about a session itself are the session's (engine/cli).
+// Commands that wait on the network or the disk return a continuation
+// that waits outside the loop.
+func (e *Engine) Command(inv *grammar.Invocation) (api.Reply, func() api.Reply) {
 	switch inv.Decl.ID {
 	case "ping":
-		return api.Reply{}, func() api.Reply { return s.ping(inv) }
+		return api.Reply{}, func() api.Reply { return e.ping(inv) }
 	case "dir":
-		path := s.e.path
+		path := e.path
 		return api.Reply{}, func() api.Reply { return showDir(path) }
 	case "show-memory":
 		return api.Reply{}, showMemory
-	case "failover-exec":
-		return s.execMate(inv)
 	case "show-startup":
-		return s.showStartup()
+		return e.showStartup()
 	case "write-memory", "copy-run-start":
-		return s.writeMemory()
+		return e.writeMemory()
 	case "write-erase":
-		return s.writeErase()
+		return e.writeErase()
 	}
-	return s.execNow(inv), nil
+	return e.execNow(inv), nil
 }
 
 // execNow runs an EXEC command that does not wait (loop only).
-func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
-	e := s.e
+func (e *Engine) execNow(inv *grammar.Invocation) api.Reply {
 	switch inv.Decl.ID {
-	case "enable":
-		if s.priv {
-			return api.Reply{}
-		}
-		if e.cfg.EnableHash == "" {
-			s.priv = true
-			return api.Reply{}
-		}
-		s.pendingPw = true
-		if s.interactive {
-			s.badPw = 0 // each enable gets its three tries; the delay remembers
-		}
-		return api.Reply{NeedPassword: true}
-	case "disable":
-		s.priv, s.mode, s.obj = false, grammar.ModeExec, ""
-	case "configure":
-		s.mode, s.obj = grammar.ModeConfig, ""
-	case "exit", "quit":
-		switch {
-		case s.mode == grammar.ModeExec:
-			return api.Reply{Exit: true}
-		default:
-			s.mode = s.mode.Parent()
-			if s.mode == grammar.ModeExec || s.mode == grammar.ModeConfig {
-				s.obj = ""
-			}
-		}
-	case "end":
-		s.mode, s.obj = grammar.ModeExec, ""
-	case "terminal-pager":
-		s.termPager = inv.Int("lines") // "no terminal pager" leaves 0: no paging
-	case "terminal-length":
-		s.termPager = inv.Int("lines")
-	case "terminal-width":
-		s.width = inv.Int("columns")
 	case "show-running", "write-terminal":
 		sect := grammar.NoSection
 		for w := range inv.Words {
@@ -191,20 +104,20 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 	case "more-system-running":
 		return api.Reply{Output: configText(e.cfg, true)}
 	case "write-standby":
-		r := s.unitAction(func() error { return e.unit.WriteStandby() })
+		r := e.unitAction(func() error { return e.unit.WriteStandby() })
 		if !r.Failed() {
 			r.Output = "Building configuration...\n[OK]\n" // as ASA prints it
 		}
 		return r
 	case "failover-active":
 		if inv.Negated {
-			return s.unitAction(func() error { return e.unit.NoFailoverActive() })
+			return e.unitAction(func() error { return e.unit.NoFailoverActive() })
 		}
-		return s.unitAction(func() error { return e.unit.FailoverActive() })
+		return e.unitAction(func() error { return e.unit.FailoverActive() })
 	case "failover-reload-standby":
-		return s.unitAction(func() error { return e.unit.ReloadStandby() })
+		return e.unitAction(func() error { return e.unit.ReloadStandby() })
 	case "failover-reset":
-		return s.unitAction(func() error { return e.unit.Reset() })
+		return e.unitAction(func() error { return e.unit.Reset() })
 	case "show-failover":
 		if e.unit == nil {
 			return api.Reply{Output: "Failover Off\nCable status: Normal\nReconnect timeout " + grammar.FormatHMS(e.cfg.Failover.Timeout) + "\n"}
@@ -236,10 +149,6 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 		return e.showInterface(inv.Str("interface_name"))
 	case "show-ip-address":
 		return api.Reply{Output: e.showIPAddress()}
-	case "show-curpriv":
-		return api.Reply{Output: s.showCurpriv()}
-	case "show-history":
-		return api.Reply{Output: joinLines(s.history)}
 	case "show-logging":
 		return api.Reply{Output: e.logs.show(e.cfg)}
 	case "clear-logging":
@@ -276,8 +185,8 @@ func (s *Session) execNow(inv *grammar.Invocation) api.Reply {
 	return api.Reply{}
 }
 
-func (s *Session) unitAction(f func() error) api.Reply {
-	if s.e.unit == nil {
+func (e *Engine) unitAction(f func() error) api.Reply {
+	if e.unit == nil {
 		return api.Reply{Err: "ERROR: failover is not available"}
 	}
 	if err := f(); err != nil {
@@ -288,8 +197,7 @@ func (s *Session) unitAction(f func() error) api.Reply {
 
 // writeMemory saves the running configuration off the loop, then asks
 // the standby to save too.
-func (s *Session) writeMemory() (api.Reply, func() api.Reply) {
-	e := s.e
+func (e *Engine) writeMemory() (api.Reply, func() api.Reply) {
 	ch := make(chan api.Reply, 1)
 	err := e.saveStartup(func(err error) {
 		if err != nil {
@@ -310,12 +218,12 @@ func (s *Session) writeMemory() (api.Reply, func() api.Reply) {
 	if err != nil {
 		return api.Reply{Err: api.ErrorText(err)}, nil
 	}
-	return api.Reply{}, s.awaitFile(ch, "the save goes on and lands when it answers")
+	return api.Reply{}, e.awaitFile(ch, "the save goes on and lands when it answers")
 }
 
-func (s *Session) writeErase() (api.Reply, func() api.Reply) {
+func (e *Engine) writeErase() (api.Reply, func() api.Reply) {
 	ch := make(chan api.Reply, 1)
-	err := s.e.eraseStartup(func(err error) {
+	err := e.eraseStartup(func(err error) {
 		if err != nil {
 			ch <- api.Reply{Err: api.ErrorText(err)}
 			return
@@ -325,14 +233,14 @@ func (s *Session) writeErase() (api.Reply, func() api.Reply) {
 	if err != nil {
 		return api.Reply{Err: api.ErrorText(err)}, nil
 	}
-	return api.Reply{}, s.awaitFile(ch, "the erase goes on and lands when it answers")
+	return api.Reply{}, e.awaitFile(ch, "the erase goes on and lands when it answers")
 }
 
 // showStartup reads the startup-config off the loop. Anything but a
 // regular file at the path is refused, so a FIFO cannot hang the session.
-func (s *Session) showStartup() (api.Reply, func() api.Reply) {
+func (e *Engine) showStartup() (api.Reply, func() api.Reply) {
 	ch := make(chan api.Reply, 1)
-	err := s.e.readStartup(func(text string, err error) {
+	err := e.readStartup(func(text string, err error) {
 		switch {
 		case err != nil:
 			ch <- api.Reply{Err: api.ErrorText(err)}
@@ -345,7 +253,7 @@ func (s *Session) showStartup() (api.Reply, func() api.Reply) {
 	if err != nil {
 		return api.Reply{Err: api.ErrorText(err)}, nil
 	}
-	return api.Reply{}, s.awaitFile(ch, "failed to read the startup-config")
+	return api.Reply{}, e.awaitFile(ch, "failed to read the startup-config")
 }
 
 // maskKey hides the failover key when the startup-config is displayed.
@@ -359,19 +267,4 @@ func maskKey(text string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// newExecSession is a session for failover exec: privileged (the operator
-// who typed it is), starting in global configuration mode, as ASA's.
-func (e *Engine) newExecSession(p Peer) *Session {
-	s := e.newSessionOnLoop(false, p)
-	s.priv, s.mode = true, grammar.ModeConfig
-	return s
-}
-
-// isFailoverExec says whether cmd is itself a failover exec, which a
-// failover exec may not run (it would bounce between the units).
-func isFailoverExec(cmd string) bool {
-	f := strings.Fields(strings.ToLower(cmd))
-	return len(f) >= 2 && len(f[0]) >= 3 && strings.HasPrefix("failover", f[0]) && strings.HasPrefix("exec", f[1])
 }

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"bytes"
@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"failover/engine/api"
+
+	. "failover/engine"
+	"failover/engine/cli"
 )
 
 // within fails the test when f does not return in a generous time: the
@@ -45,9 +48,9 @@ func startFileEngine(t *testing.T, path string, log *slog.Logger) (*Engine, cont
 	return e, cancel, done
 }
 
-func privSession(t *testing.T, e *Engine) *Session {
+func privSession(t *testing.T, e *Engine) *cli.Session {
 	t.Helper()
-	s := e.NewSession(false)
+	s := sessionsOf(e).NewSession(false)
 	mustExec(t, s, "enable")
 	return s
 }
@@ -68,7 +71,7 @@ func TestShowStartupRefusesFIFO(t *testing.T) {
 	// The mate's view goes through the same path.
 	out := within(t, "exec show on a FIFO", func() string {
 		ch := make(chan string, 1)
-		e.do(func() { e.UnitRequests().ExecShow("show startup-config", func(o string) { ch <- o }) })
+		e.Do(func() { e.UnitRequests().ExecShow("show startup-config", func(o string) { ch <- o }) })
 		return <-ch
 	})
 	if !strings.Contains(out, "not a regular file") {
@@ -99,9 +102,9 @@ func blockSync(t *testing.T) (release func()) {
 	gate := make(chan struct{})
 	var once sync.Once
 	slow := func(f *os.File) error { <-gate; return f.Sync() }
-	syncOverride.Store(&slow)
+	SyncOverride.Store(&slow)
 	release = func() { once.Do(func() { close(gate) }) }
-	t.Cleanup(func() { release(); syncOverride.Store(nil) })
+	t.Cleanup(func() { release(); SyncOverride.Store(nil) })
 	return release
 }
 
@@ -120,7 +123,7 @@ func TestSlowDiskDoesNotHoldTheLoop(t *testing.T) {
 	}
 	within(t, "the standby's write memory during a slow write", func() error {
 		var err error
-		e.do(func() { err = e.WriteMemory() })
+		e.Do(func() { err = e.WriteMemory() })
 		return err
 	})
 	select {
@@ -138,11 +141,11 @@ func TestSlowDiskDoesNotHoldTheLoop(t *testing.T) {
 	}
 	// SIGTERM with a stuck disk: the loop still ends.
 	release = blockSync(t)
-	e.do(func() { _ = e.WriteMemory() }) // queued behind the stuck disk
+	e.Do(func() { _ = e.WriteMemory() }) // queued behind the stuck disk
 	cancel()
 	within(t, "Run after cancel with a stuck disk", func() error { return <-done })
 	release()
-	<-e.files.idle // the late write ends before the temp dir goes
+	<-e.FilesIdle() // the late write ends before the temp dir goes
 }
 
 // Temp files of an interrupted save (they may hold the failover key) are
@@ -234,8 +237,8 @@ func TestRejectedStartupLinesCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	if n := strings.Count(out, "startup-config line rejected"); n != maxRejectedLogged {
-		t.Errorf("%d rejected lines logged one by one, want %d", n, maxRejectedLogged)
+	if n := strings.Count(out, "startup-config line rejected"); n != MaxRejectedLogged {
+		t.Errorf("%d rejected lines logged one by one, want %d", n, MaxRejectedLogged)
 	}
 	if !strings.Contains(out, "count=980") {
 		t.Errorf("no count of the rest in the log:\n%s", out)
@@ -245,8 +248,8 @@ func TestRejectedStartupLinesCapped(t *testing.T) {
 // A disk that does not answer gets the operator an error in bounded time;
 // the save itself goes on and lands when the disk answers.
 func TestStuckDiskAnswersInTime(t *testing.T) {
-	defer func(d time.Duration) { fileWait = d }(fileWait)
-	fileWait = 200 * time.Millisecond
+	defer func(d time.Duration) { *FileWait = d }(*FileWait)
+	*FileWait = 200 * time.Millisecond
 	path := filepath.Join(t.TempDir(), "startup-config")
 	e, _, _ := startFileEngine(t, path, nil)
 	s := privSession(t, e)
@@ -281,7 +284,7 @@ func TestMACStoreWritesOffTheLoop(t *testing.T) {
 	release := blockSync(t)
 	mac, _ := net.ParseMAC("02:00:00:00:00:01")
 	within(t, "BurnedIn on a stuck disk", func() bool {
-		e.do(func() { e.macs.BurnedIn("inside", 3, mac) })
+		e.Do(func() { e.MACs().BurnedIn("inside", 3, mac) })
 		return true
 	})
 	release()

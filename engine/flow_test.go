@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -19,6 +19,8 @@ import (
 	"failover/engine/transport"
 	"failover/engine/unit"
 	"failover/engine/uplink"
+
+	. "failover/engine"
 )
 
 // countingDP counts the kernel calls made through it.
@@ -277,6 +279,7 @@ func newBox(t *testing.T, name, cfgFile string, net *transport.MemNetwork, clk c
 		t.Fatal(err)
 	}
 	b.e = e
+	sessionsOf(e) // the mate's failover exec runs in the box's sessions
 	ctx, cancel := context.WithCancel(context.Background())
 	b.stop = func() { cancel(); <-b.done }
 	go func() { _ = e.Run(ctx); close(b.done) }()
@@ -286,7 +289,7 @@ func newBox(t *testing.T, name, cfgFile string, net *transport.MemNetwork, clk c
 
 func (b *box) state() string {
 	var s string
-	b.e.do(func() { _, s = b.e.unit.PromptTags() })
+	b.e.Do(func() { _, s = b.e.PromptTags() })
 	return s
 }
 
@@ -328,14 +331,14 @@ func TestHostnameCostsNoKernelCall(t *testing.T) {
 	_, a, b := newPairOfBoxes(t)
 	s := privSession(t, a.e)
 	mustExec(t, s, "configure terminal")
-	a.e.do(func() {})
+	a.e.Do(func() {})
 	a.dp.take()
 	b.dp.take()
 	mustExec(t, s, "hostname fw2")
 	// Replication needs no clock: the clock stands still, so no timer
 	// (hello, address refresh) adds kernel calls of its own.
 	waitReal(t, "the standby to take the line", func() bool { return b.hostname() == "fw2" })
-	b.e.do(func() {})
+	b.e.Do(func() {})
 	for name, bx := range map[string]*box{"active": a, "standby": b} {
 		if n := bx.dp.take(); len(n) != 0 {
 			t.Errorf("%s: hostname made kernel calls %v, want none", name, n)

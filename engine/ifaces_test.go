@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 
 	"failover/engine/dataplane"
 	"failover/engine/dataplane/dataplanetest"
+
+	. "failover/engine"
+	"failover/engine/cli"
 )
 
 func newFakeEngine(t *testing.T, links ...string) (*Engine, *dataplanetest.Fake) {
@@ -35,7 +38,7 @@ func runEngine(t *testing.T, o Options) *Engine {
 	return e
 }
 
-func mustExec(t *testing.T, s *Session, lines ...string) {
+func mustExec(t *testing.T, s *cli.Session, lines ...string) {
 	t.Helper()
 	for _, l := range lines {
 		if r := s.Exec(l); r.Failed() {
@@ -49,13 +52,13 @@ func mustExec(t *testing.T, s *Session, lines ...string) {
 func TestInterfaceCommandsReachTheKernel(t *testing.T) {
 	e, dp := newFakeEngine(t, "eth0", "eth1", "other")
 	otherBefore, _ := dp.Link("other")
-	s := e.NewSession(false)
+	s := sessionsOf(e).NewSession(false)
 	mustExec(t, s, "enable", "conf t",
 		"interface eth0 auto", "interface eth1 shutdown",
 		"nameif eth0 outside security0", "nameif eth1 inside security100",
 		"ip address outside 198.51.100.2 255.255.255.240", "mtu outside 1400",
 		"ip address inside 192.0.2.1 255.255.255.240")
-	e.do(func() {})
+	e.Do(func() {})
 	addrs := func(l string) []dataplane.Addr {
 		a, err := dp.Addrs(l)
 		if err != nil {
@@ -77,12 +80,12 @@ func TestInterfaceCommandsReachTheKernel(t *testing.T) {
 	}
 	// Changing and removing the address follows the configuration.
 	mustExec(t, s, "ip address outside 198.51.100.5 255.255.255.240")
-	e.do(func() {})
+	e.Do(func() {})
 	if a := addrs("eth0"); len(a) != 1 || a[0].Prefix.Addr() != netip.MustParseAddr("198.51.100.5") {
 		t.Fatalf("after change: %v", a)
 	}
 	mustExec(t, s, "no ip address outside 198.51.100.5 255.255.255.240")
-	e.do(func() {})
+	e.Do(func() {})
 	if a := addrs("eth0"); len(a) != 0 {
 		t.Fatalf("after no ip address: %v", a)
 	}
@@ -91,7 +94,7 @@ func TestInterfaceCommandsReachTheKernel(t *testing.T) {
 // A change in one session is visible in another at once.
 func TestConcurrentSessionsShareState(t *testing.T) {
 	e, _ := newFakeEngine(t)
-	a, b := e.NewSession(false), e.NewSession(false)
+	a, b := sessionsOf(e).NewSession(false), sessionsOf(e).NewSession(false)
 	mustExec(t, a, "enable", "conf t")
 	mustExec(t, b, "enable")
 	var wg sync.WaitGroup
@@ -114,7 +117,7 @@ func TestConcurrentSessionsShareState(t *testing.T) {
 // nothing.
 func TestSessionErrors(t *testing.T) {
 	e, _ := newFakeEngine(t)
-	s := e.NewSession(false)
+	s := sessionsOf(e).NewSession(false)
 	cases := []struct{ line, want string }{
 		{"show running-config", "requires privileged mode"},
 		{"hostname x", "requires configuration mode"},
@@ -142,7 +145,7 @@ func TestSessionErrors(t *testing.T) {
 // enable asks for a password only when one is set, and checks it.
 func TestEnablePassword(t *testing.T) {
 	e, _ := newFakeEngine(t)
-	s := e.NewSession(false)
+	s := sessionsOf(e).NewSession(false)
 	mustExec(t, s, "enable", "conf t", "enable password s3cret", "end", "disable")
 	r := s.Exec("enable")
 	if !r.NeedPassword || s.Priv() {
@@ -165,7 +168,7 @@ func TestEnablePassword(t *testing.T) {
 // an if_name, and both where either is accepted.
 func TestCompleteInterfaceNames(t *testing.T) {
 	e, _ := newFakeEngine(t, "eth0", "eth1")
-	s := e.NewSession(false)
+	s := sessionsOf(e).NewSession(false)
 	mustExec(t, s, "enable", "conf t", "interface eth9 auto", "nameif eth0 outside security0")
 	for _, tc := range []struct{ line, want string }{
 		{"interface ", "eth0 eth1 eth9"},
@@ -182,7 +185,7 @@ func TestCompleteInterfaceNames(t *testing.T) {
 
 func TestShowInterfaceHardwareLine(t *testing.T) {
 	e, _ := newFakeEngine(t, "eth0")
-	s := e.NewSession(false)
+	s := sessionsOf(e).NewSession(false)
 	mustExec(t, s, "enable", "conf t", "nameif eth0 outside security0")
 	out := s.Exec("show interface outside").Output
 	if want := "  Hardware is Linux, address is 0200.0000.0001\n"; !strings.Contains(out, want) {

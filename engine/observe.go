@@ -179,19 +179,6 @@ func StatusLine(s *api.Status) string {
 	return strings.Join(parts, "; ")
 }
 
-// sessionName names a session in config events: its number and who is
-// behind it, as the log says ("session 3 (socket uid 1000 pid 4242)").
-func (s *Session) sessionName() string {
-	who := s.peer.Kind
-	if s.peer.UID >= 0 {
-		who += fmt.Sprintf(" uid %d pid %d", s.peer.UID, s.peer.PID)
-	}
-	if s.peer.SSH != "" {
-		who += " ssh " + s.peer.SSH
-	}
-	return fmt.Sprintf("session %d (%s)", s.id, who)
-}
-
 // lastLine is the command of a replicated block (the lines before it only
 // enter its sub-mode).
 func lastLine(block string) string {
@@ -210,10 +197,10 @@ var (
 	subscriberTimeout = 5 * time.Second
 )
 
-// streamEvents turns a control connection into an event stream: one JSON
+// StreamEvents turns a control connection into an event stream: one JSON
 // event per line, in order, with sequence numbers, until the client
 // closes the connection or falls behind.
-func (e *Engine) streamEvents(conn net.Conn, r io.Reader) {
+func (e *Engine) StreamEvents(conn net.Conn, r io.Reader) {
 	sub := e.obs.bus.Subscribe(subscriberQueue)
 	defer sub.Close()
 	timeout := subscriberTimeout

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"bufio"
@@ -13,6 +13,9 @@ import (
 
 	"failover/engine/api"
 	"failover/engine/event"
+
+	. "failover/engine"
+	"failover/engine/cli"
 )
 
 // serveTest serves the control socket of a fresh engine.
@@ -20,13 +23,13 @@ func serveTest(t *testing.T) (*Engine, string) {
 	t.Helper()
 	e := newTestEngine(t)
 	sock := filepath.Join(t.TempDir(), "fo.sock")
-	ln, err := Listen(sock)
+	ln, err := cli.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := contextWithCancel()
 	t.Cleanup(cancel)
-	go e.Serve(ctx, ln)
+	go sessionsOf(e).Serve(ctx, ln)
 	return e, sock
 }
 
@@ -95,8 +98,8 @@ func TestStatusAndConfigEvents(t *testing.T) {
 // engine keeps accepting changes meanwhile, and others get every event.
 func TestSlowSubscriberIsCutOff(t *testing.T) {
 	// The stalled writer must still be waiting when the test reads it.
-	defer func(d time.Duration) { subscriberTimeout = d }(subscriberTimeout)
-	subscriberTimeout = time.Minute
+	defer func(d time.Duration) { *SubscriberTimeout = d }(*SubscriberTimeout)
+	*SubscriberTimeout = time.Minute
 	e, sock := serveTest(t)
 	_, slow := subscribe(t, sock)
 	_, fast := subscribe(t, sock)
@@ -118,7 +121,7 @@ func TestSlowSubscriberIsCutOff(t *testing.T) {
 		}
 		got <- last
 	}()
-	s := e.NewSession(false)
+	s := sessionsOf(e).NewSession(false)
 	execAll(t, s, "enable", "configure terminal")
 	start := time.Now()
 	for i := range 5000 {
@@ -128,7 +131,7 @@ func TestSlowSubscriberIsCutOff(t *testing.T) {
 		// A reader is "fast" when it keeps within its queue: on a loaded
 		// machine one line per loop turn can outrun it, so let it catch
 		// up before it is a queue behind.
-		for wait := time.Now(); e.obs.bus.Seq() > progress.Load()+uint64(subscriberQueue/2) && time.Since(wait) < 10*time.Second; {
+		for wait := time.Now(); e.Bus().Seq() > progress.Load()+uint64(*SubscriberQueue/2) && time.Since(wait) < 10*time.Second; {
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -153,8 +156,8 @@ func TestSlowSubscriberIsCutOff(t *testing.T) {
 	if last.Kind != event.Overflow || last.Dropped == 0 || n >= 5000 {
 		t.Errorf("slow subscriber: %d lines, last %+v; want an overflow line before the end", n, last)
 	}
-	if e.obs.bus.Subscribers() > 1 {
-		t.Errorf("%d subscribers left, want the slow one gone", e.obs.bus.Subscribers())
+	if e.Bus().Subscribers() > 1 {
+		t.Errorf("%d subscribers left, want the slow one gone", e.Bus().Subscribers())
 	}
 }
 
@@ -183,7 +186,7 @@ func TestPublishFollowsEvents(t *testing.T) {
 	ctx, cancel := contextWithCancel()
 	defer cancel()
 	go e.Publish(ctx, time.Hour)
-	s := e.NewSession(false)
+	s := sessionsOf(e).NewSession(false)
 	execAll(t, s, "enable", "configure terminal", "hostname pub1")
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"failover/engine"
+	"failover/engine/cli"
 	"failover/engine/clock"
 	"failover/engine/dataplane"
 	"failover/engine/dataplane/dataplanetest"
@@ -74,7 +75,7 @@ type pairBox struct {
 	e      *engine.Engine
 	dp     *dataplanetest.Fake
 	ep     *transport.MemEndpoint
-	s      *engine.Session
+	s      *cli.Session
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -131,7 +132,7 @@ func (p *enginePair) start(name, cfg string) *pairBox {
 		}
 	}()
 	t.Cleanup(b.stop)
-	b.s = e.NewSession(false)
+	b.s = sessionsOf(e).NewSession(false)
 	b.exec(t, "enable")
 	p.box = append(p.box, b)
 	p.drain()

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -39,14 +39,14 @@ func BenchmarkPasteInProcess(b *testing.B) {
 				ctx, cancel := context.WithCancel(context.Background())
 				go e.Publish(ctx, time.Second) // as failoverd runs it
 				b.Cleanup(cancel)
-				s := e.NewSession(false)
+				s := sessionsOf(e).NewSession(false)
 				// The interface lines first: the rest must not touch the kernel.
 				for _, r := range s.ExecBatch(append([]string{"enable", "configure terminal"}, lines[:6]...)) {
 					if r.Failed() {
 						b.Fatal(r.Err)
 					}
 				}
-				e.do(func() {})
+				e.Do(func() {})
 				dp.take()
 				b.StartTimer()
 				for i := 6; i < len(lines); i += 1000 {
@@ -56,7 +56,7 @@ func BenchmarkPasteInProcess(b *testing.B) {
 						}
 					}
 				}
-				e.do(func() {})
+				e.Do(func() {})
 				b.StopTimer()
 				calls := 0
 				n := dp.take()

@@ -159,15 +159,4 @@ func (e *Engine) heldAddr(hw string) netipPrefix {
 	return netipPrefix{}
 }
 
-func (s *Session) showCurpriv() string {
-	lvl, modes := 1, "P_UNPR"
-	if s.priv {
-		lvl, modes = 15, "P_PRIV"
-	}
-	if s.mode.IsConfig() {
-		modes += " P_CONF"
-	}
-	return fmt.Sprintf("Current privilege level : %d\nCurrent Mode/s : %s\n", lvl, modes)
-}
-
 var _ = dataplane.Proto

@@ -24,6 +24,7 @@ import (
 	"github.com/creack/pty"
 
 	"failover/engine"
+	"failover/engine/cli"
 )
 
 var (
@@ -84,7 +85,7 @@ func startEngine(t *testing.T, sock string) (stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := engine.Listen(sock)
+	ln, err := cli.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func startEngine(t *testing.T, sock string) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	loop := make(chan struct{})
 	go func() { e.Run(ctx); close(loop) }()
-	go e.Serve(ctx, tl)
+	go cli.New(e, cli.Limits{}).Serve(ctx, tl)
 	var once sync.Once
 	return func() {
 		once.Do(func() {

@@ -10,6 +10,7 @@ import (
 
 	"failover/engine"
 	"failover/engine/api"
+	"failover/engine/cli"
 	"failover/shell"
 )
 
@@ -41,7 +42,7 @@ func TestCheckReportsEachLineAsFoshDoes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go e.Run(ctx)
-	s := e.NewSession(false)
+	s := cli.New(e, cli.Limits{}).NewSession(false)
 	for _, l := range []string{"enable", "configure terminal"} {
 		if r := s.Handle(api.Request{Op: api.OpExec, Line: l}); r.Failed() || r.NeedPassword {
 			t.Fatalf("%s: %+v", l, r)
@@ -73,7 +74,7 @@ func TestCheckReportsEachLineAsFoshDoes(t *testing.T) {
 	}
 }
 
-type backend struct{ s *engine.Session }
+type backend struct{ s *cli.Session }
 
 func (b backend) Do(req api.Request) (api.Reply, error) { return b.s.Handle(req), nil }
 

@@ -19,6 +19,7 @@ import (
 
 	"failover/engine"
 	"failover/engine/api"
+	"failover/engine/cli"
 	"failover/engine/dataplane"
 	"failover/engine/hooks"
 	"failover/engine/journal"
@@ -45,8 +46,8 @@ func run() error {
 	hookDir := flag.String("hooks", "/etc/failover/notify.d", "directory of notify hooks run on every event (root-owned; ignored when absent)")
 	hookTimeout := flag.Duration("hook-timeout", 30*time.Second, "time a notify hook may run before it is killed")
 	metricsAddr := flag.String("metrics", "", "serve Prometheus metrics on this address (host:port, e.g. 127.0.0.1:9105); off when empty")
-	maxSessions := flag.Int("max-sessions", engine.DefaultLimits.MaxSessions, "control-socket sessions open at once (up to 4 of them kept for root)")
-	sessionIdle := flag.Duration("session-idle", engine.DefaultLimits.Idle, "close a control-socket session that sends nothing for this long")
+	maxSessions := flag.Int("max-sessions", cli.DefaultLimits.MaxSessions, "control-socket sessions open at once (up to 4 of them kept for root)")
+	sessionIdle := flag.Duration("session-idle", cli.DefaultLimits.Idle, "close a control-socket session that sends nothing for this long")
 	flag.Parse()
 	if *showVersion {
 		fmt.Println(version.String("failoverd"))
@@ -83,14 +84,14 @@ func run() error {
 	e, err := engine.New(engine.Options{
 		Log: log, ConfigPath: *cfgPath, DP: dp, Prober: probe.NewICMP(log),
 		NewUplink: newUplink, NewUnit: newUnit, NewStateSync: newStateSync, StatePath: *sock + ".macs",
-		Limits: engine.Limits{MaxSessions: *maxSessions, Idle: *sessionIdle},
 	})
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	ln, err := engine.Listen(*sock)
+	sessions := cli.New(e, cli.Limits{MaxSessions: *maxSessions, Idle: *sessionIdle})
+	ln, err := cli.Listen(*sock)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func run() error {
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- e.Run(ctx) }()
 	go func() {
-		if err := e.Serve(ctx, ln); err != nil {
+		if err := sessions.Serve(ctx, ln); err != nil {
 			log.Error("control socket failed", "err", err)
 		}
 	}()
@@ -119,7 +120,7 @@ func run() error {
 	go sd.run(ctx)
 	log.Info("failoverd started", "config", *cfgPath, "socket", *sock)
 	if *console {
-		go runConsole(e, stop)
+		go runConsole(sessions, stop)
 	}
 	select {
 	case err := <-loopDone:
@@ -141,8 +142,8 @@ func newLogger(lvl slog.Level, out io.Writer) *slog.Logger {
 
 // runConsole is the router's console port: a session on the daemon's own
 // stdin/stdout. Ending it does not stop the daemon unless stdin is closed.
-func runConsole(e *engine.Engine, stop func()) {
-	b := localBackend{e.NewSession(true)}
+func runConsole(sessions *cli.CLI, stop func()) {
+	b := localBackend{sessions.NewSession(true)}
 	if term.IsTerminal(int(os.Stdin.Fd())) {
 		for {
 			t, err := shell.NewTerminal(b, os.Stdin, os.Stdout)
@@ -152,13 +153,13 @@ func runConsole(e *engine.Engine, stop func()) {
 			if err := t.Run(); err != nil {
 				return
 			}
-			b = localBackend{e.NewSession(true)}
+			b = localBackend{sessions.NewSession(true)}
 		}
 	}
 	shell.RunScript(b, os.Stdin, os.Stdout, os.Stderr)
 }
 
-type localBackend struct{ s *engine.Session }
+type localBackend struct{ s *cli.Session }
 
 func (l localBackend) Do(req api.Request) (api.Reply, error) { return l.s.Handle(req), nil }
 

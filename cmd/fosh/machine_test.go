@@ -13,6 +13,7 @@ import (
 
 	"failover/engine"
 	"failover/engine/api"
+	"failover/engine/cli"
 	"failover/engine/event"
 )
 
@@ -27,11 +28,11 @@ func TestJSONStatusAndEvents(t *testing.T) {
 	defer cancel()
 	go e.Run(ctx)
 	sock := filepath.Join(t.TempDir(), "fo.sock")
-	ln, err := engine.Listen(sock)
+	ln, err := cli.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go e.Serve(ctx, ln)
+	go cli.New(e, cli.Limits{}).Serve(ctx, ln)
 
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)

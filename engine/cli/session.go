@@ -1,4 +1,4 @@
-package engine
+package cli
 
 import (
 	"fmt"
@@ -16,7 +16,8 @@ import (
 // settings live here, in the engine, so a client cannot claim a privilege
 // it was not given.
 type Session struct {
-	e            *Engine
+	c            *CLI
+	e            Engine
 	id           int
 	interactive  bool
 	priv         bool
@@ -34,23 +35,24 @@ type Session struct {
 }
 
 // NewSession starts a console session in user EXEC.
-func (e *Engine) NewSession(interactive bool) *Session {
-	s := e.newSession(interactive, consolePeer)
+func (c *CLI) NewSession(interactive bool) *Session {
+	s := c.newSession(interactive, consolePeer)
 	if s != nil {
-		e.log.Info("session started", s.logAttrs()...)
+		c.e.Log().Info("session started", s.logAttrs()...)
 	}
 	return s
 }
 
-func (e *Engine) newSession(interactive bool, p Peer) *Session {
+// newSession is nil when the engine has stopped.
+func (c *CLI) newSession(interactive bool, p Peer) *Session {
 	var s *Session
-	e.do(func() { s = e.newSessionOnLoop(interactive, p) })
+	c.e.Do(func() { s = c.newSessionOnLoop(interactive, p) })
 	return s
 }
 
-func (e *Engine) newSessionOnLoop(interactive bool, p Peer) *Session {
-	e.sessions++
-	return &Session{e: e, id: e.sessions, interactive: interactive, mode: grammar.ModeExec, termPager: -1, width: 80, peer: p}
+func (c *CLI) newSessionOnLoop(interactive bool, p Peer) *Session {
+	c.sessions++
+	return &Session{c: c, e: c.e, id: c.sessions, interactive: interactive, mode: grammar.ModeExec, termPager: -1, width: 80, peer: p}
 }
 
 // logAttrs name the session in the log: its number and who it is.
@@ -66,11 +68,11 @@ func (s *Session) Handle(req api.Request) api.Reply {
 		if req.SSH != "" {
 			ssh = sshClient(req.SSH)
 		}
-		s.e.do(func() {
+		s.e.Do(func() {
 			s.interactive = req.Interactive
 			if ssh != "" && s.peer.SSH == "" {
 				s.peer.SSH = ssh
-				s.e.log.Info("session is an SSH login", s.logAttrs()...)
+				s.e.Log().Info("session is an SSH login", s.logAttrs()...)
 			}
 		})
 		return s.reply(api.Reply{Batches: true})
@@ -81,7 +83,7 @@ func (s *Session) Handle(req api.Request) api.Reply {
 			return s.reply(api.Reply{Err: fmt.Sprintf("ERROR: too many lines in one batch (%d, at most %d)", len(req.Lines), api.MaxBatch)})
 		}
 		r := api.Reply{Replies: s.execBatch(req.Lines, req.Filters)}
-		s.e.doOnLoop(false, func() { s.stamp(&r) }) // the paste goes on: no hand-over yet
+		s.e.Batch(func() { s.stamp(&r) }) // the paste goes on: no hand-over yet
 		return r
 	case api.OpHelp:
 		return s.Help(req.Line)
@@ -98,7 +100,7 @@ func (s *Session) Handle(req api.Request) api.Reply {
 }
 
 func (s *Session) reply(r api.Reply) api.Reply {
-	s.e.do(func() { s.stamp(&r) })
+	s.e.Do(func() { s.stamp(&r) })
 	return r
 }
 
@@ -112,16 +114,16 @@ func (s *Session) pager() int {
 	if s.termPager >= 0 {
 		return s.termPager
 	}
-	return s.e.cfg.PagerLines
+	return s.e.Config().PagerLines
 }
 
 // prompt builds "HOST[/pri/act][(config)]# " (loop only).
 func (s *Session) prompt() string {
-	c := s.e.cfg
+	c := s.e.Config()
 	var b strings.Builder
 	b.WriteString(c.Hostname)
-	if len(c.Prompt) > 0 && s.e.unit != nil {
-		prio, state := s.e.unit.PromptTags()
+	if len(c.Prompt) > 0 {
+		prio, state := s.e.PromptTags()
 		for _, w := range c.Prompt[1:] {
 			switch {
 			case w == "priority" && prio != "":
@@ -173,7 +175,7 @@ func (s *Session) exec(line, filter string) api.Reply {
 	}
 	var r api.Reply
 	var wait func() api.Reply
-	s.e.do(func() {
+	s.e.Do(func() {
 		r, wait = s.execOnLoop(line, filter)
 		if wait == nil {
 			s.stamp(&r)
@@ -247,52 +249,19 @@ func (s *Session) execOnLoop(line, filter string) (r api.Reply, wait func() api.
 	if config.IsConfigCommand(inv.Decl.ID) {
 		return s.configure(inv, line), nil
 	}
-	s.e.flush() // other commands see what the parts and the kernel hold
+	s.e.Flush() // other commands see what the parts and the kernel hold
 	return s.execCommand(inv)
 }
 
-// configure applies a configuration command; on the active unit it is
-// replicated to the standby with the lines that enter its sub-mode.
+// configure applies a configuration command and moves the session to
+// the mode the command enters.
 func (s *Session) configure(inv *grammar.Invocation, line string) api.Reply {
-	e := s.e
-	local := config.IsUnitLocal(e.cfg, inv.Decl, inv.Values)
-	if e.unit != nil && !local {
-		if refuse, warn := e.unit.RefuseConfig(); refuse {
-			return api.Reply{Err: warn}
-		}
-	}
-	ctxLines := config.ContextLines(e.cfg, inv.Mode, config.ObjFor(s.mode, s.obj, inv.Mode))
 	x := &config.Ctx{Mode: s.mode, Obj: s.obj}
-	if err := config.Change(e.cfg, inv, x); err != nil {
-		return api.Reply{Err: api.ErrorText(err)}
+	r := s.e.Configure(inv, line, x, s.sessionName(), s.logAttrs())
+	if !r.Failed() {
+		s.mode, s.obj = x.NextMode, x.NextObj
 	}
-	s.mode, s.obj = x.NextMode, x.NextObj
-	masked := maskSecrets(inv, line)
-	e.log.Info("configuration changed", append(s.logAttrs(), "line", masked)...)
-	e.changed()
-	e.configEvent(s.sessionName(), masked)
-	if e.unit != nil && !local {
-		e.unit.ConfigReplicate(strings.Join(append(ctxLines, strings.TrimSpace(line)), "\n"))
-	}
-	return api.Reply{Output: joinLines(x.Warnings)}
-}
-
-// maskSecrets hides the password or key a configuration line carries, for
-// the log.
-func maskSecrets(inv *grammar.Invocation, line string) string {
-	f := strings.Fields(line)
-	for _, name := range []string{"password", "secret"} {
-		v := inv.Values[name]
-		if v == "" {
-			continue
-		}
-		for i, w := range f {
-			if w == v {
-				f[i] = config.MaskedKey
-			}
-		}
-	}
-	return strings.Join(f, " ")
+	return r
 }
 
 func joinLines(l []string) string {
@@ -364,7 +333,7 @@ func (s *Session) Complete(line string) api.Reply {
 	}
 	g, _ := grammar.Product()
 	var named, hw []string
-	s.e.do(func() { named, hw = s.e.cfg.IfNames(), s.e.hardwareIDs() })
+	s.e.Do(func() { named, hw = s.e.Config().IfNames(), s.e.HardwareIDs() })
 	words := g.Complete(s.mode, line, func(t grammar.ValueType) []string {
 		switch t {
 		case grammar.TIfName:
@@ -390,27 +359,27 @@ func (s *Session) Enable(pw string) api.Reply {
 	var hash string
 	var pending bool
 	var peer Peer
-	s.e.do(func() { hash, pending, peer = s.e.cfg.EnableHash, s.pendingPw, s.peer })
+	s.e.Do(func() { hash, pending, peer = s.e.Config().EnableHash, s.pendingPw, s.peer })
 	if !pending {
 		return s.reply(api.Reply{Err: "ERROR: no password was asked for"})
 	}
 	// The wait and the hashing run here, off the loop.
-	ok, fails, err := s.e.pw.check(fmt.Sprintf("%s uid %d", peer.Kind, peer.UID), s.e.done, func() bool {
+	ok, fails, err := s.c.pw.check(fmt.Sprintf("%s uid %d", peer.Kind, peer.UID), s.e.Done(), func() bool {
 		return hash == "" || config.CheckPassword(hash, pw)
 	})
 	if err != nil {
 		return api.Reply{Err: api.ErrorText(err)}
 	}
 	var r api.Reply
-	s.e.do(func() {
+	s.e.Do(func() {
 		if ok {
 			s.pendingPw, s.priv, s.badPw = false, true, 0
-			s.e.log.Info("enable succeeded", s.logAttrs()...)
+			s.e.Log().Info("enable succeeded", s.logAttrs()...)
 			s.e.Syslog("%PIX-5-502103: User priv level changed: Uname: enable_15 From: 1 To: 15")
 			return
 		}
 		s.badPw++
-		s.e.log.Warn("enable password rejected", append(s.logAttrs(), "try", s.badPw, "failures_in_a_row", fails)...)
+		s.e.Log().Warn("enable password rejected", append(s.logAttrs(), "try", s.badPw, "failures_in_a_row", fails)...)
 		s.e.Syslog(fmt.Sprintf("%%PIX-6-605004: Login denied from %s to %s for user \"enable_15\"", peer.source(), peer.Kind))
 		switch {
 		case s.badPw >= maxPasswordTries:
@@ -430,7 +399,7 @@ func (s *Session) Enable(pw string) api.Reply {
 // Priv reports the session's privilege (for tests).
 func (s *Session) Priv() bool {
 	var p bool
-	s.e.do(func() { p = s.priv })
+	s.e.Do(func() { p = s.priv })
 	return p
 }
 
@@ -449,12 +418,7 @@ func (s *Session) execBatch(lines, filters []string) []api.Reply {
 	out := make([]api.Reply, 0, len(lines))
 	for len(out) < len(lines) {
 		var wait func() api.Reply
-		s.e.doOnLoop(false, func() {
-			s.e.batching = true
-			defer func() {
-				s.e.batching = false
-				s.e.pastePause()
-			}()
+		s.e.Batch(func() {
 			for len(out) < len(lines) {
 				line, filter := lines[len(out)], ""
 				if len(out) < len(filters) {

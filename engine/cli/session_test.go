@@ -1,23 +1,12 @@
-package engine
+package cli
 
 import (
 	"strings"
 	"testing"
 
+	"failover/engine"
 	"failover/engine/api"
 )
-
-func newTestEngine(t *testing.T) *Engine {
-	t.Helper()
-	e, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := contextWithCancel()
-	go e.Run(ctx)
-	t.Cleanup(cancel)
-	return e
-}
 
 func execAll(t *testing.T, s *Session, lines ...string) []api.Reply {
 	t.Helper()
@@ -67,9 +56,9 @@ func TestOneParseOneTurnPerLine(t *testing.T) {
 	for _, line := range []string{"hostname fw-turns", "show running-config", "no such command", "interface eth0 auto", "exit", "show version"} {
 		var turns0, turns1 uint64
 		var parses0, parses1 int
-		e.do(func() { turns0, parses0 = e.turns, s.parses })
+		e.e.Do(func() { turns0, parses0 = e.e.(*engine.Engine).Turns(), s.parses })
 		r := s.Exec(line)
-		e.do(func() { turns1, parses1 = e.turns, s.parses })
+		e.e.Do(func() { turns1, parses1 = e.e.(*engine.Engine).Turns(), s.parses })
 		// turns1 counts the measuring turn itself.
 		if turns := turns1 - turns0 - 1; turns != 1 {
 			t.Errorf("%q took %d loop turns, want 1", line, turns)
@@ -79,6 +68,19 @@ func TestOneParseOneTurnPerLine(t *testing.T) {
 		}
 		if r.Prompt == "" {
 			t.Errorf("%q: reply without a prompt", line)
+		}
+	}
+}
+
+// Without a failover unit, failover exec says so, whatever it was asked
+// to run (a nested failover exec included).
+func TestFailoverExecWithoutFailover(t *testing.T) {
+	e := newTestEngine(t)
+	s := e.NewSession(false)
+	execAll(t, s, "enable")
+	for _, line := range []string{"failover exec mate show version", "failover exec standby failover exec mate show version"} {
+		if r := s.Exec(line); r.Err != "ERROR: failover is not available" {
+			t.Errorf("%q: %+v", line, r)
 		}
 	}
 }

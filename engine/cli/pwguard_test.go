@@ -1,4 +1,4 @@
-package engine
+package cli
 
 import (
 	"log/slog"
@@ -6,11 +6,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"failover/engine"
 )
 
 // recordSleeps makes the engine's password delay record its waits instead
 // of sleeping.
-func recordSleeps(e *Engine) func() []time.Duration {
+func recordSleeps(e *CLI) func() []time.Duration {
 	var mu sync.Mutex
 	var got []time.Duration
 	e.pw.sleep = func(d time.Duration, _ <-chan struct{}) bool {
@@ -31,13 +33,7 @@ func recordSleeps(e *Engine) func() []time.Duration {
 // peer and makes the next try of that peer wait longer.
 func TestEnableThreeTries(t *testing.T) {
 	var buf syncBuffer
-	e, err := New(Options{Log: slog.New(slog.NewTextHandler(&buf, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := contextWithCancel()
-	defer cancel()
-	go e.Run(ctx)
+	e := runCLI(t, engine.Options{Log: slog.New(slog.NewTextHandler(&buf, nil))}, Limits{})
 	sleeps := recordSleeps(e)
 	admin := e.NewSession(false)
 	mustExec(t, admin, "enable", "conf t", "enable password right-one", "end")

@@ -1,4 +1,4 @@
-package engine
+package cli
 
 import (
 	"bufio"
@@ -18,16 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"failover/engine"
 	"failover/engine/api"
 )
 
 // serveOn starts an engine and its control socket in a temp directory.
-func serveOn(t *testing.T, o Options) (*Engine, string) {
+func serveOn(t *testing.T, o engine.Options, lim Limits) (*CLI, string) {
 	t.Helper()
-	e, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := runCLI(t, o, lim)
 	sock := filepath.Join(t.TempDir(), "fo.sock")
 	ln, err := Listen(sock)
 	if err != nil {
@@ -35,7 +33,6 @@ func serveOn(t *testing.T, o Options) (*Engine, string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go e.Run(ctx)
 	go e.Serve(ctx, ln)
 	return e, sock
 }
@@ -129,7 +126,7 @@ func TestAcceptErrorsRetried(t *testing.T) {
 // usable again. Root keeps a reserve the others cannot take.
 func TestSessionCap(t *testing.T) {
 	lim := Limits{MaxSessions: 4, RootReserve: 2}
-	_, sock := serveOn(t, Options{Limits: lim})
+	_, sock := serveOn(t, engine.Options{}, lim)
 	limit := lim.MaxSessions
 	if os.Getuid() != 0 {
 		limit -= lim.RootReserve
@@ -164,7 +161,7 @@ func TestSessionCap(t *testing.T) {
 
 // A silent client is closed after the idle time.
 func TestIdleSessionClosed(t *testing.T) {
-	_, sock := serveOn(t, Options{Limits: Limits{Idle: 200 * time.Millisecond}})
+	_, sock := serveOn(t, engine.Options{}, Limits{Idle: 200 * time.Millisecond})
 	c := dialRaw(t, sock)
 	c.do(t, api.Request{Op: api.OpHello})
 	if _, err := c.recv(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
@@ -175,7 +172,7 @@ func TestIdleSessionClosed(t *testing.T) {
 // A client that asks without reading is closed after the write timeout
 // instead of holding its replies in the daemon.
 func TestNonReadingSessionClosed(t *testing.T) {
-	_, sock := serveOn(t, Options{Limits: Limits{WriteTimeout: 200 * time.Millisecond}})
+	_, sock := serveOn(t, engine.Options{}, Limits{WriteTimeout: 200 * time.Millisecond})
 	c := dialRaw(t, sock)
 	const asked = 20000
 	go func() {
@@ -205,7 +202,7 @@ func TestNonReadingSessionClosed(t *testing.T) {
 
 // An over-long line is one error; the session goes on with the next.
 func TestOverlongRequestContinues(t *testing.T) {
-	_, sock := serveOn(t, Options{Limits: Limits{}})
+	_, sock := serveOn(t, engine.Options{}, Limits{})
 	c := dialRaw(t, sock)
 	c.do(t, api.Request{Op: api.OpHello})
 	for _, n := range []int{100 << 10, 3 << 20} {
@@ -264,7 +261,7 @@ func TestSocketModeFromTheStart(t *testing.T) {
 // configuration change names its session, without the secrets it sets.
 func TestSessionsLogged(t *testing.T) {
 	var buf syncBuffer
-	_, sock := serveOn(t, Options{Log: slog.New(slog.NewTextHandler(&buf, nil))})
+	_, sock := serveOn(t, engine.Options{Log: slog.New(slog.NewTextHandler(&buf, nil))}, Limits{})
 	t.Setenv("SSH_CONNECTION", "203.0.113.7 50022 192.0.2.1 22")
 	c, err := api.Dial(sock, false)
 	if err != nil {

@@ -1,10 +1,12 @@
-package engine
+package cli
 
 import (
 	"strings"
 	"testing"
 
+	"failover/engine"
 	"failover/engine/config"
+	"failover/engine/dataplane/dataplanetest"
 	"failover/grammar"
 )
 
@@ -12,7 +14,7 @@ import (
 // or an EXEC action of the engine. A declaration without one would parse,
 // show in "?" and then do nothing.
 func TestEveryDeclarationIsImplemented(t *testing.T) {
-	e, _ := newFakeEngine(t)
+	e := runCLI(t, engine.Options{DP: dataplanetest.NewFake()}, Limits{})
 	g, err := grammar.Product()
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +26,7 @@ func TestEveryDeclarationIsImplemented(t *testing.T) {
 		}
 		inv := &grammar.Invocation{Decl: d, Mode: grammar.ModeExec, Values: map[string]string{}, Words: map[string]bool{}}
 		var r string
-		e.do(func() {
+		e.e.Do(func() {
 			s.priv, s.mode = true, grammar.ModeExec
 			rep, _ := s.execCommand(inv)
 			r = rep.Err

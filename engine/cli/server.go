@@ -1,4 +1,4 @@
-package engine
+package cli
 
 import (
 	"bufio"
@@ -88,7 +88,7 @@ func listenMode(path string, mode os.FileMode) (net.Listener, error) {
 
 // server is the control socket's accept loop and its session count.
 type server struct {
-	e   *Engine
+	c   *CLI
 	lim Limits
 	mu  sync.Mutex
 	// Everything below is under mu.
@@ -100,8 +100,9 @@ type server struct {
 // Serve runs one session per connection until ctx ends. Accept errors
 // (EMFILE when the daemon runs out of descriptors, ...) are retried with a
 // growing delay; they never end the server.
-func (e *Engine) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &server{e: e, lim: e.limits}
+func (c *CLI) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &server{c: c, lim: c.lim}
+	log := c.e.Log()
 	go func() { <-ctx.Done(); ln.Close() }()
 	var delay time.Duration
 	for {
@@ -111,7 +112,7 @@ func (e *Engine) Serve(ctx context.Context, ln net.Listener) error {
 				return nil
 			}
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			e.log.Warn("failed to accept a control connection, retrying", "err", err, "retry_in", delay)
+			log.Warn("failed to accept a control connection, retrying", "err", err, "retry_in", delay)
 			select {
 			case <-time.After(delay):
 			case <-ctx.Done():
@@ -122,7 +123,7 @@ func (e *Engine) Serve(ctx context.Context, ln net.Listener) error {
 		delay = 0
 		peer, err := peerOf(conn)
 		if err != nil {
-			e.log.Warn("control connection without credentials", "err", err)
+			log.Warn("control connection without credentials", "err", err)
 		}
 		if msg := srv.admit(peer); msg != "" {
 			refuse(conn, msg)
@@ -147,7 +148,7 @@ func (srv *server) admit(p Peer) string {
 	// A flood of refused clients gives one log line a second, with a count.
 	srv.refused++
 	if now := time.Now(); now.Sub(srv.lastRefusal) >= time.Second {
-		srv.e.log.Warn("control session refused: too many sessions", append(p.attrs(), "open", srv.open, "refused", srv.refused)...)
+		srv.c.e.Log().Warn("control session refused: too many sessions", append(p.attrs(), "open", srv.open, "refused", srv.refused)...)
 		srv.lastRefusal, srv.refused = now, 0
 	}
 	return fmt.Sprintf("ERROR: %% Too many sessions (%d open): try again later", srv.open)
@@ -173,21 +174,22 @@ func refuse(conn net.Conn, msg string) {
 // idle time or does not read its replies is closed. Nothing a client sends
 // can stop the daemon.
 func (srv *server) serveConn(conn net.Conn, peer Peer) {
-	e := srv.e
+	c := srv.c
+	log := c.e.Log()
 	defer srv.release()
 	defer conn.Close()
-	s := e.newSession(false, peer)
+	s := c.newSession(false, peer)
 	if s == nil {
 		return // the engine is stopping
 	}
-	e.log.Info("session started", s.logAttrs()...)
+	log.Info("session started", s.logAttrs()...)
 	why := "closed by the client"
 	defer func() {
 		if r := recover(); r != nil {
-			e.log.Error("session crashed", "panic", r)
+			log.Error("session crashed", "panic", r)
 			why = "crashed"
 		}
-		e.log.Info("session ended", append(s.logAttrs(), "why", why)...)
+		log.Info("session ended", append(s.logAttrs(), "why", why)...)
 	}()
 	r := bufio.NewReaderSize(conn, 16<<10)
 	enc := json.NewEncoder(conn)
@@ -213,7 +215,7 @@ func (srv *server) serveConn(conn net.Conn, peer Peer) {
 			} else if req.Op == api.OpSubscribe {
 				why = "event stream ended"
 				conn.SetReadDeadline(time.Time{}) // a subscriber only listens
-				e.streamEvents(conn, r)
+				c.e.StreamEvents(conn, r)
 				return
 			} else {
 				rep = s.Handle(req)
