@@ -15,12 +15,17 @@ import (
 type Table struct {
 	mu      sync.Mutex
 	entries map[conntrack.Key]conntrack.Entry
-	events  chan []conntrack.Event
 	applied []conntrack.Op
 	// Refuse, when set, makes Apply fail ops it returns true for.
-	Refuse    func(conntrack.Op) bool
-	eventsOn  bool
-	dumps     int
+	Refuse   func(conntrack.Op) bool
+	eventsOn bool
+	dumps    int
+
+	// Events wait in queue (under mu, so none can slip past a listener
+	// that is going away) until the listener takes them; wake tells it.
+	queue     [][]conntrack.Event
+	overrun   bool
+	wake      chan struct{}
 	inFlight  int // event batches emitted and not yet handed to the listener
 	listeners int
 }
@@ -29,7 +34,7 @@ var _ conntrack.Table = (*Table)(nil)
 
 // New returns an empty table.
 func New() *Table {
-	return &Table{entries: map[conntrack.Key]conntrack.Entry{}, events: make(chan []conntrack.Event, 1024)}
+	return &Table{entries: map[conntrack.Key]conntrack.Entry{}, wake: make(chan struct{}, 1)}
 }
 
 // Put sets an entry without an event (as if it existed before).
@@ -40,7 +45,7 @@ func (t *Table) Put(e conntrack.Entry) {
 }
 
 // Emit changes the table as the kernel would and reports the event to
-// the listener.
+// the listener, if one is subscribed (else, as in the kernel, to nobody).
 func (t *Table) Emit(typ conntrack.EventType, e conntrack.Entry) {
 	t.mu.Lock()
 	if typ == conntrack.EventDestroy {
@@ -48,14 +53,19 @@ func (t *Table) Emit(typ conntrack.EventType, e conntrack.Entry) {
 	} else {
 		t.entries[e.Key()] = e
 	}
-	if t.listeners == 0 {
-		// Nobody subscribed: the kernel sends nothing.
-		t.mu.Unlock()
-		return
+	if t.listeners > 0 {
+		t.queue = append(t.queue, []conntrack.Event{{Type: typ, Entry: e}})
+		t.inFlight++
 	}
-	t.inFlight++
 	t.mu.Unlock()
-	t.events <- []conntrack.Event{{Type: typ, Entry: e}}
+	t.signal()
+}
+
+func (t *Table) signal() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
 }
 
 // InFlight is the number of emitted events the listener has not taken yet.
@@ -66,7 +76,12 @@ func (t *Table) InFlight() int {
 }
 
 // Overrun makes the running Listen fail, as a socket overrun does.
-func (t *Table) Overrun() { t.events <- nil }
+func (t *Table) Overrun() {
+	t.mu.Lock()
+	t.overrun = true
+	t.mu.Unlock()
+	t.signal()
+}
 
 // Listening says whether a listener is subscribed.
 func (t *Table) Listening() bool {
@@ -80,35 +95,35 @@ func (t *Table) Listen(ctx context.Context, fn func([]conntrack.Event)) error {
 	t.mu.Lock()
 	t.listeners++
 	t.mu.Unlock()
-	fn(nil)
 	defer func() {
 		// Events nobody took die with the subscription.
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.listeners--
-		for {
-			select {
-			case b := <-t.events:
-				if b != nil {
-					t.inFlight--
-				}
-			default:
-				return
-			}
+		if t.listeners == 0 {
+			t.inFlight -= len(t.queue)
+			t.queue = nil
 		}
 	}()
+	fn(nil)
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case b := <-t.events:
-			if b == nil {
-				return errors.New("fake: overrun")
-			}
+		case <-t.wake:
+		}
+		t.mu.Lock()
+		q, ov := t.queue, t.overrun
+		t.queue, t.overrun = nil, false
+		t.mu.Unlock()
+		for _, b := range q {
 			fn(b)
 			t.mu.Lock()
 			t.inFlight--
 			t.mu.Unlock()
+		}
+		if ov {
+			return errors.New("fake: overrun")
 		}
 	}
 }
