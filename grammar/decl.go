@@ -229,9 +229,6 @@ func pathKey(p []*Atom) string {
 	return b.String()
 }
 
-// Decl returns the declaration with the given ID, or nil.
-func (g *Grammar) Decl(id string) *Decl { return g.byID[id] }
-
 // Decls returns every declaration in declaration order.
 func (g *Grammar) Decls() []*Decl { return g.decls }
 
