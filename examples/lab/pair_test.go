@@ -893,15 +893,29 @@ func TestPairInsideCarrierLoss(t *testing.T) {
 // Ten planned switchovers in a row, alternately `no failover active` on the
 // active unit and `failover active` on the standby, while the client pings
 // the server through the pair every 10 ms: not one echo request is lost, and
-// TCP and UDP connections of every kind through the NAT carry on.
+// TCP and UDP connections of every kind through the NAT carry on. No inside
+// address is ever seen on the ISP segments; afterwards each connection has
+// one entry with its first translation on both units, the standby's table
+// is the active's, and connections closed across a switchover are
+// ESTABLISHED on neither.
 func TestPairPlannedSwitchover(t *testing.T) {
 	l := newPairLab(t, "")
+	// The ISP segments, from before the first flow, judged also when the
+	// test stops early.
+	defer l.watchLeaks().check(t)
 	flows := statefulSetupN(t, l, 1, 1) // one flow of every kind, through the NAT
 	ping := l.startPing("0.01")
 	active := "primary"
 	begin := time.Now()
+	// A short connection opened before each switchover and closed, both
+	// ways, after it: it must not stay ESTABLISHED on either unit.
+	var closed []netip.AddrPort
 	for i := range pairPlannedRuns {
 		time.Sleep(500 * time.Millisecond)
+		short, err := l.openShort()
+		if err != nil {
+			t.Fatalf("switchover %d: short connection: %v", i+1, err)
+		}
 		standby := pairOther(active)
 		start := time.Now()
 		l.switchOver(i, active)
@@ -910,11 +924,22 @@ func TestPairPlannedSwitchover(t *testing.T) {
 		if !l.holds(standby, "inside", pairSystem) || l.holds(active, "inside", pairSystem) {
 			t.Errorf("switchover %d: the %s must hold %s alone", i+1, standby, pairSystem)
 		}
+		if err := short.echo(); err != nil {
+			t.Errorf("switchover %d: short connection %v: %v", i+1, short.local, err)
+		}
+		if err := short.close(); err != nil {
+			t.Errorf("switchover %d: closing short connection %v: %v", i+1, short.local, err)
+		}
+		closed = append(closed, short.local)
 		active = standby
 	}
 	time.Sleep(1500 * time.Millisecond) // late replies
 	if dead := aliveFlows(flows, time.Now(), 5*time.Second); len(dead) > 0 {
 		t.Errorf("%d connections through the NAT died in the switchovers: %v", len(dead), describe(dead))
+	}
+	if p := l.waitNATConsistent(active, flows, closed, 5*time.Second); len(p) > 0 {
+		t.Errorf("after %d switchovers the connection tables of the active %s and the standby disagree with the flows:%s",
+			pairPlannedRuns, active, joinLines(p))
 	}
 	ping.stop()
 	o := pairSummarise(ping.snapshot(), begin)

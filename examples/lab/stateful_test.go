@@ -133,7 +133,9 @@ func (s *flowServer) acceptLoop(k flowKind, ln net.Listener) {
 		s.mu.Unlock()
 		switch k {
 		case tcpEcho:
-			go func() { _, _ = io.Copy(c, c) }()
+			// Closing at the end of input ends a connection orderly
+			// (FIN both ways) when the client closes it.
+			go func() { _, _ = io.Copy(c, c); c.Close() }()
 		case tcpPush, tcpChatty:
 			n := s.counter(c.RemoteAddr().String())
 			go func() {
@@ -549,17 +551,7 @@ func TestPairForgedAndReplayedState(t *testing.T) {
 	if got, want := after.rerr-before.rerr, len(forged)+len(replayed); got < want {
 		t.Errorf("secondary's rerr grew by %d, want at least %d\n%s", got, want, after.text)
 	}
-	h, err := netns.GetFromName(l.ns("sec"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	tb, err := conntrack.OpenNS(nil, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Close()
-	es, err := tb.Dump(context.Background())
+	es, err := l.dumpUnit("secondary")
 	if err != nil {
 		t.Fatal(err)
 	}
