@@ -61,128 +61,176 @@ func (e *Engine) ping(inv *grammar.Invocation) api.Reply {
 	return api.Reply{Output: b.String()}
 }
 
+// command runs an EXEC command of the engine (loop only); wait, when not
+// nil, finishes it outside the loop.
+type command func(e *Engine, inv *grammar.Invocation) (r api.Reply, wait func() api.Reply)
+
+// now is a command that does not wait.
+func now(f func(e *Engine, inv *grammar.Invocation) api.Reply) command {
+	return func(e *Engine, inv *grammar.Invocation) (api.Reply, func() api.Reply) { return f(e, inv), nil }
+}
+
+// commands are the engine's EXEC commands, each registered against its
+// declaration; the session's own are in engine/cli, configuration
+// commands in engine/config. Filled once, at init.
+var commands map[*grammar.Decl]command
+
+// HasCommand says whether the engine runs the command d.
+func HasCommand(d *grammar.Decl) bool {
+	_, ok := commands[d]
+	return ok
+}
+
 // Command runs an EXEC command about the engine's state (loop only); the
 // commands about a session itself are the session's (engine/cli).
 // Commands that wait on the network or the disk return a continuation
 // that waits outside the loop.
 func (e *Engine) Command(inv *grammar.Invocation) (api.Reply, func() api.Reply) {
-	switch inv.Decl.ID {
-	case "ping":
-		return api.Reply{}, func() api.Reply { return e.ping(inv) }
-	case "dir":
-		path := e.path
-		return api.Reply{}, func() api.Reply { return showDir(path) }
-	case "show-memory":
-		return api.Reply{}, showMemory
-	case "show-startup":
-		return e.showStartup()
-	case "write-memory", "copy-run-start":
-		return e.writeMemory()
-	case "write-erase":
-		return e.writeErase()
+	c, ok := commands[inv.Decl]
+	if !ok {
+		return api.Reply{Err: fmt.Sprintf("ERROR: command %s is not implemented", inv.Decl.ID)}, nil
 	}
-	return e.execNow(inv), nil
+	return c(e, inv)
 }
 
-// execNow runs an EXEC command that does not wait (loop only).
-func (e *Engine) execNow(inv *grammar.Invocation) api.Reply {
-	switch inv.Decl.ID {
-	case "show-running", "write-terminal":
-		sect := grammar.NoSection
-		for w := range inv.Words {
-			if s := grammar.SectionNamed(w); s != grammar.NoSection && inv.Decl.ID == "show-running" {
-				sect = s
+func init() {
+	commands = map[*grammar.Decl]command{
+		// Commands that wait on the network or the disk.
+		grammar.PingCmd: func(e *Engine, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			return api.Reply{}, func() api.Reply { return e.ping(inv) }
+		},
+		grammar.DirCmd: func(e *Engine, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			path := e.path
+			return api.Reply{}, func() api.Reply { return showDir(path) }
+		},
+		grammar.ShowMemoryCmd: func(e *Engine, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			return api.Reply{}, showMemory
+		},
+		grammar.ShowStartupCmd: func(e *Engine, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			return e.showStartup()
+		},
+		grammar.WriteMemoryCmd: func(e *Engine, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			return e.writeMemory()
+		},
+		grammar.WriteEraseCmd: func(e *Engine, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			return e.writeErase()
+		},
+		// Commands that answer at once.
+		grammar.ShowRunningCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			sect := grammar.NoSection
+			for w := range inv.Words {
+				if s := grammar.SectionNamed(w); s != grammar.NoSection && inv.Decl == grammar.ShowRunningCmd {
+					sect = s
+				}
 			}
-		}
-		// "all" would add the default values; this product's rendering
-		// already prints every value that matters to a command, so it
-		// shows the same lines.
-		if sect == grammar.NoSection {
-			return api.Reply{Output: configText(e.cfg, false)}
-		}
-		return api.Reply{Output: config.Text(config.Render(e.cfg, config.RenderOpts{Section: sect}))}
-	case "more-system-running":
-		return api.Reply{Output: configText(e.cfg, true)}
-	case "write-standby":
-		r := e.unitAction(func() error { return e.unit.WriteStandby() })
-		if !r.Failed() {
-			r.Output = "Building configuration...\n[OK]\n" // as ASA prints it
-		}
-		return r
-	case "failover-active":
-		if inv.Negated {
-			return e.unitAction(func() error { return e.unit.NoFailoverActive() })
-		}
-		return e.unitAction(func() error { return e.unit.FailoverActive() })
-	case "failover-reload-standby":
-		return e.unitAction(func() error { return e.unit.ReloadStandby() })
-	case "failover-reset":
-		return e.unitAction(func() error { return e.unit.Reset() })
-	case "show-failover":
-		if e.unit == nil {
-			return api.Reply{Output: "Failover Off\nCable status: Normal\nReconnect timeout " + grammar.FormatHMS(e.cfg.Failover.Timeout) + "\n"}
-		}
-		for _, w := range []string{"history", "state", "interface", "statistics"} {
-			if inv.Words[w] {
-				return api.Reply{Output: e.unit.Show(w)}
+			// "all" would add the default values; this product's rendering
+			// already prints every value that matters to a command, so it
+			// shows the same lines.
+			if sect == grammar.NoSection {
+				return api.Reply{Output: configText(e.cfg, false)}
 			}
-		}
-		return api.Reply{Output: e.unit.ShowFailover()}
-	case "show-monitor-interface":
-		if e.unit == nil {
-			return api.Reply{Err: "ERROR: failover is not available"}
-		}
-		return api.Reply{Output: e.unit.Show("monitor-interface")}
-	case "show-conn-count", "show-xlate-count":
-		// Counted by connection replication, which only runs with a
-		// stateful failover link.
-		if e.stateSync == nil {
-			return api.Reply{Output: "0 in use, 0 most used\n"}
-		}
-		if inv.Decl.ID == "show-conn-count" {
-			return api.Reply{Output: e.stateSync.ShowConnCount()}
-		}
-		return api.Reply{Output: e.stateSync.ShowXlateCount()}
-	case "show-version":
-		return api.Reply{Output: e.showVersion()}
-	case "show-interface":
-		return e.showInterface(inv.Str("interface_name"))
-	case "show-ip-address":
-		return api.Reply{Output: e.showIPAddress()}
-	case "show-logging":
-		return api.Reply{Output: e.logs.show(e.cfg)}
-	case "clear-logging":
-		e.logs.clear()
-	case "show-route":
-		if e.uplink == nil {
-			return api.Reply{Err: "ERROR: route tracking is not available"}
-		}
-		return api.Reply{Output: e.uplink.ShowRoute(e.cfg, e.heldAddr)}
-	case "show-track":
-		if e.uplink == nil {
-			return api.Reply{Err: "ERROR: route tracking is not available"}
-		}
-		id := inv.Int("track_id")
-		if id != 0 && e.cfg.Tracks[id] == nil {
-			return api.Reply{Err: fmt.Sprintf("ERROR: track %d does not exist", id)}
-		}
-		return api.Reply{Output: e.uplink.ShowTrack(id)}
-	case "show-sla-config", "show-sla-oper":
-		if e.uplink == nil {
-			return api.Reply{Err: "ERROR: route tracking is not available"}
-		}
-		id := inv.Int("sla_id")
-		if id != 0 && e.cfg.SLAs[id] == nil {
-			return api.Reply{Err: fmt.Sprintf("ERROR: sla monitor %d does not exist", id)}
-		}
-		if inv.Decl.ID == "show-sla-config" {
-			return api.Reply{Output: e.uplink.ShowSLAConfig(e.cfg, id)}
-		}
-		return api.Reply{Output: e.uplink.ShowSLAOper(id)}
-	default:
-		return api.Reply{Err: fmt.Sprintf("ERROR: command %s is not implemented", inv.Decl.ID)}
+			return api.Reply{Output: config.Text(config.Render(e.cfg, config.RenderOpts{Section: sect}))}
+		}),
+		grammar.MoreSystemRunningCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			return api.Reply{Output: configText(e.cfg, true)}
+		}),
+		grammar.WriteStandbyCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			r := e.unitAction(func() error { return e.unit.WriteStandby() })
+			if !r.Failed() {
+				r.Output = "Building configuration...\n[OK]\n" // as ASA prints it
+			}
+			return r
+		}),
+		grammar.FailoverActiveCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			if inv.Negated {
+				return e.unitAction(func() error { return e.unit.NoFailoverActive() })
+			}
+			return e.unitAction(func() error { return e.unit.FailoverActive() })
+		}),
+		grammar.FailoverReloadStandbyCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			return e.unitAction(func() error { return e.unit.ReloadStandby() })
+		}),
+		grammar.FailoverResetCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			return e.unitAction(func() error { return e.unit.Reset() })
+		}),
+		grammar.ShowFailoverCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			if e.unit == nil {
+				return api.Reply{Output: "Failover Off\nCable status: Normal\nReconnect timeout " + grammar.FormatHMS(e.cfg.Failover.Timeout) + "\n"}
+			}
+			for _, w := range []string{"history", "state", "interface", "statistics"} {
+				if inv.Words[w] {
+					return api.Reply{Output: e.unit.Show(w)}
+				}
+			}
+			return api.Reply{Output: e.unit.ShowFailover()}
+		}),
+		grammar.ShowMonitorInterfaceCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			if e.unit == nil {
+				return api.Reply{Err: "ERROR: failover is not available"}
+			}
+			return api.Reply{Output: e.unit.Show("monitor-interface")}
+		}),
+		grammar.ShowConnCountCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			// Counted by connection replication, which only runs with a
+			// stateful failover link.
+			if e.stateSync == nil {
+				return api.Reply{Output: "0 in use, 0 most used\n"}
+			}
+			if inv.Decl == grammar.ShowConnCountCmd {
+				return api.Reply{Output: e.stateSync.ShowConnCount()}
+			}
+			return api.Reply{Output: e.stateSync.ShowXlateCount()}
+		}),
+		grammar.ShowVersionCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			return api.Reply{Output: e.showVersion()}
+		}),
+		grammar.ShowInterfaceCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			return e.showInterface(inv.Str("interface_name"))
+		}),
+		grammar.ShowIPAddressCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			return api.Reply{Output: e.showIPAddress()}
+		}),
+		grammar.ShowLoggingCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			return api.Reply{Output: e.logs.show(e.cfg)}
+		}),
+		grammar.ClearLoggingCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			e.logs.clear()
+			return api.Reply{}
+		}),
+		grammar.ShowRouteCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			if e.uplink == nil {
+				return api.Reply{Err: "ERROR: route tracking is not available"}
+			}
+			return api.Reply{Output: e.uplink.ShowRoute(e.cfg, e.heldAddr)}
+		}),
+		grammar.ShowTrackCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			if e.uplink == nil {
+				return api.Reply{Err: "ERROR: route tracking is not available"}
+			}
+			id := inv.Int("track_id")
+			if id != 0 && e.cfg.Tracks[id] == nil {
+				return api.Reply{Err: fmt.Sprintf("ERROR: track %d does not exist", id)}
+			}
+			return api.Reply{Output: e.uplink.ShowTrack(id)}
+		}),
+		grammar.ShowSLAConfigCmd: now(func(e *Engine, inv *grammar.Invocation) api.Reply {
+			if e.uplink == nil {
+				return api.Reply{Err: "ERROR: route tracking is not available"}
+			}
+			id := inv.Int("sla_id")
+			if id != 0 && e.cfg.SLAs[id] == nil {
+				return api.Reply{Err: fmt.Sprintf("ERROR: sla monitor %d does not exist", id)}
+			}
+			if inv.Decl == grammar.ShowSLAConfigCmd {
+				return api.Reply{Output: e.uplink.ShowSLAConfig(e.cfg, id)}
+			}
+			return api.Reply{Output: e.uplink.ShowSLAOper(id)}
+		}),
 	}
-	return api.Reply{}
+	commands[grammar.WriteTerminalCmd] = commands[grammar.ShowRunningCmd]
+	commands[grammar.ShowXlateCountCmd] = commands[grammar.ShowConnCountCmd]
+	commands[grammar.ShowSLAOperCmd] = commands[grammar.ShowSLAConfigCmd]
+	commands[grammar.CopyRunStartCmd] = commands[grammar.WriteMemoryCmd]
 }
 
 func (e *Engine) unitAction(f func() error) api.Reply {

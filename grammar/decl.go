@@ -63,7 +63,7 @@ func (m Mode) Chain() []Mode {
 // Decl declares one command once: its syntax drives parsing, "?" help, Tab
 // completion, the "no" form and the running-config line.
 type Decl struct {
-	ID     string // the engine binds its handler to this
+	ID     string // names the command in errors; handlers are registered against the *Decl itself
 	Modes  []Mode
 	Syntax string
 	Help   map[string]string // atom name -> one-line help
@@ -228,9 +228,6 @@ func pathKey(p []*Atom) string {
 	}
 	return b.String()
 }
-
-// Decl returns the declaration with the given ID, or nil.
-func (g *Grammar) Decl(id string) *Decl { return g.byID[id] }
 
 // Decls returns every declaration in declaration order.
 func (g *Grammar) Decls() []*Decl { return g.decls }

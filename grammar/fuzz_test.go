@@ -55,7 +55,7 @@ func FuzzParse(f *testing.F) {
 			for w := range inv.Words {
 				words = append(words, w)
 			}
-			out, err := g.Render(inv.Decl.ID, inv.Values, words...)
+			out, err := g.Render(inv.Decl, inv.Values, words...)
 			if err != nil {
 				t.Fatalf("%q parsed as %s but does not render: %v", line, inv.Decl.ID, err)
 			}

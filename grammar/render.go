@@ -9,10 +9,9 @@ import (
 // derived from the same syntax the parser uses, so it parses back. It picks
 // the path whose values are exactly those given and which contains every
 // requested optional keyword, preferring the shortest such path.
-func (g *Grammar) Render(id string, values map[string]string, words ...string) (string, error) {
-	d := g.byID[id]
-	if d == nil {
-		return "", fmt.Errorf("failed to render: unknown command %q", id)
+func (g *Grammar) Render(d *Decl, values map[string]string, words ...string) (string, error) {
+	if d == nil || g.byID[d.ID] != d {
+		return "", fmt.Errorf("failed to render: the command is not in this grammar")
 	}
 	var best []*Atom
 	for _, p := range d.paths {
@@ -24,7 +23,7 @@ func (g *Grammar) Render(id string, values map[string]string, words ...string) (
 		}
 	}
 	if best == nil {
-		return "", fmt.Errorf("failed to render %s: no form takes values %v and keywords %v", id, values, words)
+		return "", fmt.Errorf("failed to render %s: no form takes values %v and keywords %v", d.ID, values, words)
 	}
 	parts := make([]string, 0, len(best))
 	for _, a := range best {
@@ -40,8 +39,8 @@ func (g *Grammar) Render(id string, values map[string]string, words ...string) (
 // MustRender is Render for declarations known to the caller at compile
 // time; an error there is a programming mistake caught by the round-trip
 // tests, so it renders a visible marker instead of panicking in a daemon.
-func (g *Grammar) MustRender(id string, values map[string]string, words ...string) string {
-	s, err := g.Render(id, values, words...)
+func (g *Grammar) MustRender(d *Decl, values map[string]string, words ...string) string {
+	s, err := g.Render(d, values, words...)
 	if err != nil {
 		return "! " + err.Error()
 	}

@@ -268,7 +268,7 @@ const seedUsage = `usage: [no] failover [active]
         failover link <if_name>
 `
 
-// "failover ?" without Enter prints the seed's usage text at once, redraws
+// "failover ?" without Enter prints PIX's usage text at once, redraws
 // the line without the "?", and the line goes on being edited.
 func TestPtyHelpFailover(t *testing.T) {
 	tm := startFosh(t, 80)
@@ -277,7 +277,7 @@ func TestPtyHelpFailover(t *testing.T) {
 	tm.expect("usage: [no] failover [active]")
 	got := plain("usage: [no] failover [active]" + tm.settle())
 	if !strings.HasPrefix(got, seedUsage) {
-		t.Fatalf("help is not the seed's usage text:\n%s", got)
+		t.Fatalf("help is not PIX's usage text:\n%s", got)
 	}
 	// The line is redrawn after the help, without the "?", and nothing
 	// runs yet (no Enter was typed).

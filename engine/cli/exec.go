@@ -15,52 +15,84 @@ import (
 // on the network or the disk return a continuation that waits outside the
 // loop.
 func (s *Session) execCommand(inv *grammar.Invocation) (api.Reply, func() api.Reply) {
-	switch inv.Decl.ID {
-	case "failover-exec":
-		return s.execMate(inv)
-	case "enable":
-		if s.priv {
-			return api.Reply{}, nil
-		}
-		if s.e.Config().EnableHash == "" {
-			s.priv = true
-			return api.Reply{}, nil
-		}
-		s.pendingPw = true
-		if s.interactive {
-			s.badPw = 0 // each enable gets its three tries; the delay remembers
-		}
-		return api.Reply{NeedPassword: true}, nil
-	case "disable":
-		s.priv, s.mode, s.obj = false, grammar.ModeExec, ""
-	case "configure":
-		s.mode, s.obj = grammar.ModeConfig, ""
-	case "exit", "quit":
-		switch {
-		case s.mode == grammar.ModeExec:
-			return api.Reply{Exit: true}, nil
-		default:
-			s.mode = s.mode.Parent()
-			if s.mode == grammar.ModeExec || s.mode == grammar.ModeConfig {
-				s.obj = ""
-			}
-		}
-	case "end":
-		s.mode, s.obj = grammar.ModeExec, ""
-	case "terminal-pager":
-		s.termPager = inv.Int("lines") // "no terminal pager" leaves 0: no paging
-	case "terminal-length":
-		s.termPager = inv.Int("lines")
-	case "terminal-width":
-		s.width = inv.Int("columns")
-	case "show-curpriv":
-		return api.Reply{Output: s.showCurpriv()}, nil
-	case "show-history":
-		return api.Reply{Output: joinLines(s.history)}, nil
-	default:
-		return s.e.Command(inv)
+	if c, ok := commands[inv.Decl]; ok {
+		return c(s, inv)
 	}
-	return api.Reply{}, nil
+	return s.e.Command(inv)
+}
+
+// command runs an EXEC command about the session (loop only); wait, when
+// not nil, finishes it outside the loop.
+type command func(s *Session, inv *grammar.Invocation) (r api.Reply, wait func() api.Reply)
+
+// commands are the session's own EXEC commands, each registered against
+// its declaration; the engine runs the others (engine.HasCommand), and
+// configuration commands are engine/config's. Filled once, at init.
+var commands map[*grammar.Decl]command
+
+func init() {
+	commands = map[*grammar.Decl]command{
+		grammar.FailoverExecCmd: func(s *Session, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			return s.execMate(inv)
+		},
+		grammar.EnableCmd: func(s *Session, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			if s.priv {
+				return api.Reply{}, nil
+			}
+			if s.e.Config().EnableHash == "" {
+				s.priv = true
+				return api.Reply{}, nil
+			}
+			s.pendingPw = true
+			if s.interactive {
+				s.badPw = 0 // each enable gets its three tries; the delay remembers
+			}
+			return api.Reply{NeedPassword: true}, nil
+		},
+		grammar.DisableCmd: func(s *Session, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			s.priv, s.mode, s.obj = false, grammar.ModeExec, ""
+			return api.Reply{}, nil
+		},
+		grammar.ConfigureCmd: func(s *Session, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			s.mode, s.obj = grammar.ModeConfig, ""
+			return api.Reply{}, nil
+		},
+		grammar.ExitCmd: func(s *Session, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			switch {
+			case s.mode == grammar.ModeExec:
+				return api.Reply{Exit: true}, nil
+			default:
+				s.mode = s.mode.Parent()
+				if s.mode == grammar.ModeExec || s.mode == grammar.ModeConfig {
+					s.obj = ""
+				}
+			}
+			return api.Reply{}, nil
+		},
+		grammar.EndCmd: func(s *Session, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			s.mode, s.obj = grammar.ModeExec, ""
+			return api.Reply{}, nil
+		},
+		grammar.TerminalPagerCmd: func(s *Session, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			s.termPager = inv.Int("lines") // "no terminal pager" leaves 0: no paging
+			return api.Reply{}, nil
+		},
+		grammar.TerminalLengthCmd: func(s *Session, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			s.termPager = inv.Int("lines")
+			return api.Reply{}, nil
+		},
+		grammar.TerminalWidthCmd: func(s *Session, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			s.width = inv.Int("columns")
+			return api.Reply{}, nil
+		},
+		grammar.ShowCurprivCmd: func(s *Session, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			return api.Reply{Output: s.showCurpriv()}, nil
+		},
+		grammar.ShowHistoryCmd: func(s *Session, inv *grammar.Invocation) (api.Reply, func() api.Reply) {
+			return api.Reply{Output: joinLines(s.history)}, nil
+		},
+	}
+	commands[grammar.QuitCmd] = commands[grammar.ExitCmd]
 }
 
 // execMate runs a command on the mate (loop only); the session waits for

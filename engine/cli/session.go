@@ -246,7 +246,7 @@ func (s *Session) execOnLoop(line, filter string) (r api.Reply, wait func() api.
 	if !ok {
 		return bad, nil
 	}
-	if config.IsConfigCommand(inv.Decl.ID) {
+	if config.IsConfigCommand(inv.Decl) {
 		return s.configure(inv, line), nil
 	}
 	s.e.Flush() // other commands see what the parts and the kernel hold

@@ -26,8 +26,8 @@ type handler func(c *Config, inv *grammar.Invocation, x *Ctx) error
 
 // IsConfigCommand reports whether a declaration is a configuration command
 // handled here (as opposed to an EXEC action the engine performs).
-func IsConfigCommand(id string) bool {
-	_, ok := handlers[id]
+func IsConfigCommand(d *grammar.Decl) bool {
+	_, ok := handlers[d]
 	return ok
 }
 
@@ -46,7 +46,7 @@ func Apply(c *Config, inv *grammar.Invocation, x *Ctx) (*Config, error) {
 // handler checks everything before it changes anything (atomic_test.go
 // holds them to it).
 func Change(c *Config, inv *grammar.Invocation, x *Ctx) error {
-	h, ok := handlers[inv.Decl.ID]
+	h, ok := handlers[inv.Decl]
 	if !ok {
 		return fmt.Errorf("command %s is not a configuration command", inv.Decl.ID)
 	}
@@ -68,7 +68,7 @@ func ObjFor(cur grammar.Mode, obj string, m grammar.Mode) string {
 
 var errf = fmt.Errorf
 
-var handlers map[string]handler
+var handlers map[*grammar.Decl]handler
 
 // flag is the handler of an on/off command: the command sets it, its "no"
 // form clears it.
@@ -80,59 +80,59 @@ func flag(field func(c *Config) *bool) handler {
 }
 
 func init() {
-	handlers = map[string]handler{
-		"hostname":                    setHostname,
-		"enable-password":             setEnablePassword,
-		"interface":                   setInterface,
-		"nameif":                      setNameif,
-		"ip-address":                  setIPAddress,
-		"mtu":                         setMTU,
-		"pager":                       setPager,
-		"logging-on":                  flag(func(c *Config) *bool { return &c.Logging.On }),
-		"logging-host":                setLoggingHost,
-		"logging-timestamp":           flag(func(c *Config) *bool { return &c.Logging.Timestamp }),
-		"logging-trap":                func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Trap, inv) },
-		"logging-buffered":            func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Buffered, inv) },
-		"logging-console":             func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Console, inv) },
-		"names":                       flag(func(c *Config) *bool { return &c.Names }),
-		"name":                        setName,
-		"prompt":                      setPrompt,
-		"if-nameif":                   ifNameif,
-		"if-security":                 ifSecurity,
-		"if-ip-address":               ifIPAddress,
-		"if-shutdown":                 ifShutdown,
-		"failover":                    flag(func(c *Config) *bool { return &c.Failover.Enabled }),
-		"failover-lan-unit":           setLanUnit,
-		"failover-lan-interface":      setLanInterface,
-		"failover-lan-key":            setKey,
-		"failover-key":                setKey,
-		"failover-lan-enable":         flag(func(c *Config) *bool { return &c.Failover.LanEnable }),
-		"failover-ip":                 setFailoverIP,
-		"failover-interface-ip":       setFailoverInterfaceIP,
-		"failover-link":               setLink,
-		"failover-poll":               setPoll,
-		"failover-polltime":           setPolltime,
-		"failover-polltime-interface": setIfPolltime,
-		"monitor-interface":           setMonitor,
-		"failover-interface-policy":   setPolicy,
-		"failover-mac":                setMAC,
-		"failover-timeout":            setTimeout,
-		"failover-replicate-http":     flag(func(c *Config) *bool { return &c.Failover.ReplicateHTTP }),
-		"failover-preempt":            setPreempt,
-		"sla-monitor":                 setSLA,
-		"sla-schedule":                setSchedule,
-		"sla-type-echo":               slaTypeEcho,
-		"sla-num-packets":             slaField,
-		"sla-timeout":                 slaField,
-		"sla-threshold":               slaField,
-		"sla-frequency":               slaField,
-		"sla-tos":                     slaField,
-		"sla-data-size":               slaField,
-		"track-rtr":                   setTrack,
-		"track-list":                  setTrack,
-		"track-delay":                 trackDelay,
-		"track-object":                trackObject,
-		"route":                       setRoute,
+	handlers = map[*grammar.Decl]handler{
+		grammar.HostnameCmd:                  setHostname,
+		grammar.EnablePasswordCmd:            setEnablePassword,
+		grammar.InterfaceCmd:                 setInterface,
+		grammar.NameifCmd:                    setNameif,
+		grammar.IPAddressCmd:                 setIPAddress,
+		grammar.MTUCmd:                       setMTU,
+		grammar.PagerCmd:                     setPager,
+		grammar.LoggingOnCmd:                 flag(func(c *Config) *bool { return &c.Logging.On }),
+		grammar.LoggingHostCmd:               setLoggingHost,
+		grammar.LoggingTimestampCmd:          flag(func(c *Config) *bool { return &c.Logging.Timestamp }),
+		grammar.LoggingTrapCmd:               func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Trap, inv) },
+		grammar.LoggingBufferedCmd:           func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Buffered, inv) },
+		grammar.LoggingConsoleCmd:            func(c *Config, inv *grammar.Invocation, _ *Ctx) error { return setLevel(&c.Logging.Console, inv) },
+		grammar.NamesCmd:                     flag(func(c *Config) *bool { return &c.Names }),
+		grammar.NameCmd:                      setName,
+		grammar.PromptCmd:                    setPrompt,
+		grammar.IfNameifCmd:                  ifNameif,
+		grammar.IfSecurityCmd:                ifSecurity,
+		grammar.IfIPAddressCmd:               ifIPAddress,
+		grammar.IfShutdownCmd:                ifShutdown,
+		grammar.FailoverCmd:                  flag(func(c *Config) *bool { return &c.Failover.Enabled }),
+		grammar.FailoverLanUnitCmd:           setLanUnit,
+		grammar.FailoverLanInterfaceCmd:      setLanInterface,
+		grammar.FailoverLanKeyCmd:            setKey,
+		grammar.FailoverKeyCmd:               setKey,
+		grammar.FailoverLanEnableCmd:         flag(func(c *Config) *bool { return &c.Failover.LanEnable }),
+		grammar.FailoverIPCmd:                setFailoverIP,
+		grammar.FailoverInterfaceIPCmd:       setFailoverInterfaceIP,
+		grammar.FailoverLinkCmd:              setLink,
+		grammar.FailoverPollCmd:              setPoll,
+		grammar.FailoverPolltimeCmd:          setPolltime,
+		grammar.FailoverPolltimeInterfaceCmd: setIfPolltime,
+		grammar.MonitorInterfaceCmd:          setMonitor,
+		grammar.FailoverInterfacePolicyCmd:   setPolicy,
+		grammar.FailoverMacCmd:               setMAC,
+		grammar.FailoverTimeoutCmd:           setTimeout,
+		grammar.FailoverReplicateHTTPCmd:     flag(func(c *Config) *bool { return &c.Failover.ReplicateHTTP }),
+		grammar.FailoverPreemptCmd:           setPreempt,
+		grammar.SLAMonitorCmd:                setSLA,
+		grammar.SLAScheduleCmd:               setSchedule,
+		grammar.SLATypeEchoCmd:               slaTypeEcho,
+		grammar.SLANumPacketsCmd:             slaField,
+		grammar.SLATimeoutCmd:                slaField,
+		grammar.SLAThresholdCmd:              slaField,
+		grammar.SLAFrequencyCmd:              slaField,
+		grammar.SLATosCmd:                    slaField,
+		grammar.SLADataSizeCmd:               slaField,
+		grammar.TrackRtrCmd:                  setTrack,
+		grammar.TrackListCmd:                 setTrack,
+		grammar.TrackDelayCmd:                trackDelay,
+		grammar.TrackObjectCmd:               trackObject,
+		grammar.RouteCmd:                     setRoute,
 	}
 }
 

@@ -68,14 +68,14 @@ func slaField(c *Config, inv *grammar.Invocation, x *Ctx) error {
 
 func setSLAField(s *SLA, inv *grammar.Invocation) error {
 	neg := inv.Negated
-	switch inv.Decl.ID {
-	case "sla-num-packets":
+	switch inv.Decl {
+	case grammar.SLANumPacketsCmd:
 		s.NumPackets = pick(neg, 1, inv.Int("packets"))
-	case "sla-timeout":
+	case grammar.SLATimeoutCmd:
 		s.Timeout = pick(neg, 0, inv.Int("milliseconds"))
-	case "sla-threshold":
+	case grammar.SLAThresholdCmd:
 		s.Threshold = pick(neg, 0, inv.Int("milliseconds"))
-	case "sla-frequency":
+	case grammar.SLAFrequencyCmd:
 		s.FreqMsec = !neg && inv.Words["msec"]
 		v := inv.Int("interval")
 		switch {
@@ -89,9 +89,9 @@ func setSLAField(s *SLA, inv *grammar.Invocation) error {
 		default:
 			s.Frequency = v * 1000
 		}
-	case "sla-tos":
+	case grammar.SLATosCmd:
 		s.TOS = pick(neg, 0, inv.Int("tos"))
-	case "sla-data-size":
+	case grammar.SLADataSizeCmd:
 		s.DataSize = pick(neg, DefaultDataSize, inv.Int("bytes"))
 	}
 	if s.Timeout > 0 && s.Timeout > s.Frequency {
@@ -142,7 +142,7 @@ func setTrack(c *Config, inv *grammar.Invocation, x *Ctx) error {
 		return nil
 	}
 	t := c.Tracks[id]
-	if inv.Decl.ID == "track-rtr" {
+	if inv.Decl == grammar.TrackRtrCmd {
 		sla := inv.Int("sla_id")
 		if _, ok := c.SLAs[sla]; !ok {
 			return errf("sla monitor %d does not exist: configure it before tracking it", sla)

@@ -109,7 +109,7 @@ func TestChangeIsAtomic(t *testing.T) {
 				x.Mode, x.Obj = x.NextMode, x.NextObj
 			}
 			inv, err := Parse(x, a.line)
-			if err != nil || !IsConfigCommand(inv.Decl.ID) {
+			if err != nil || !IsConfigCommand(inv.Decl) {
 				if a.must && b == base {
 					t.Errorf("%q does not parse as a configuration command: %v", a.line, err)
 				}
@@ -162,7 +162,7 @@ func FuzzChangeIsAtomic(f *testing.F) {
 		x := &Ctx{Mode: grammar.ModeConfig}
 		for _, line := range strings.Split(text, "\n") {
 			inv, err := Parse(x, line)
-			if err != nil || !IsConfigCommand(inv.Decl.ID) {
+			if err != nil || !IsConfigCommand(inv.Decl) {
 				continue
 			}
 			before := c.Clone()

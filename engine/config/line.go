@@ -105,7 +105,7 @@ func ChangeLines(c *Config, text string) []error {
 			continue
 		}
 		inv, err := Parse(x, line)
-		if err == nil && !IsConfigCommand(inv.Decl.ID) {
+		if err == nil && !IsConfigCommand(inv.Decl) {
 			continue
 		}
 		if err == nil {

@@ -54,11 +54,11 @@ func ContextLines(c *Config, mode grammar.Mode, obj string) []string {
 	id, _ := strconv.Atoi(obj)
 	switch mode {
 	case grammar.ModeIf:
-		return []string{g.MustRender("interface", kv{"hardware_id": obj})}
+		return []string{g.MustRender(grammar.InterfaceCmd, kv{"hardware_id": obj})}
 	case grammar.ModeSLA, grammar.ModeSLAEcho:
-		out := []string{g.MustRender("sla-monitor", kv{"sla_id": obj})}
+		out := []string{g.MustRender(grammar.SLAMonitorCmd, kv{"sla_id": obj})}
 		if s := c.SLAs[id]; mode == grammar.ModeSLAEcho && s != nil && s.Typed {
-			out = append(out, g.MustRender("sla-type-echo", kv{"target": s.Target, "if_name": s.If}))
+			out = append(out, g.MustRender(grammar.SLATypeEchoCmd, kv{"target": s.Target, "if_name": s.If}))
 		}
 		return out
 	case grammar.ModeTrack:
@@ -67,9 +67,9 @@ func ContextLines(c *Config, mode grammar.Mode, obj string) []string {
 			return nil
 		}
 		if t.List == "" {
-			return []string{g.MustRender("track-rtr", kv{"track_id": obj, "sla_id": strconv.Itoa(t.SLA)})}
+			return []string{g.MustRender(grammar.TrackRtrCmd, kv{"track_id": obj, "sla_id": strconv.Itoa(t.SLA)})}
 		}
-		return []string{g.MustRender("track-list", kv{"track_id": obj}, t.List)}
+		return []string{g.MustRender(grammar.TrackListCmd, kv{"track_id": obj}, t.List)}
 	}
 	return nil
 }

@@ -30,30 +30,29 @@ type renderer struct {
 	opts  RenderOpts
 }
 
-// skip says whether a line of command id with values is left out.
-func (r *renderer) skip(id string, values map[string]string) bool {
-	d := r.g.Decl(id)
+// skip says whether a line of command d with values is left out.
+func (r *renderer) skip(d *grammar.Decl, values map[string]string) bool {
 	if r.opts.Section != grammar.NoSection && r.opts.Section != d.Section {
 		return true
 	}
 	return r.opts.SkipUnitLocal && IsUnitLocal(r.c, d, values)
 }
 
-func (r *renderer) add(id string, values map[string]string, words ...string) {
-	if !r.skip(id, values) {
-		r.lines = append(r.lines, r.g.MustRender(id, values, words...))
+func (r *renderer) add(d *grammar.Decl, values map[string]string, words ...string) {
+	if !r.skip(d, values) {
+		r.lines = append(r.lines, r.g.MustRender(d, values, words...))
 	}
 }
 
-func (r *renderer) addNo(id string, values map[string]string, words ...string) {
-	if !r.skip(id, values) {
-		r.lines = append(r.lines, "no "+r.g.MustRender(id, values, words...))
+func (r *renderer) addNo(d *grammar.Decl, values map[string]string, words ...string) {
+	if !r.skip(d, values) {
+		r.lines = append(r.lines, "no "+r.g.MustRender(d, values, words...))
 	}
 }
 
-func (r *renderer) sub(id string, values map[string]string, words ...string) {
-	if !r.skip(id, values) {
-		r.lines = append(r.lines, " "+r.g.MustRender(id, values, words...))
+func (r *renderer) sub(d *grammar.Decl, values map[string]string, words ...string) {
+	if !r.skip(d, values) {
+		r.lines = append(r.lines, " "+r.g.MustRender(d, values, words...))
 	}
 }
 
@@ -76,39 +75,39 @@ func Render(c *Config, opts RenderOpts) []string {
 		if f.Shutdown {
 			w = "shutdown"
 		}
-		r.add("interface", kv{"hardware_id": f.HW}, w)
+		r.add(grammar.InterfaceCmd, kv{"hardware_id": f.HW}, w)
 	}
 	for _, f := range c.NamedInterfaces() {
-		r.add("nameif", kv{"hardware_id": f.HW, "if_name": f.Name, "security_level": "security" + strconv.Itoa(f.Security)})
+		r.add(grammar.NameifCmd, kv{"hardware_id": f.HW, "if_name": f.Name, "security_level": "security" + strconv.Itoa(f.Security)})
 	}
 	if c.EnableHash != "" {
-		r.add("enable-password", kv{"password": c.EnableHash}, "encrypted")
+		r.add(grammar.EnablePasswordCmd, kv{"password": c.EnableHash}, "encrypted")
 	}
-	r.add("hostname", kv{"name": c.Hostname})
+	r.add(grammar.HostnameCmd, kv{"name": c.Hostname})
 	if c.Names {
-		r.add("names", nil)
+		r.add(grammar.NamesCmd, nil)
 	}
 	for _, a := range c.Aliases {
-		r.add("name", kv{"ip_address": a.IP.String(), "name": a.Name})
+		r.add(grammar.NameCmd, kv{"ip_address": a.IP.String(), "name": a.Name})
 	}
 	if c.PagerLines == 0 {
-		r.addNo("pager", nil)
+		r.addNo(grammar.PagerCmd, nil)
 	} else {
-		r.add("pager", kv{"lines": strconv.Itoa(c.PagerLines)})
+		r.add(grammar.PagerCmd, kv{"lines": strconv.Itoa(c.PagerLines)})
 	}
 	renderLogging(r, c)
 	for _, f := range c.NamedInterfaces() {
-		r.add("mtu", kv{"if_name": f.Name, "bytes": strconv.Itoa(f.MTU)})
+		r.add(grammar.MTUCmd, kv{"if_name": f.Name, "bytes": strconv.Itoa(f.MTU)})
 	}
 	for _, f := range c.NamedInterfaces() {
 		if f.Addr.IsValid() {
-			r.add("ip-address", kv{"if_name": f.Name, "ip_address": f.Addr.Addr().String(), "mask": grammar.MaskString(f.Addr.Bits())})
+			r.add(grammar.IPAddressCmd, kv{"if_name": f.Name, "ip_address": f.Addr.Addr().String(), "mask": grammar.MaskString(f.Addr.Bits())})
 		}
 	}
 	renderFailover(r, c)
 	renderUplink(r, c)
 	if len(c.Prompt) > 0 {
-		r.add("prompt", nil, c.Prompt...)
+		r.add(grammar.PromptCmd, nil, c.Prompt...)
 	}
 	return r.lines
 }
@@ -116,17 +115,17 @@ func Render(c *Config, opts RenderOpts) []string {
 func renderLogging(r *renderer, c *Config) {
 	l := c.Logging
 	if l.On {
-		r.add("logging-on", nil)
+		r.add(grammar.LoggingOnCmd, nil)
 	}
 	if l.Timestamp {
-		r.add("logging-timestamp", nil)
+		r.add(grammar.LoggingTimestampCmd, nil)
 	}
 	for _, x := range []struct {
-		id  string
+		cmd *grammar.Decl
 		lvl int
-	}{{"logging-console", l.Console}, {"logging-buffered", l.Buffered}, {"logging-trap", l.Trap}} {
+	}{{grammar.LoggingConsoleCmd, l.Console}, {grammar.LoggingBufferedCmd, l.Buffered}, {grammar.LoggingTrapCmd, l.Trap}} {
 		if x.lvl >= 0 {
-			r.add(x.id, kv{"level": grammar.Levels[x.lvl]})
+			r.add(x.cmd, kv{"level": grammar.Levels[x.lvl]})
 		}
 	}
 	for _, h := range l.Hosts {
@@ -134,52 +133,52 @@ func renderLogging(r *renderer, c *Config) {
 		if pp := h.ProtoPort(); pp != "" {
 			v["protocol"] = pp
 		}
-		r.add("logging-host", v)
+		r.add(grammar.LoggingHostCmd, v)
 	}
 }
 
 func renderFailover(r *renderer, c *Config) {
 	fo := c.Failover
 	if fo.Enabled {
-		r.add("failover", nil)
+		r.add(grammar.FailoverCmd, nil)
 	} else {
-		r.addNo("failover", nil)
+		r.addNo(grammar.FailoverCmd, nil)
 	}
-	r.add("failover-timeout", kv{"hh:mm:ss": grammar.FormatHMS(fo.Timeout)})
+	r.add(grammar.FailoverTimeoutCmd, kv{"hh:mm:ss": grammar.FormatHMS(fo.Timeout)})
 	secondsPoll := !fo.PollMsec && !fo.HoldMsec && fo.Poll%time.Second == 0 && fo.Poll >= 3*time.Second && fo.Poll <= 15*time.Second && fo.Hold == 3*fo.Poll
 	if secondsPoll {
-		r.add("failover-poll", kv{"seconds": strconv.Itoa(int(fo.Poll / time.Second))})
+		r.add(grammar.FailoverPollCmd, kv{"seconds": strconv.Itoa(int(fo.Poll / time.Second))})
 	}
 	for _, f := range c.NamedInterfaces() {
 		ip := "0.0.0.0"
 		if f.StandbyIP.IsValid() {
 			ip = f.StandbyIP.String()
 		}
-		r.add("failover-ip", kv{"if_name": f.Name, "ip_address": ip})
+		r.add(grammar.FailoverIPCmd, kv{"if_name": f.Name, "ip_address": ip})
 	}
 	if fo.Unit != "" {
-		r.add("failover-lan-unit", nil, fo.Unit)
+		r.add(grammar.FailoverLanUnitCmd, nil, fo.Unit)
 	}
 	if fo.LanIf != "" {
-		r.add("failover-lan-interface", kv{"if_name": fo.LanIf})
+		r.add(grammar.FailoverLanInterfaceCmd, kv{"if_name": fo.LanIf})
 	}
 	if fo.Key != "" {
 		k := MaskedKey
 		if r.opts.Secrets {
 			k = fo.Key
 		}
-		r.add("failover-lan-key", kv{"secret": k})
+		r.add(grammar.FailoverLanKeyCmd, kv{"secret": k})
 	}
 	for _, f := range c.NamedInterfaces() {
 		if f.HasMAC {
-			r.add("failover-mac", kv{"if_name": f.Name, "active_mac": grammar.FormatMAC(f.ActiveMAC), "standby_mac": grammar.FormatMAC(f.StandbyMAC)})
+			r.add(grammar.FailoverMacCmd, kv{"if_name": f.Name, "active_mac": grammar.FormatMAC(f.ActiveMAC), "standby_mac": grammar.FormatMAC(f.StandbyMAC)})
 		}
 	}
 	if fo.LanEnable {
-		r.add("failover-lan-enable", nil)
+		r.add(grammar.FailoverLanEnableCmd, nil)
 	}
 	if fo.Link != "" {
-		r.add("failover-link", kv{"if_name": fo.Link})
+		r.add(grammar.FailoverLinkCmd, kv{"if_name": fo.Link})
 	}
 	if !secondsPoll {
 		v := kv{"time": durNum(fo.Poll, fo.PollMsec), "hold": durNum(fo.Hold, fo.HoldMsec)}
@@ -190,7 +189,7 @@ func renderFailover(r *renderer, c *Config) {
 		if fo.HoldMsec {
 			w = append(w, "hmsec")
 		}
-		r.add("failover-polltime", v, w...)
+		r.add(grammar.FailoverPolltimeCmd, v, w...)
 	}
 	if fo.IfPoll != DefaultIfPoll || fo.IfHold != DefaultIfHold {
 		v := kv{"iftime": durNum(fo.IfPoll, fo.IfPollMsec), "ifhold": strconv.Itoa(int(fo.IfHold / time.Second))}
@@ -198,28 +197,28 @@ func renderFailover(r *renderer, c *Config) {
 		if fo.IfPollMsec {
 			w = append(w, "msec")
 		}
-		r.add("failover-polltime-interface", v, w...)
+		r.add(grammar.FailoverPolltimeInterfaceCmd, v, w...)
 	}
 	if fo.Policy != 1 || fo.PolicyPercent {
 		p := strconv.Itoa(fo.Policy)
 		if fo.PolicyPercent {
 			p += "%"
 		}
-		r.add("failover-interface-policy", kv{"policy": p})
+		r.add(grammar.FailoverInterfacePolicyCmd, kv{"policy": p})
 	}
 	if fo.ReplicateHTTP {
-		r.add("failover-replicate-http", nil)
+		r.add(grammar.FailoverReplicateHTTPCmd, nil)
 	}
 	if fo.Preempt {
 		if fo.PreemptDelay > 0 {
-			r.add("failover-preempt", kv{"seconds": strconv.Itoa(fo.PreemptDelay)})
+			r.add(grammar.FailoverPreemptCmd, kv{"seconds": strconv.Itoa(fo.PreemptDelay)})
 		} else {
-			r.add("failover-preempt", nil)
+			r.add(grammar.FailoverPreemptCmd, nil)
 		}
 	}
 	for _, f := range c.NamedInterfaces() {
 		if f.NoMonitor {
-			r.addNo("monitor-interface", kv{"if_name": f.Name})
+			r.addNo(grammar.MonitorInterfaceCmd, kv{"if_name": f.Name})
 		}
 	}
 }
@@ -236,34 +235,34 @@ func renderUplink(r *renderer, c *Config) {
 	for _, id := range ids {
 		s := c.SLAs[id]
 		sid := strconv.Itoa(id)
-		r.add("sla-monitor", kv{"sla_id": sid})
+		r.add(grammar.SLAMonitorCmd, kv{"sla_id": sid})
 		if !s.Typed {
 			continue
 		}
-		r.sub("sla-type-echo", kv{"target": s.Target, "if_name": s.If})
+		r.sub(grammar.SLATypeEchoCmd, kv{"target": s.Target, "if_name": s.If})
 		if s.NumPackets != 1 {
-			r.sub("sla-num-packets", kv{"packets": strconv.Itoa(s.NumPackets)})
+			r.sub(grammar.SLANumPacketsCmd, kv{"packets": strconv.Itoa(s.NumPackets)})
 		}
 		// Frequency before timeout and threshold: each prefix of this
 		// order is valid on its own, so the block parses back.
 		if s.Frequency != DefaultFrequency {
 			if s.FreqMsec {
-				r.sub("sla-frequency", kv{"interval": strconv.Itoa(s.Frequency)}, "msec")
+				r.sub(grammar.SLAFrequencyCmd, kv{"interval": strconv.Itoa(s.Frequency)}, "msec")
 			} else {
-				r.sub("sla-frequency", kv{"interval": strconv.Itoa(s.Frequency / 1000)})
+				r.sub(grammar.SLAFrequencyCmd, kv{"interval": strconv.Itoa(s.Frequency / 1000)})
 			}
 		}
 		if s.Timeout > 0 {
-			r.sub("sla-timeout", kv{"milliseconds": strconv.Itoa(s.Timeout)})
+			r.sub(grammar.SLATimeoutCmd, kv{"milliseconds": strconv.Itoa(s.Timeout)})
 		}
 		if s.Threshold > 0 {
-			r.sub("sla-threshold", kv{"milliseconds": strconv.Itoa(s.Threshold)})
+			r.sub(grammar.SLAThresholdCmd, kv{"milliseconds": strconv.Itoa(s.Threshold)})
 		}
 		if s.TOS != 0 {
-			r.sub("sla-tos", kv{"tos": strconv.Itoa(s.TOS)})
+			r.sub(grammar.SLATosCmd, kv{"tos": strconv.Itoa(s.TOS)})
 		}
 		if s.DataSize != DefaultDataSize {
-			r.sub("sla-data-size", kv{"bytes": strconv.Itoa(s.DataSize)})
+			r.sub(grammar.SLADataSizeCmd, kv{"bytes": strconv.Itoa(s.DataSize)})
 		}
 	}
 	for _, id := range ids {
@@ -287,17 +286,17 @@ func renderUplink(r *renderer, c *Config) {
 		default:
 			w = append(w, "now")
 		}
-		r.add("sla-schedule", v, w...)
+		r.add(grammar.SLAScheduleCmd, v, w...)
 	}
 	for _, id := range slices.Sorted(maps.Keys(c.Tracks)) {
 		t := c.Tracks[id]
 		tid := strconv.Itoa(id)
 		if t.List == "" {
-			r.add("track-rtr", kv{"track_id": tid, "sla_id": strconv.Itoa(t.SLA)})
+			r.add(grammar.TrackRtrCmd, kv{"track_id": tid, "sla_id": strconv.Itoa(t.SLA)})
 		} else {
-			r.add("track-list", kv{"track_id": tid}, t.List)
+			r.add(grammar.TrackListCmd, kv{"track_id": tid}, t.List)
 			for _, o := range t.Objects {
-				r.sub("track-object", kv{"object": strconv.Itoa(o)})
+				r.sub(grammar.TrackObjectCmd, kv{"object": strconv.Itoa(o)})
 			}
 		}
 		if t.DelayDown > 0 || t.DelayUp > 0 {
@@ -308,7 +307,7 @@ func renderUplink(r *renderer, c *Config) {
 			if t.DelayUp > 0 {
 				v["up"] = strconv.Itoa(t.DelayUp)
 			}
-			r.sub("track-delay", v)
+			r.sub(grammar.TrackDelayCmd, v)
 		}
 	}
 	for _, rt := range c.Routes {
@@ -316,7 +315,7 @@ func renderUplink(r *renderer, c *Config) {
 		if rt.Track > 0 {
 			v["track_id"] = strconv.Itoa(rt.Track)
 		}
-		r.add("route", v)
+		r.add(grammar.RouteCmd, v)
 	}
 }
 

@@ -136,7 +136,7 @@ func TestRoundTripEveryCommand(t *testing.T) {
 	// failover-poll is replaced by the polltime line here; TestDefaultsRender covers it.
 	native := map[string]bool{"failover-poll": true, "failover-key": true, "failover-interface-ip": true, "if-nameif": true, "if-security": true, "if-ip-address": true, "if-shutdown": true}
 	for _, d := range g.Decls() {
-		if IsConfigCommand(d.ID) && !seen[d.ID] && !native[d.ID] {
+		if IsConfigCommand(d) && !seen[d.ID] && !native[d.ID] {
 			t.Errorf("command %s is not covered by the round-trip configuration", d.ID)
 		}
 	}

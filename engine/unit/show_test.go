@@ -98,7 +98,7 @@ func TestShowFailoverPair(t *testing.T) {
 	checkLayout(t, outB)
 	golden(t, "show_failover_active", outA)
 	golden(t, "show_failover_standby", outB)
-	// The seed's shape, line by line, with our values.
+	// PIX's show failover shape, line by line, with our values.
 	shape := regexp.MustCompile(`^Failover On
 Cable status: Normal
 Failover LAN Interface: failover eth-fo \(up\)
@@ -134,7 +134,7 @@ Stateful Failover Logical Update Statistics
         Xmit Q:         0       \d+ +\d+
 $`)
 	if !shape.MatchString(outA) {
-		t.Errorf("active show failover does not have the seed's shape:\n%s", outA)
+		t.Errorf("active show failover does not have PIX's shape:\n%s", outA)
 	}
 	if !strings.Contains(outA, "Active time: 386 (sec)") {
 		t.Errorf("active time:\n%s", outA)
