@@ -5,7 +5,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 FUZZTIME  ?= 15s
 LAB       := examples/lab/lab.sh
 
-.PHONY: all build deps test test-short lint fuzz lab lab-down bench clean deb
+.PHONY: all build deps bench-deps test test-short lint fuzz lab lab-down bench clean deb
 
 # Debian packages the lab and the end-to-end tests use, by the command
 # each provides (or, for a library, an absolute path it installs); only
@@ -26,6 +26,12 @@ DEPS += snmpd:snmpd
 DEPS += snmpget:snmp
 DEPS += prlimit:util-linux
 
+# Debian packages only the benchmarks use (the alternatives measured side
+# by side with failoverd): installed by "make bench", not by "make test".
+BENCH_DEPS := keepalived:keepalived
+BENCH_DEPS += conntrackd:conntrackd
+BENCH_DEPS += conntrack:conntrack
+
 all: build
 
 build:
@@ -37,6 +43,9 @@ deps:
 	  echo "installing:$$missing"; \
 	  .ci/apt-wait update -qq && DEBIAN_FRONTEND=noninteractive .ci/apt-wait install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEPS="$(BENCH_DEPS)"
 
 # The whole suite: unit tests, then the network-namespace end-to-end tests
 # (they need root; every test makes and removes its own namespaces).
@@ -78,8 +87,9 @@ lab-down:
 	$(LAB) down
 
 # Benchmarks run in the netns lab (root): uplink switch times and unit
-# failover against keepalived. Results and commands are in BENCHMARKS.md.
-bench: build
+# failover against keepalived (and keepalived + conntrackd for connection
+# state). Results and commands are in BENCHMARKS.md.
+bench: build bench-deps
 	$(GO) test -run XXX -bench . -benchtime 1x -count 10 ./engine/statesync/
 	$(GO) test -run XXX -bench . -benchtime 1x -count 3 ./engine/
 	$(GO) test -run XXX -bench 'Paste|Startup' -benchtime 1x -count 3 -timeout 30m ./cmd/fosh/

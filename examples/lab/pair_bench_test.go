@@ -305,9 +305,10 @@ func (l *pairLab) tcpRetrans() int {
 // with the lab's system addresses as virtual addresses, no preemption
 // (like failoverd), the primary at the higher priority.
 type pairKeepalived struct {
-	l     *pairLab
-	v3    bool
-	procs map[string]*exec.Cmd
+	l      *pairLab
+	v3     bool
+	notify string // keepalived notify_* lines of the sync group
+	procs  map[string]*exec.Cmd
 }
 
 // Real (per-box) addresses for VRRP; the lab's system addresses are the VIPs.
@@ -317,6 +318,13 @@ var pairKAAddrs = map[string][2]string{
 }
 
 func newPairKeepalived(b *testing.B, v3 bool) *pairKeepalived {
+	return newPairKeepalivedWith(b, v3, nil)
+}
+
+// newPairKeepalivedWith is newPairKeepalived with before run in each unit
+// once its own addresses are set, before keepalived starts there; it
+// returns the sync group's notify_* lines for that unit.
+func newPairKeepalivedWith(b *testing.B, v3 bool, before func(l *pairLab, u string) string) *pairKeepalived {
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		b.Skip("keepalived not installed (apt-get install -y keepalived)")
 	}
@@ -348,6 +356,9 @@ func newPairKeepalived(b *testing.B, v3 bool) *pairKeepalived {
 			if out, err := exec.Command("ip", append([]string{"-n", ns}, c...)...).CombinedOutput(); err != nil {
 				b.Fatalf("ip %v in %s: %v\n%s", c, ns, err, out)
 			}
+		}
+		if before != nil {
+			k.notify = before(l, u)
 		}
 		if err := os.WriteFile(k.cfgPath(u), []byte(k.config(u)), 0o644); err != nil {
 			b.Fatal(err)
@@ -390,6 +401,7 @@ func (k *pairKeepalived) config(u string) string {
 		"@VERSION@", strconv.Itoa(version),
 		"@ADVERT@", advert,
 		"@PRIORITY@", strconv.Itoa(prio),
+		"@NOTIFY@", k.notify,
 	).Replace(string(src))
 }
 

@@ -4,10 +4,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
+
+// Flows per run of the stateful benchmarks: of each TCP kind, of each UDP kind.
+const statefulBenchTCP, statefulBenchUDP = 100, 20
 
 // BenchmarkPairStateful: 100 TCP connections of each direction pattern
 // and 20 UDP streams of each through the pair's masquerade, through a
@@ -29,36 +33,71 @@ func BenchmarkPairStateful(b *testing.B) {
 		kill     bool
 	}{{"on/power", true, false}, {"on/kill", true, true}, {"off/power", false, false}} {
 		b.Run(m.name, func(b *testing.B) {
-			var survived, total int
-			var gaps []float64
+			var t flowTally
 			for range b.N {
 				cfg := ""
 				if !m.stateful {
 					cfg = noLink(b)
 				}
 				l := newPairLabPrefixed(b, cfg, pairPrefix("fb"))
-				flows := statefulSetupN(b, l, 100, 20)
+				flows := statefulSetupN(b, l, statefulBenchTCP, statefulBenchUDP)
 				fail := powerFailure(l)
 				if m.kill {
 					fail = func() { l.mustLab("kill", "primary") }
 				}
-				dead := failOver(b, l, flows, "secondary", fail)
-				for _, f := range flows {
-					total++
-					if _, ok := dead[f]; ok {
-						continue
-					}
-					survived++
-					gaps = append(gaps, float64(f.maxGap.Load())/float64(time.Millisecond))
-				}
-				b.Logf("%s: %d of %d flows survived", m.name, len(flows)-len(dead), len(flows))
+				t.add(b, m.name, flows, failOver(b, l, flows, "secondary", fail))
 			}
-			b.ReportMetric(100*float64(survived)/float64(total), "%survived")
-			if len(gaps) > 0 {
-				slices.Sort(gaps)
-				b.ReportMetric(gaps[len(gaps)/2], "ms-gap-median")
-				b.ReportMetric(gaps[len(gaps)-1], "ms-gap-max")
-			}
+			t.report(b)
 		})
+	}
+}
+
+// flowTally pools the outcome of the runs of one benchmark row.
+type flowTally struct {
+	survived, total int
+	gaps            []float64 // longest silence of each surviving flow, ms
+}
+
+func (t *flowTally) add(b *testing.B, name string, flows []*flow, dead map[*flow]string) {
+	for _, f := range flows {
+		t.total++
+		if _, ok := dead[f]; ok {
+			continue
+		}
+		t.survived++
+		t.gaps = append(t.gaps, float64(f.maxGap.Load())/float64(time.Millisecond))
+	}
+	b.Logf("%s: %d of %d flows survived", name, len(flows)-len(dead), len(flows))
+	if len(dead) > 0 {
+		b.Logf("%s: dead by kind: %s", name, deadKinds(dead))
+	}
+}
+
+// deadKinds counts the dead flows of each kind, with one reason of each.
+func deadKinds(dead map[*flow]string) string {
+	var n [numKinds]int
+	var why [numKinds]string
+	for f, w := range dead {
+		n[f.kind]++
+		why[f.kind] = w
+	}
+	var parts []string
+	for k := range numKinds {
+		if n[k] > 0 {
+			parts = append(parts, k.String()+" "+strconv.Itoa(n[k])+" (e.g. "+why[k]+")")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (t *flowTally) report(b *testing.B) {
+	if t.total == 0 {
+		return
+	}
+	b.ReportMetric(100*float64(t.survived)/float64(t.total), "%survived")
+	if len(t.gaps) > 0 {
+		slices.Sort(t.gaps)
+		b.ReportMetric(t.gaps[len(t.gaps)/2], "ms-gap-median")
+		b.ReportMetric(t.gaps[len(t.gaps)-1], "ms-gap-max")
 	}
 }

@@ -352,6 +352,12 @@ func statefulSetup(t testing.TB, l *pairLab, perKind int) []*flow {
 // of each UDP kind.
 func statefulSetupN(t testing.TB, l *pairLab, nTCP, nUDP int) []*flow {
 	l.waitPair("primary", "secondary", 30*time.Second)
+	return startCheckedFlows(t, l, nTCP, nUDP)
+}
+
+// startCheckedFlows starts the server and the flows through whatever pair
+// is up, and checks that every flow works.
+func startCheckedFlows(t testing.TB, l *pairLab, nTCP, nUDP int) []*flow {
 	l.waitClientPing(10 * time.Second)
 	srv := l.startFlowServer()
 	flows := l.startFlows(srv, nTCP, nUDP)
@@ -364,11 +370,19 @@ func statefulSetupN(t testing.TB, l *pairLab, nTCP, nUDP int) []*flow {
 // failOver runs fail and waits for survivor to become active; it returns
 // the flows that did not survive.
 func failOver(t testing.TB, l *pairLab, flows []*flow, survivor string, fail func()) map[*flow]string {
+	return failOverUntil(t, flows, survivor, fail, func(start time.Time) time.Duration {
+		return l.waitState(survivor, "Active", start, max(pairHold, pairIfHold)+5*time.Second)
+	})
+}
+
+// failOverUntil is failOver with another way to wait for the takeover
+// (taken returns the time from start until survivor took over).
+func failOverUntil(t testing.TB, flows []*flow, survivor string, fail func(), taken func(start time.Time) time.Duration) map[*flow]string {
 	// Let the replication settle (the standby acknowledges in ~20 ms).
 	time.Sleep(500 * time.Millisecond)
 	start := time.Now()
 	fail()
-	took := l.waitState(survivor, "Active", start, max(pairHold, pairIfHold)+5*time.Second)
+	took := taken(start)
 	t.Logf("%s Active %v after the failure", survivor, took)
 	// Flows are judged on what they receive from a second after the
 	// takeover: a reset or a stall shows by then.
