@@ -417,7 +417,7 @@ func TestNewBootID(t *testing.T) {
 // FuzzReceiver: any datagram on any link never panics the receiver, an
 // error never comes with a message (except an unverified one, handed back
 // on purpose), and nothing but a live answer to a challenge moves it to a
-// boot id: the seeds are recordings of a mate that never answers.
+// boot id: the corpus entries are recordings of a mate that never answers.
 func FuzzReceiver(f *testing.F) {
 	key := []byte("fuzz-key")
 	old := newNode(key, RolePrimary)
