@@ -187,79 +187,34 @@ func AppendAck(b []byte, a Ack) []byte {
 	return append(b, nak)
 }
 
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if len(r.b) < n {
-		r.err = fmt.Errorf("%w: truncated", ErrMalformed)
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u8() uint8 {
-	if v := r.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (r *reader) u16() uint16 {
-	if v := r.take(2); v != nil {
-		return binary.BigEndian.Uint16(v)
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if v := r.take(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
+// reader is the wire reader with the record decoders of this payload.
+type reader struct{ *wire.Reader }
 
 func (r *reader) tuple(v4 bool) conntrack.Tuple {
 	var t conntrack.Tuple
 	if v4 {
-		if s, d := r.take(4), r.take(4); d != nil {
+		if s, d := r.Take(4), r.Take(4); d != nil {
 			t.Src, t.Dst = netip.AddrFrom4([4]byte(s)), netip.AddrFrom4([4]byte(d))
 		}
-	} else if s, d := r.take(16), r.take(16); d != nil {
+	} else if s, d := r.Take(16), r.Take(16); d != nil {
 		t.Src, t.Dst = netip.AddrFrom16([16]byte(s)), netip.AddrFrom16([16]byte(d))
 	}
-	t.SrcPort, t.DstPort = r.u16(), r.u16()
+	t.SrcPort, t.DstPort = r.U16(), r.U16()
 	return t
 }
 
 func (r *reader) fail(format string, a ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, a...)...)
-	}
+	r.Fail(fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, a...)...))
 }
 
 func (r *reader) record() Record {
 	var rec Record
-	op, fam, proto := r.u8(), r.u8(), r.u8()
-	if op == recNeigh && r.err == nil {
+	op, fam, proto := r.U8(), r.U8(), r.U8()
+	if op == recNeigh && r.Err() == nil {
 		return r.neigh(fam, int(proto))
 	}
 	switch {
-	case r.err != nil:
+	case r.Err() != nil:
 		return rec
 	case op != recUpsert && op != recDelete:
 		r.fail("record op %d", op)
@@ -279,21 +234,21 @@ func (r *reader) record() Record {
 	default:
 		r.fail("protocol %d", proto)
 	}
-	if r.err != nil {
+	if r.Err() != nil {
 		return rec
 	}
 	e := &rec.Entry
 	rec.Delete = op == recDelete
 	e.Proto = proto
-	e.Zone = r.u16()
+	e.Zone = r.U16()
 	v4 := fam == 4
 	e.Orig = r.tuple(v4)
 	if rec.Delete {
 		return rec
 	}
 	e.Reply = r.tuple(v4)
-	e.Status, e.Timeout, e.Mark = r.u32(), r.u32(), r.u32()
-	e.TCPState, e.TCPWScaleOrig, e.TCPWScaleRep, e.TCPFlagsOrig, e.TCPFlagsRep = r.u8(), r.u8(), r.u8(), r.u8(), r.u8()
+	e.Status, e.Timeout, e.Mark = r.U32(), r.U32(), r.U32()
+	e.TCPState, e.TCPWScaleOrig, e.TCPWScaleRep, e.TCPFlagsOrig, e.TCPFlagsRep = r.U8(), r.U8(), r.U8(), r.U8(), r.U8()
 	return rec
 }
 
@@ -307,18 +262,18 @@ func (r *reader) neigh(fam uint8, nameLen int) Record {
 	case nameLen > maxLinkName:
 		r.fail("link name of %d bytes", nameLen)
 	}
-	if r.err != nil {
+	if r.Err() != nil {
 		return Record{}
 	}
-	n.Link = string(r.take(nameLen))
+	n.Link = string(r.Take(nameLen))
 	if fam == 4 {
-		if a := r.take(4); a != nil {
+		if a := r.Take(4); a != nil {
 			n.IP = netip.AddrFrom4([4]byte(a))
 		}
-	} else if a := r.take(16); a != nil {
+	} else if a := r.Take(16); a != nil {
 		n.IP = netip.AddrFrom16([16]byte(a))
 	}
-	if m := r.take(6); m != nil {
+	if m := r.Take(6); m != nil {
 		n.MAC = [6]byte(m)
 	}
 	return Record{Neigh: &n}
@@ -331,11 +286,11 @@ func DecodeBatch(b []byte) (*Batch, error) {
 	if len(b) > MaxPayload {
 		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
 	}
-	r := reader{b: b}
-	bt := &Batch{Stream: r.u32(), Seq: r.u64(), Flags: r.u8()}
-	n := int(r.u16())
-	if r.err != nil {
-		return nil, r.err
+	r := reader{wire.NewReader(b, ErrMalformed)}
+	bt := &Batch{Stream: r.U32(), Seq: r.U64(), Flags: r.U8()}
+	n := int(r.U16())
+	if r.Err() != nil {
+		return nil, r.Err()
 	}
 	if bt.Flags&^flagsKnown != 0 {
 		return nil, fmt.Errorf("%w: flags %#x", ErrMalformed, bt.Flags)
@@ -345,35 +300,35 @@ func DecodeBatch(b []byte) (*Batch, error) {
 	}
 	// Each record has at least 13 bytes: a count the payload cannot
 	// hold is refused before anything is allocated for it.
-	if n*13 > len(r.b) {
-		return nil, fmt.Errorf("%w: %d records in %d bytes", ErrMalformed, n, len(r.b))
+	if n*13 > r.Len() {
+		return nil, fmt.Errorf("%w: %d records in %d bytes", ErrMalformed, n, r.Len())
 	}
 	bt.Records = make([]Record, 0, n)
 	for range n {
 		rec := r.record()
-		if r.err != nil {
-			return nil, r.err
+		if r.Err() != nil {
+			return nil, r.Err()
 		}
 		bt.Records = append(bt.Records, rec)
 	}
-	if len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(r.b))
+	if r.Len() != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, r.Len())
 	}
 	return bt, nil
 }
 
 // DecodeAck parses an ack payload.
 func DecodeAck(b []byte) (Ack, error) {
-	r := reader{b: b}
-	a := Ack{Stream: r.u32(), Seq: r.u64()}
-	nak := r.u8()
+	r := reader{wire.NewReader(b, ErrMalformed)}
+	a := Ack{Stream: r.U32(), Seq: r.U64()}
+	nak := r.U8()
 	switch {
-	case r.err != nil:
-		return Ack{}, r.err
+	case r.Err() != nil:
+		return Ack{}, r.Err()
 	case nak > 1:
 		return Ack{}, fmt.Errorf("%w: nak %d", ErrMalformed, nak)
-	case len(r.b) != 0:
-		return Ack{}, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(r.b))
+	case r.Len() != 0:
+		return Ack{}, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, r.Len())
 	}
 	a.Nak = nak == 1
 	return a, nil

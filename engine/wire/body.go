@@ -212,82 +212,34 @@ func appendBool(b []byte, v bool) []byte {
 	return append(b, 0)
 }
 
-// reader consumes a body; the first error sticks so decoders can read all
-// fields and check once.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if len(r.b) < n {
-		r.err = fmt.Errorf("%w: need %d bytes, have %d", ErrTruncated, n, len(r.b))
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u8() uint8 {
-	if v := r.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (r *reader) u16() uint16 {
-	if v := r.take(2); v != nil {
-		return binary.BigEndian.Uint16(v)
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if v := r.take(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
-func (r *reader) bool() bool {
-	v := r.u8()
+func (r *Reader) bool() bool {
+	v := r.U8()
 	if r.err == nil && v > 1 {
 		r.err = fmt.Errorf("%w: bool byte %d", ErrMalformed, v)
 	}
 	return v == 1
 }
 
-func (r *reader) name() string {
-	n := int(r.u8())
+func (r *Reader) name() string {
+	n := int(r.U8())
 	if r.err == nil && n > MaxNameLen {
 		r.err = fmt.Errorf("%w: interface name of %d bytes", ErrStringTooLong, n)
 	}
-	return string(r.take(n))
+	return string(r.Take(n))
 }
 
-func (r *reader) text() string { return string(r.bytes()) }
+func (r *Reader) text() string { return string(r.bytes()) }
 
-func (r *reader) bytes() []byte {
-	n := int(r.u16())
+func (r *Reader) bytes() []byte {
+	n := int(r.U16())
 	if r.err == nil && n > MaxText {
 		r.err = fmt.Errorf("%w: %d > %d bytes", ErrStringTooLong, n, MaxText)
 	}
-	return r.take(n)
+	return r.Take(n)
 }
 
 // done reports the sticky error, or ErrTrailing if bytes are left over.
-func (r *reader) done() error {
+func (r *Reader) done() error {
 	if r.err != nil {
 		return r.err
 	}
@@ -339,29 +291,29 @@ func (h *Hello) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (h *Hello) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
+	r := NewReader(b, ErrTruncated)
 	*h = Hello{
-		State:         UnitState(r.u8()),
-		ActiveTime:    r.u32(),
-		ConfigVersion: r.u64(),
-		PollMs:        r.u32(),
-		HoldMs:        r.u32(),
-		Flags:         r.u8(),
+		State:         UnitState(r.U8()),
+		ActiveTime:    r.U32(),
+		ConfigVersion: r.U64(),
+		PollMs:        r.U32(),
+		HoldMs:        r.U32(),
+		Flags:         r.U8(),
 	}
-	n := int(r.u8())
+	n := int(r.U8())
 	for i := 0; i < n && r.err == nil; i++ {
-		e := IfEntry{Name: r.name(), Status: IfStatus(r.u8())}
-		if a := r.take(4); a != nil {
+		e := IfEntry{Name: r.name(), Status: IfStatus(r.U8())}
+		if a := r.Take(4); a != nil {
 			if addr := netip.AddrFrom4([4]byte(a)); !addr.IsUnspecified() {
 				e.Addr = addr
 			}
 		}
-		if m := r.take(6); m != nil && [6]byte(m) != [6]byte{} {
+		if m := r.Take(6); m != nil && [6]byte(m) != [6]byte{} {
 			e.MAC = net.HardwareAddr(append([]byte(nil), m...))
 		}
 		h.Interfaces = append(h.Interfaces, e)
 	}
-	h.LastFailover = r.u64()
+	h.LastFailover = r.U64()
 	return r.done()
 }
 
@@ -378,8 +330,8 @@ func (h *IfHello) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (h *IfHello) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
-	*h = IfHello{Name: r.name(), State: IfStatus(r.u8())}
+	r := NewReader(b, ErrTruncated)
+	*h = IfHello{Name: r.name(), State: IfStatus(r.U8())}
 	return r.done()
 }
 
@@ -395,8 +347,8 @@ func (c *ConfigLine) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (c *ConfigLine) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
-	*c = ConfigLine{Version: r.u64(), Line: r.text()}
+	r := NewReader(b, ErrTruncated)
+	*c = ConfigLine{Version: r.U64(), Line: r.text()}
 	return r.done()
 }
 
@@ -412,8 +364,8 @@ func (c *BulkBegin) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (c *BulkBegin) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
-	*c = BulkBegin{Version: r.u64()}
+	r := NewReader(b, ErrTruncated)
+	*c = BulkBegin{Version: r.U64()}
 	return r.done()
 }
 
@@ -427,7 +379,7 @@ func (c *BulkLine) AppendBinary(b []byte) ([]byte, error) { return appendText(b,
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (c *BulkLine) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
+	r := NewReader(b, ErrTruncated)
 	*c = BulkLine{Line: r.text()}
 	return r.done()
 }
@@ -445,8 +397,8 @@ func (c *BulkEnd) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (c *BulkEnd) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
-	*c = BulkEnd{Version: r.u64(), Count: r.u32()}
+	r := NewReader(b, ErrTruncated)
+	*c = BulkEnd{Version: r.U64(), Count: r.U32()}
 	return r.done()
 }
 
@@ -462,8 +414,8 @@ func (c *Control) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (c *Control) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
-	*c = Control{Op: Op(r.u8()), Token: r.u32()}
+	r := NewReader(b, ErrTruncated)
+	*c = Control{Op: Op(r.U8()), Token: r.U32()}
 	return r.done()
 }
 
@@ -479,8 +431,8 @@ func (c *ExecRequest) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (c *ExecRequest) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
-	*c = ExecRequest{ID: r.u32(), Command: r.text()}
+	r := NewReader(b, ErrTruncated)
+	*c = ExecRequest{ID: r.U32(), Command: r.text()}
 	return r.done()
 }
 
@@ -497,8 +449,8 @@ func (c *ExecReply) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (c *ExecReply) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
-	*c = ExecReply{ID: r.u32(), Output: r.text(), More: r.bool()}
+	r := NewReader(b, ErrTruncated)
+	*c = ExecReply{ID: r.U32(), Output: r.text(), More: r.bool()}
 	return r.done()
 }
 
@@ -514,8 +466,8 @@ func (c *StateUpdate) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (c *StateUpdate) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
-	*c = StateUpdate{Kind: r.u8()}
+	r := NewReader(b, ErrTruncated)
+	*c = StateUpdate{Kind: r.U8()}
 	if p := r.bytes(); len(p) > 0 {
 		c.Payload = append([]byte(nil), p...)
 	}
@@ -532,9 +484,9 @@ func (c *Challenge) AppendBinary(b []byte) ([]byte, error) { return append(b, c.
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (c *Challenge) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
+	r := NewReader(b, ErrTruncated)
 	*c = Challenge{}
-	copy(c.Nonce[:], r.take(NonceLen))
+	copy(c.Nonce[:], r.Take(NonceLen))
 	return r.done()
 }
 
@@ -546,9 +498,9 @@ func (c *Response) AppendBinary(b []byte) ([]byte, error) { return append(b, c.N
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.
 func (c *Response) UnmarshalBinary(b []byte) error {
-	r := reader{b: b}
+	r := NewReader(b, ErrTruncated)
 	*c = Response{}
-	copy(c.Nonce[:], r.take(NonceLen))
+	copy(c.Nonce[:], r.Take(NonceLen))
 	return r.done()
 }
 
