@@ -250,6 +250,29 @@ func (l *pairLab) failover(unit string) (pairFailover, error) {
 	return f, nil
 }
 
+// sendRefused sends forged and replayed failover datagrams from the
+// primary's failover address to the secondary with TTL 255 (as a host on
+// the link sends) and checks that the secondary's rerr grew by at least
+// their number: each was refused by the key or the replay checks. It
+// returns the secondary's show failover afterwards.
+func (l *pairLab) sendRefused(t *testing.T, what string, forged, replayed [][]byte) pairFailover {
+	t.Helper()
+	priLAN, secLAN := netip.MustParseAddr("192.0.2.17"), netip.MustParseAddr("192.0.2.18")
+	before := l.mustFailover("secondary")
+	for _, batch := range [][][]byte{forged, replayed} {
+		if err := l.pairSendTTL(l.ns("pri"), priLAN, secLAN, 255, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * time.Second)
+	after := l.mustFailover("secondary")
+	t.Logf("secondary rerr %d -> %d after %d forged and %d replayed %s", before.rerr, after.rerr, len(forged), len(replayed), what)
+	if got, want := after.rerr-before.rerr, len(forged)+len(replayed); got < want {
+		t.Errorf("secondary's rerr grew by %d, want at least %d (every forged and replayed %s)\n%s", got, want, what, after.text)
+	}
+	return after
+}
+
 func (l *pairLab) mustFailover(unit string) pairFailover {
 	l.tb.Helper()
 	f, err := l.failover(unit)
@@ -1008,20 +1031,9 @@ func TestPairForgedAndReplayedHellos(t *testing.T) {
 	// and an old hello with a "shutting down" flag is not possible without
 	// the key; replays are the authentic bytes.
 
-	before := l.mustFailover("secondary")
 	// TTL 255, as a host on the failover link sends: the key and the replay
 	// checks must refuse them, not only the TTL check.
-	for _, batch := range [][][]byte{forged, replayed} {
-		if err := l.pairSendTTL(l.ns("pri"), priLAN, secLAN, 255, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(2 * time.Second)
-	after := l.mustFailover("secondary")
-	t.Logf("secondary rerr %d -> %d after %d forged and %d replayed hellos", before.rerr, after.rerr, len(forged), len(replayed))
-	if got, want := after.rerr-before.rerr, len(forged)+len(replayed); got < want {
-		t.Errorf("secondary's rerr grew by %d, want at least %d (every forged and replayed hello)\n%s", got, want, after.text)
-	}
+	after := l.sendRefused(t, "hellos", forged, replayed)
 	if p, s := l.mustFailover("primary"), after; p.this != "Active" || s.this != "Standby" || s.other != "Active" {
 		t.Errorf("after forged hellos: primary %q, secondary %q (sees mate %q); want Active, Standby (Active)", p.this, s.this, s.other)
 	}
