@@ -209,17 +209,10 @@ func (b *pairBox) stateIs(t *testing.T, want string) func() bool {
 // addrs lists the box's kernel addresses as "link prefix".
 func (b *pairBox) addrs(t *testing.T) []string {
 	t.Helper()
-	var out []string
-	for _, l := range pairLinks {
-		as, err := b.dp.Addrs(l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range as {
-			out = append(out, l+" "+a.Prefix.String())
-		}
+	out, err := b.dp.AddrList(pairLinks...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	slices.Sort(out)
 	return out
 }
 

@@ -241,17 +241,10 @@ func (p *pair) until(limit time.Duration, cond func() bool) (time.Duration, bool
 
 func (n *node) addrs(t *testing.T) []string {
 	t.Helper()
-	var out []string
-	for _, l := range allLinks {
-		as, err := n.dp.Addrs(l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range as {
-			out = append(out, l+" "+a.Prefix.String())
-		}
+	out, err := n.dp.AddrList(allLinks...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	slices.Sort(out)
 	return out
 }
 

@@ -471,6 +471,23 @@ func (f *Fake) Muted(name string) (mac, as net.HardwareAddr) {
 	return slices.Clone(m[0]), slices.Clone(m[1])
 }
 
+// AddrList lists the addresses of links as sorted "link prefix" lines,
+// for tests that compare a box's addresses at a glance.
+func (f *Fake) AddrList(links ...string) ([]string, error) {
+	var out []string
+	for _, l := range links {
+		as, err := f.Addrs(l)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			out = append(out, l+" "+a.Prefix.String())
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 func (f *Fake) Addrs(name string) ([]dataplane.Addr, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
