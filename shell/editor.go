@@ -145,6 +145,31 @@ func (ed *editor) deleteUnder() {
 	}
 }
 
+// edit applies a key that only moves the cursor or changes the line;
+// other keys are the caller's.
+func (ed *editor) edit(k key) {
+	switch k.code {
+	case keyBackspace:
+		ed.backspace()
+	case keyDelete:
+		ed.deleteUnder()
+	case keyLeft:
+		ed.setPos(ed.pos - 1)
+	case keyRight:
+		ed.setPos(ed.pos + 1)
+	case keyHome:
+		ed.setPos(0)
+	case keyEnd:
+		ed.setPos(len(ed.line))
+	case keyKillStart:
+		ed.replace(ed.line[ed.pos:], 0)
+	case keyKillEnd:
+		ed.replace(ed.line[:ed.pos], ed.pos)
+	case keyKillWord:
+		ed.killWord()
+	}
+}
+
 func (ed *editor) killWord() {
 	i := ed.pos
 	for i > 0 && ed.line[i-1] == ' ' {

@@ -269,34 +269,16 @@ func (t *Terminal) readLine(prompt string) (string, lineEnd) {
 		case keyEnter:
 			ed.finish("")
 			return ed.String(), lineEntered
-		case keyBackspace:
-			ed.backspace()
-		case keyDelete:
-			ed.deleteUnder()
 		case keyEOF:
 			if len(ed.line) == 0 {
 				ed.finish("")
 				return "", lineEOF
 			}
 			ed.deleteUnder()
-		case keyLeft:
-			ed.setPos(ed.pos - 1)
-		case keyRight:
-			ed.setPos(ed.pos + 1)
-		case keyHome:
-			ed.setPos(0)
-		case keyEnd:
-			ed.setPos(len(ed.line))
 		case keyUp, keyDown:
 			if s, ok := t.hist.move(k.code == keyUp, ed.String()); ok {
 				ed.replace([]rune(s), len([]rune(s)))
 			}
-		case keyKillStart:
-			ed.replace(ed.line[ed.pos:], 0)
-		case keyKillEnd:
-			ed.replace(ed.line[:ed.pos], ed.pos)
-		case keyKillWord:
-			ed.killWord()
 		case keyTab:
 			t.complete(ed)
 		case keyRedraw:
@@ -308,6 +290,8 @@ func (t *Terminal) readLine(prompt string) (string, lineEnd) {
 		case keySuspend:
 			ed.finish("^Z")
 			return "", lineSuspended
+		default:
+			ed.edit(k)
 		}
 	}
 }

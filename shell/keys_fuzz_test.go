@@ -43,23 +43,9 @@ func applyKey(ed *editor, k key) {
 	switch k.code {
 	case keyRune:
 		ed.insert([]rune{k.r})
-	case keyBackspace:
-		ed.backspace()
-	case keyDelete, keyEOF:
+	case keyEOF:
 		ed.deleteUnder()
-	case keyLeft:
-		ed.setPos(ed.pos - 1)
-	case keyRight:
-		ed.setPos(ed.pos + 1)
-	case keyHome:
-		ed.setPos(0)
-	case keyEnd:
-		ed.setPos(len(ed.line))
-	case keyKillStart:
-		ed.replace(ed.line[ed.pos:], 0)
-	case keyKillEnd:
-		ed.replace(ed.line[:ed.pos], ed.pos)
-	case keyKillWord:
-		ed.killWord()
+	default:
+		ed.edit(k)
 	}
 }
