@@ -18,7 +18,10 @@ import (
 // primary-backup.sh from the keepalived sync group's notify_master,
 // notify_backup and notify_fault). Same lab, same flows (the same
 // generator), a new lab per run. Rows: power failure of the active unit,
-// and kill -9 of its daemons (keepalived and conntrackd, links up).
+// kill -9 of its daemons (keepalived and conntrackd, links up), and
+// planned: pairRuns() switchovers in one lab by stopping keepalived on the
+// master (SIGTERM; see keepalivedPlanned), measured as BenchmarkPairStateful's
+// on/planned row.
 //
 // NAT: the lab's masquerade picks the outgoing interface's primary
 // address, which on a keepalived box is its own address (198.51.100.4 or
@@ -32,6 +35,17 @@ import (
 //
 //	go test -run XXX -bench BenchmarkPairConntrackd -benchtime 3x -timeout 40m ./examples/lab/
 func BenchmarkPairConntrackd(b *testing.B) {
+	b.Run("snat-vip/planned", func(b *testing.B) {
+		var t plannedTally
+		for range b.N {
+			k := newPairConntrackd(b, true)
+			k.l.waitHolds("primary", time.Now(), 20*time.Second)
+			flows := startCheckedFlows(b, k.l, statefulBenchTCP, statefulBenchUDP)
+			benchPlanned(b, "snat-vip/planned", k.l, flows, keepalivedPlanned(k), &t)
+			b.Logf("conntrackd commits: primary: %s; secondary: %s", conntrackdCommitted(k.l, "primary"), conntrackdCommitted(k.l, "secondary"))
+		}
+		t.report(b)
+	})
 	for _, m := range []struct {
 		name string
 		snat bool

@@ -18,7 +18,10 @@ const statefulBenchTCP, statefulBenchUDP = 100, 20
 // power failure or a kill -9 of the active, with connection replication on
 // (the sample configuration) and off (baseline). Reported: the share of
 // flows that survived, and the median and worst of each surviving flow's
-// longest silence (its gap through the failover).
+// longest silence (its gap through the failover). The on/planned row is
+// pairRuns() planned switchovers in one lab (`no failover active` on the
+// active unit), with the lost echo requests of a 10 ms ping and the TCP
+// segments retransmitted (stateful_planned_bench_test.go).
 func BenchmarkPairStateful(b *testing.B) {
 	noLink := func(b *testing.B) string {
 		raw, err := os.ReadFile(filepath.Join(pairRoot(b), "examples", "primary.cfg"))
@@ -27,6 +30,15 @@ func BenchmarkPairStateful(b *testing.B) {
 		}
 		return strings.Replace(string(raw), "\nfailover link failover\n", "\n", 1)
 	}
+	b.Run("on/planned", func(b *testing.B) {
+		var t plannedTally
+		for range b.N {
+			l := newPairLabPrefixed(b, "", pairPrefix("sb"))
+			flows := statefulSetupN(b, l, statefulBenchTCP, statefulBenchUDP)
+			benchPlanned(b, "on/planned", l, flows, failoverdPlanned(l), &t)
+		}
+		t.report(b)
+	})
 	for _, m := range []struct {
 		name     string
 		stateful bool

@@ -39,17 +39,21 @@ const (
 // from the client to the server beyond the ISPs and the server's answer
 // (a new conntrack entry, translated, and its reply: two events for the
 // active to replicate). Reported per run (a new lab per run):
+//
 //   - the daemons' CPU (utime+stime of /proc/PID/stat) over the window,
 //     in % of one core, idle before it, and in the 10 s after it with the
 //     table full (the active's periodic refresh of short-timeout entries);
+//
 //   - the whole machine's softirq and busy share over the window
 //     (/proc/stat, % of all cores: the generator, the lab's forwarding and
 //     both kernels' conntrack are in there too);
+//
 //   - the rate the generator achieved and the share of flows answered;
+//
 //   - whether the standby was complete: after a 2 s settle, the flows the
 //     active's kernel holds that the standby's does not.
 //
-//	go test -run XXX -bench BenchmarkPairStatefulCPU -benchtime 10x -timeout 40m ./examples/lab/
+//     go test -run XXX -bench BenchmarkPairStatefulCPU -benchtime 10x -timeout 40m ./examples/lab/
 func BenchmarkPairStatefulCPU(b *testing.B) {
 	var rows []map[string]float64
 	for range b.N {
