@@ -37,13 +37,13 @@ import (
 func BenchmarkPairConntrackd(b *testing.B) {
 	b.Run("snat-vip/planned", func(b *testing.B) {
 		var t plannedTally
-		for range b.N {
-			k := newPairConntrackd(b, true)
+		eachLab(b, func(tb testing.TB) {
+			k := newPairConntrackd(tb, true)
 			k.l.waitHolds("primary", time.Now(), 20*time.Second)
-			flows := startCheckedFlows(b, k.l, statefulBenchTCP, statefulBenchUDP)
+			flows := startCheckedFlows(tb, k.l, statefulBenchTCP, statefulBenchUDP)
 			benchPlanned(b, "snat-vip/planned", k.l, flows, keepalivedPlanned(k), &t)
 			b.Logf("conntrackd commits: primary: %s; secondary: %s", conntrackdCommitted(k.l, "primary"), conntrackdCommitted(k.l, "secondary"))
-		}
+		})
 		t.report(b)
 	})
 	for _, m := range []struct {
@@ -53,22 +53,22 @@ func BenchmarkPairConntrackd(b *testing.B) {
 	}{{"snat-vip/power", true, false}, {"snat-vip/kill", true, true}, {"masquerade/power", false, false}} {
 		b.Run(m.name, func(b *testing.B) {
 			var t flowTally
-			for range b.N {
-				k := newPairConntrackd(b, m.snat)
+			eachLab(b, func(tb testing.TB) {
+				k := newPairConntrackd(tb, m.snat)
 				l := k.l
 				l.waitHolds("primary", time.Now(), 20*time.Second)
-				flows := startCheckedFlows(b, l, statefulBenchTCP, statefulBenchUDP)
+				flows := startCheckedFlows(tb, l, statefulBenchTCP, statefulBenchUDP)
 				fail := func() { l.powerOff("primary", func() error { k.kill("primary"); return nil }) }
 				if m.kill {
 					fail = func() { k.kill("primary") }
 				}
-				dead := failOverUntil(b, flows, "secondary", fail, func(start time.Time) time.Duration {
+				dead := failOverUntil(tb, flows, "secondary", fail, func(start time.Time) time.Duration {
 					return l.waitHolds("secondary", start, 30*time.Second)
 				})
 				t.add(b, m.name, flows, dead)
 				b.Logf("secondary's conntrackd: %s", conntrackdCommitted(l, "secondary"))
 				b.Logf("secondary's table: %s", serverFirstEntries(l, "secondary"))
-			}
+			})
 			t.report(b)
 		})
 	}
@@ -79,7 +79,7 @@ const conntrackdDoc = "/usr/share/doc/conntrackd/examples/sync"
 
 // newPairConntrackd is a keepalived pair with conntrackd started in each
 // unit before keepalived, and the notify script wired in.
-func newPairConntrackd(b *testing.B, snatVIP bool) *pairKeepalived {
+func newPairConntrackd(b testing.TB, snatVIP bool) *pairKeepalived {
 	for _, c := range []string{"conntrackd", "conntrack"} {
 		if _, err := exec.LookPath(c); err != nil {
 			b.Skipf("%s not installed (apt-get install -y conntrackd conntrack)", c)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -32,11 +33,11 @@ func BenchmarkPairStateful(b *testing.B) {
 	}
 	b.Run("on/planned", func(b *testing.B) {
 		var t plannedTally
-		for range b.N {
-			l := newPairLabPrefixed(b, "", pairPrefix("sb"))
-			flows := statefulSetupN(b, l, statefulBenchTCP, statefulBenchUDP)
+		eachLab(b, func(tb testing.TB) {
+			l := newPairLabPrefixed(tb, "", pairPrefix("sb"))
+			flows := statefulSetupN(tb, l, statefulBenchTCP, statefulBenchUDP)
 			benchPlanned(b, "on/planned", l, flows, failoverdPlanned(l), &t)
-		}
+		})
 		t.report(b)
 	})
 	for _, m := range []struct {
@@ -46,21 +47,59 @@ func BenchmarkPairStateful(b *testing.B) {
 	}{{"on/power", true, false}, {"on/kill", true, true}, {"off/power", false, false}} {
 		b.Run(m.name, func(b *testing.B) {
 			var t flowTally
-			for range b.N {
+			eachLab(b, func(tb testing.TB) {
 				cfg := ""
 				if !m.stateful {
 					cfg = noLink(b)
 				}
-				l := newPairLabPrefixed(b, cfg, pairPrefix("fb"))
-				flows := statefulSetupN(b, l, statefulBenchTCP, statefulBenchUDP)
+				l := newPairLabPrefixed(tb, cfg, pairPrefix("fb"))
+				flows := statefulSetupN(tb, l, statefulBenchTCP, statefulBenchUDP)
 				fail := powerFailure(l)
 				if m.kill {
 					fail = func() { l.mustLab("kill", "primary") }
 				}
-				t.add(b, m.name, flows, failOver(b, l, flows, "secondary", fail))
-			}
+				t.add(b, m.name, flows, failOver(tb, l, flows, "secondary", fail))
+			})
 			t.report(b)
 		})
+	}
+}
+
+// eachLab runs f b.N times, each with a testing.TB whose Cleanup functions
+// (a lab's teardown, its servers and flows) run when that run ends, also
+// when it fails, instead of when the whole benchmark does: the labs of
+// earlier runs would otherwise keep their daemons and flows running, and
+// loading the machine, under the later runs.
+func eachLab(b *testing.B, f func(tb testing.TB)) {
+	for range b.N {
+		func() {
+			r := &labRun{TB: b}
+			defer r.done()
+			f(r)
+		}()
+	}
+}
+
+type labRun struct {
+	testing.TB
+	mu  sync.Mutex
+	fns []func()
+}
+
+func (r *labRun) Cleanup(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fns = append(r.fns, f)
+}
+
+// done runs the cleanups, last registered first (as testing does).
+func (r *labRun) done() {
+	r.mu.Lock()
+	fns := r.fns
+	r.fns = nil
+	r.mu.Unlock()
+	for i := len(fns) - 1; i >= 0; i-- {
+		fns[i]()
 	}
 }
 

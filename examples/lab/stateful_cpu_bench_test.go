@@ -56,9 +56,7 @@ const (
 //     go test -run XXX -bench BenchmarkPairStatefulCPU -benchtime 10x -timeout 40m ./examples/lab/
 func BenchmarkPairStatefulCPU(b *testing.B) {
 	var rows []map[string]float64
-	for range b.N {
-		rows = append(rows, cpuRun(b))
-	}
+	eachLab(b, func(tb testing.TB) { rows = append(rows, cpuRun(b, tb)) })
 	if len(rows) == 0 {
 		return
 	}
@@ -79,8 +77,8 @@ func BenchmarkPairStatefulCPU(b *testing.B) {
 }
 
 // cpuRun is one lab: idle window, generator window, completeness, full-table window.
-func cpuRun(b *testing.B) map[string]float64 {
-	l := newPairLabPrefixed(b, "", pairPrefix("sb"))
+func cpuRun(b *testing.B, tb testing.TB) map[string]float64 {
+	l := newPairLabPrefixed(tb, "", pairPrefix("sb"))
 	l.waitPair("primary", "secondary", 30*time.Second)
 	l.waitClientPing(10 * time.Second)
 	active, standby := l.daemonPid("primary"), l.daemonPid("secondary")
@@ -95,6 +93,7 @@ func cpuRun(b *testing.B) map[string]float64 {
 	idle := w.stop()
 	m["idle-active-%cpu"], m["idle-standby-%cpu"] = idle.pct[0], idle.pct[1]
 
+	drops := l.snmpCounter("inet", "Udp:", "RcvbufErrors")
 	w = startCPUWindow(active, standby)
 	sent, took := gen.run(cpuRate, cpuWindow)
 	load := w.stop()
@@ -105,6 +104,7 @@ func cpuRun(b *testing.B) map[string]float64 {
 
 	time.Sleep(cpuSettle)
 	answered := gen.answered.Load()
+	drops = l.snmpCounter("inet", "Udp:", "RcvbufErrors") - drops
 	m["%answered"] = 100 * float64(answered) / float64(sent)
 	onActive, missing := l.cpuMissing()
 	m["active-entries"], m["standby-missing"] = float64(onActive), float64(missing)
@@ -114,10 +114,10 @@ func cpuRun(b *testing.B) map[string]float64 {
 	full := w.stop()
 	m["full-active-%cpu"], m["full-standby-%cpu"] = full.pct[0], full.pct[1]
 
-	b.Logf("run: %d flows in %v (%.0f/s), %d answered (server saw %d); idle: active %.2f %%, standby %.2f %% of a core; "+
+	b.Logf("run: %d flows in %v (%.0f/s), %d answered (server saw %d, its sockets dropped %d); idle: active %.2f %%, standby %.2f %% of a core; "+
 		"at %.0f/s: active %.1f %%, standby %.1f %%, box softirq %.1f %%, busy %.1f %% of 2 cores; "+
 		"after: active %d flows, standby missing %d; table full: active %.1f %%, standby %.1f %%",
-		sent, took.Round(time.Millisecond), rate, answered, srv.Load(), idle.pct[0], idle.pct[1],
+		sent, took.Round(time.Millisecond), rate, answered, srv.Load(), drops, idle.pct[0], idle.pct[1],
 		rate, load.pct[0], load.pct[1], load.softirq, load.busy, onActive, missing, full.pct[0], full.pct[1])
 	if float64(onActive) < 0.9*float64(sent) {
 		b.Errorf("the active's kernel holds %d of the %d generated flows: the generator did not go through the pair", onActive, sent)
