@@ -29,7 +29,11 @@ const (
 	cpuWindow        = 10 * time.Second
 	cpuIdleWindow    = 10 * time.Second
 	cpuSettle        = 2 * time.Second
-	clkTck           = 100 // USER_HZ: the unit of utime and stime in /proc/PID/stat
+	// cpuCompleteWithin: how long after the generator stops a standby
+	// still behind is waited for (complete-s is -1 when it is not complete
+	// by then).
+	cpuCompleteWithin = 15 * time.Second
+	clkTck            = 100 // USER_HZ: the unit of utime and stime in /proc/PID/stat
 )
 
 // BenchmarkPairStatefulCPU: the CPU the active and the standby failoverd
@@ -102,12 +106,32 @@ func cpuRun(b *testing.B, tb testing.TB) map[string]float64 {
 	m["box-softirq-%"], m["box-busy-%"] = load.softirq, load.busy
 	m["conn/s"] = rate
 
+	end := time.Now()
 	time.Sleep(cpuSettle)
 	answered := gen.answered.Load()
 	drops = l.snmpCounter("inet", "Udp:", "RcvbufErrors") - drops
 	m["%answered"] = 100 * float64(answered) / float64(sent)
 	onActive, missing := l.cpuMissing()
 	m["active-entries"], m["standby-missing"] = float64(onActive), float64(missing)
+	// A standby behind after the settle: its replication counters, then
+	// how long it takes to complete (the flows expire 30 s after their
+	// last packet: give up well before).
+	complete := time.Since(end)
+	if missing > 0 {
+		for _, u := range []string{"primary", "secondary"} {
+			b.Logf("%s, %d missing:\n%s", u, missing, l.statefulRows(u))
+		}
+		for missing > 0 && time.Since(end) < cpuCompleteWithin {
+			time.Sleep(500 * time.Millisecond)
+			_, missing = l.cpuMissing()
+			complete = time.Since(end)
+		}
+		if missing > 0 {
+			b.Logf("the standby still lacks %d flows %v after the generator stopped", missing, cpuCompleteWithin)
+			complete = -time.Second
+		}
+	}
+	m["complete-s"] = complete.Seconds()
 
 	w = startCPUWindow(active, standby)
 	time.Sleep(cpuIdleWindow)
@@ -116,13 +140,26 @@ func cpuRun(b *testing.B, tb testing.TB) map[string]float64 {
 
 	b.Logf("run: %d flows in %v (%.0f/s), %d answered (server saw %d, its sockets dropped %d); idle: active %.2f %%, standby %.2f %% of a core; "+
 		"at %.0f/s: active %.1f %%, standby %.1f %%, box softirq %.1f %%, busy %.1f %% of 2 cores; "+
-		"after: active %d flows, standby missing %d; table full: active %.1f %%, standby %.1f %%",
+		"after %v: active %d flows, standby missing %.0f, complete %.1f s after the generator stopped; table full: active %.1f %%, standby %.1f %%",
 		sent, took.Round(time.Millisecond), rate, answered, srv.Load(), drops, idle.pct[0], idle.pct[1],
-		rate, load.pct[0], load.pct[1], load.softirq, load.busy, onActive, missing, full.pct[0], full.pct[1])
+		rate, load.pct[0], load.pct[1], load.softirq, load.busy, cpuSettle, onActive, m["standby-missing"], m["complete-s"], full.pct[0], full.pct[1])
 	if float64(onActive) < 0.9*float64(sent) {
 		b.Errorf("the active's kernel holds %d of the %d generated flows: the generator did not go through the pair", onActive, sent)
 	}
 	return m
+}
+
+// statefulRows is the part of unit's show failover about connection
+// replication: the Stateful Obj table and its queues.
+func (l *pairLab) statefulRows(unit string) string {
+	out, err := l.foshRun(unit, "show failover")
+	if err != nil {
+		return fmt.Sprintf("show failover: %v", err)
+	}
+	if i := strings.Index(out, "Stateful"); i >= 0 {
+		return out[i:]
+	}
+	return out
 }
 
 // daemonPid is the pid of unit's failoverd (lab.sh's pid file).
