@@ -98,6 +98,10 @@ func cpuRun(b *testing.B, tb testing.TB) map[string]float64 {
 	m["idle-active-%cpu"], m["idle-standby-%cpu"] = idle.pct[0], idle.pct[1]
 
 	drops := l.snmpCounter("inet", "Udp:", "RcvbufErrors")
+	// the failover link's UDP: datagrams the standby's socket dropped
+	// (the active resends what is not acknowledged)
+	linkDrops := l.snmpCounter("sec", "Udp:", "RcvbufErrors")
+	linkSndErr := l.snmpCounter("pri", "Udp:", "SndbufErrors")
 	w = startCPUWindow(active, standby)
 	sent, took := gen.run(cpuRate, cpuWindow)
 	load := w.stop()
@@ -110,6 +114,9 @@ func cpuRun(b *testing.B, tb testing.TB) map[string]float64 {
 	time.Sleep(cpuSettle)
 	answered := gen.answered.Load()
 	drops = l.snmpCounter("inet", "Udp:", "RcvbufErrors") - drops
+	linkDrops = l.snmpCounter("sec", "Udp:", "RcvbufErrors") - linkDrops
+	linkSndErr = l.snmpCounter("pri", "Udp:", "SndbufErrors") - linkSndErr
+	m["link-drops"] = float64(linkDrops + linkSndErr)
 	m["%answered"] = 100 * float64(answered) / float64(sent)
 	onActive, missing := l.cpuMissing()
 	m["active-entries"], m["standby-missing"] = float64(onActive), float64(missing)
@@ -140,9 +147,10 @@ func cpuRun(b *testing.B, tb testing.TB) map[string]float64 {
 
 	b.Logf("run: %d flows in %v (%.0f/s), %d answered (server saw %d, its sockets dropped %d); idle: active %.2f %%, standby %.2f %% of a core; "+
 		"at %.0f/s: active %.1f %%, standby %.1f %%, box softirq %.1f %%, busy %.1f %% of 2 cores; "+
+			"failover link: %d datagrams dropped by the standby's socket, %d send buffer errors on the active; "+
 		"after %v: active %d flows, standby missing %.0f, complete %.1f s after the generator stopped; table full: active %.1f %%, standby %.1f %%",
 		sent, took.Round(time.Millisecond), rate, answered, srv.Load(), drops, idle.pct[0], idle.pct[1],
-		rate, load.pct[0], load.pct[1], load.softirq, load.busy, cpuSettle, onActive, m["standby-missing"], m["complete-s"], full.pct[0], full.pct[1])
+		rate, load.pct[0], load.pct[1], load.softirq, load.busy, linkDrops, linkSndErr, cpuSettle, onActive, m["standby-missing"], m["complete-s"], full.pct[0], full.pct[1])
 	if float64(onActive) < 0.9*float64(sent) {
 		b.Errorf("the active's kernel holds %d of the %d generated flows: the generator did not go through the pair", onActive, sent)
 	}
