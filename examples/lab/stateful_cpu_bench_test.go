@@ -147,7 +147,7 @@ func cpuRun(b *testing.B, tb testing.TB) map[string]float64 {
 
 	b.Logf("run: %d flows in %v (%.0f/s), %d answered (server saw %d, its sockets dropped %d); idle: active %.2f %%, standby %.2f %% of a core; "+
 		"at %.0f/s: active %.1f %%, standby %.1f %%, box softirq %.1f %%, busy %.1f %% of 2 cores; "+
-			"failover link: %d datagrams dropped by the standby's socket, %d send buffer errors on the active; "+
+		"failover link: %d datagrams dropped by the standby's socket, %d send buffer errors on the active; "+
 		"after %v: active %d flows, standby missing %.0f, complete %.1f s after the generator stopped; table full: active %.1f %%, standby %.1f %%",
 		sent, took.Round(time.Millisecond), rate, answered, srv.Load(), drops, idle.pct[0], idle.pct[1],
 		rate, load.pct[0], load.pct[1], load.softirq, load.busy, linkDrops, linkSndErr, cpuSettle, onActive, m["standby-missing"], m["complete-s"], full.pct[0], full.pct[1])
