@@ -272,34 +272,48 @@ func (l *pairLab) tcpRetrans() int {
 	return l.snmpCounter("client", "Tcp:", "RetransSegs") + l.snmpCounter("inet", "Tcp:", "RetransSegs")
 }
 
-// snmpCounter is one counter of /proc/net/snmp in one of the lab's
-// namespaces: proto is the line's label ("Tcp:", "Udp:"), name the column.
+// snmpCounter is one counter of /proc/net/snmp or /proc/net/netstat in one
+// of the lab's namespaces: proto is the line's label ("Tcp:", "Udp:",
+// "TcpExt:"), name the column.
 func (l *pairLab) snmpCounter(ns, proto, name string) int {
 	l.tb.Helper()
-	out, err := exec.Command("ip", "netns", "exec", l.ns(ns), "cat", "/proc/net/snmp").CombinedOutput()
+	v, ok := l.netCounters(ns)[proto+name]
+	if !ok {
+		l.tb.Fatalf("no %s %s in /proc/net/snmp of %s", proto, name, ns)
+	}
+	return v
+}
+
+// netCounters is every counter of /proc/net/snmp and /proc/net/netstat in
+// one of the lab's namespaces, by label and column ("Tcp:RetransSegs").
+func (l *pairLab) netCounters(ns string) map[string]int {
+	l.tb.Helper()
+	out, err := exec.Command("ip", "netns", "exec", l.ns(ns), "cat", "/proc/net/snmp", "/proc/net/netstat").CombinedOutput()
 	if err != nil {
 		l.tb.Fatalf("read /proc/net/snmp in %s: %v: %s", ns, err, out)
 	}
-	var names []string
+	m := map[string]int{}
+	names := map[string][]string{}
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 0 || f[0] != proto {
+		if len(f) == 0 {
 			continue
 		}
-		if names == nil {
-			names = f
+		if names[f[0]] == nil {
+			names[f[0]] = f
 			continue
 		}
-		if i := slices.Index(names, name); i > 0 && i < len(f) {
-			v, err := strconv.Atoi(f[i])
-			if err != nil {
-				l.tb.Fatalf("%s %s in %s: %v", proto, name, ns, err)
+		for i, n := range names[f[0]] {
+			if i == 0 || i >= len(f) {
+				continue
 			}
-			return v
+			if v, err := strconv.Atoi(f[i]); err == nil {
+				m[f[0]+n] = v
+			}
 		}
+		delete(names, f[0]) // a header and its values, per label
 	}
-	l.tb.Fatalf("no %s %s in /proc/net/snmp of %s", proto, name, ns)
-	return 0
+	return m
 }
 
 // ---------------------------------------------------------------- keepalived
