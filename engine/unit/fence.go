@@ -56,7 +56,15 @@ func (u *Unit) renewFence() {
 	if u.o.DP == nil || !u.fenceWanted() {
 		return
 	}
-	u.nextFence = u.o.Clock.Now().Add(u.fo.Poll)
+	now := u.o.Clock.Now()
+	if u.fenceOK && now.Sub(u.lastFence) >= u.hold() && u.mate.heard && !u.mate.shutdown &&
+		now.Sub(u.mate.lastLAN) < u.hold() && u.mate.hello.Flags&wire.HelloServing != 0 {
+		// This daemon stalled past its own fence and the mate, which heard
+		// nothing, took over: renewing now would make this box answer
+		// beside it. It stays muted until the two have settled who serves.
+		return
+	}
+	u.nextFence = now.Add(u.fo.Poll)
 	links := u.fenceLinks()
 	if len(links) == 0 {
 		u.dropFence()
@@ -76,7 +84,7 @@ func (u *Unit) renewFence() {
 	if !u.fenceOK {
 		u.log.Debug("fence armed", "ttl", u.hold())
 	}
-	u.fenceOK = true
+	u.fenceOK, u.lastFence = true, now
 }
 
 // dropFence removes the fence, or a leftover of a killed earlier run.

@@ -146,3 +146,47 @@ func TestTakeoverAfterTheFenceTrips(t *testing.T) {
 		t.Error("the new active serves without a fence")
 	}
 }
+
+// An active daemon that stalls past its own fence (its loop stuck for more
+// than the hold time) finds on waking that its mate took over: it must not
+// renew the fence, which would make its box answer beside the new active,
+// before the two have settled who serves.
+func TestStalledActiveDoesNotUnmuteBesideTheNewActive(t *testing.T) {
+	p := newPair(t)
+	timers := func(c *config.Config) *config.Config {
+		c.Failover.Poll, c.Failover.Hold = 300*time.Millisecond, time.Second
+		c.Failover.PollMsec, c.Failover.HoldMsec = true, true
+		return c
+	}
+	a := p.add("A", timers(testConfig("primary")))
+	b := p.add("B", timers(testConfig("secondary")))
+	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
+		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
+	}
+	p.run(10 * time.Second)
+	// A's loop stops: no timers, and its packets wait in its socket.
+	a.u.stopped = true
+	a.u.stopTimers()
+	p.nodes = slices.DeleteFunc(p.nodes, func(n *node) bool { return n == a })
+	_, _, renewed := a.dp.Fenced()
+	if _, ok := p.until(10*time.Second, func() bool { return b.u.State() == Active }); !ok {
+		t.Fatalf("B did not take over from the stalled A: %s", b.u.State())
+	}
+	p.run(100 * time.Millisecond)
+	// A wakes up: first what queued (B's hellos: B serves), then its tick.
+	a.u.stopped = false
+	p.nodes = append(p.nodes, a)
+	p.settle()
+	a.u.startTimers()
+	for range 50 {
+		p.clk.Advance(10 * time.Millisecond)
+		p.settle()
+		_, _, n := a.dp.Fenced()
+		if n > renewed && a.u.State().serves() && b.u.State().serves() {
+			t.Fatalf("A renewed its fence while B serves too: A %s, B %s", a.u.State(), b.u.State())
+		}
+	}
+	if a.u.State().serves() == b.u.State().serves() {
+		t.Errorf("the two did not settle: A %s, B %s", a.u.State(), b.u.State())
+	}
+}

@@ -140,6 +140,7 @@ type Unit struct {
 	fencePresent bool // the table may be in the kernel (a killed earlier run may have left it)
 	fenceOK      bool // armed and renewed: the hellos say HelloFenced
 	fenceWarned  bool
+	lastFence    time.Time // last renewal
 	nextFence    time.Time
 	verdictTimer clock.Timer
 	verdictGen   int
