@@ -157,7 +157,14 @@ func newPairLabPrefixed(tb testing.TB, primaryCfg, prefix string, env ...string)
 		if tb.Failed() {
 			for _, u := range []string{"primary", "secondary"} {
 				if b, err := os.ReadFile(filepath.Join(l.dir, "lab", u+".log")); err == nil {
-					tb.Logf("%s.log (tail):\n%s", u, tail(string(b), 40))
+					// The tests' fosh sessions would fill the tail.
+					var keep []string
+					for _, ln := range strings.Split(string(b), "\n") {
+						if !strings.Contains(ln, `msg="session started"`) && !strings.Contains(ln, `msg="session ended"`) {
+							keep = append(keep, ln)
+						}
+					}
+					tb.Logf("%s.log (tail, sessions left out):\n%s", u, tail(strings.Join(keep, "\n"), 60))
 				}
 			}
 		}
