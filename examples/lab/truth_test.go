@@ -480,6 +480,14 @@ func TestPairShowsTellTheTruth(t *testing.T) {
 		{"cut the active's failover cable", lab("cut", "primary-failover"), "Active", "Standby"},
 		{"restore the active's failover cable", lab("restore", "primary-failover"), "Active", "Standby"},
 		{"cut the active's inside link", lab("cut", "primary-inside"), "Failed", "Active"},
+		{"the new active waits on inside beside a mate without link", func() {
+			// Its interface test would fail on the quiet segment; with
+			// the mate's side down there is nothing to compare with.
+			time.Sleep(pairIfHold + 4*time.Second)
+			if out := l.mustFosh("secondary", "show failover"); !strings.Contains(out, "                Interface inside (192.0.2.1): Waiting\n") {
+				t.Errorf("the active secondary's inside beside a primary without link:\n%s", out)
+			}
+		}, "Failed", "Active"},
 		{"restore the primary's inside link", lab("restore", "primary-inside"), "Standby", "Active"},
 		{"cut the standby's outside link", lab("cut", "primary-outside"), "Failed", "Active"},
 		{"failover reset on the failed standby, link still cut", fosh("primary", "failover reset"), "Failed", "Active"},
