@@ -68,9 +68,12 @@ func (u *Unit) updateIfs() {
 			continue
 		}
 		canTest := lanRecent && u.state != Negotiation && u.heldAddr(f, u.state).IsValid() &&
-			(f.heard || now.Sub(u.mate.firstLAN) >= u.ifHold())
+			(f.heard || now.Sub(u.mate.firstLAN) >= u.ifHold()) && !u.mateLinkDown(f)
 		if !canTest {
-			// Without a mate there is nothing to compare with.
+			// Without a mate there is nothing to compare with; nor
+			// beside a mate whose side of the segment has no link: a
+			// quiet segment fails the test by itself, and our side is
+			// not the broken one. The interface waits for the mate.
 			f.testing, f.failed, f.passed = false, false, false
 			continue
 		}
@@ -108,6 +111,17 @@ func (u *Unit) updateIfs() {
 		// than at the next poll.
 		u.sendHello(0)
 	}
+}
+
+// mateLinkDown says whether the mate announced its side of f without
+// link (no carrier, or shut down).
+func (u *Unit) mateLinkDown(f *ifc) bool {
+	for _, e := range u.mate.hello.Interfaces {
+		if e.Name == f.cfg.Name {
+			return e.Status == wire.IfNoLink || e.Status == wire.IfLinkDown
+		}
+	}
+	return false
 }
 
 func (u *Unit) testPassed(f *ifc, now time.Time) {

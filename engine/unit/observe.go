@@ -73,7 +73,7 @@ func (u *Unit) Status() *api.FailoverStat {
 		mate.Role = roleWord(u.mate.role)
 	}
 	if u.participating() && (v.lanFresh || (u.mate.heard && v.dataHeard)) {
-		mate.Seen, mate.State = true, mateStateWord(u.mate.hello.State)
+		mate.Seen, mate.State = true, mateHelloWord(u.mate.hello)
 	}
 	s.Mate = mate
 	for _, f := range u.ifs {

@@ -45,7 +45,7 @@ func (u *Unit) ShowFailover() string {
 	for _, l := range u.ownIfLines() {
 		fmt.Fprintf(&b, "                Interface %s (%s): %s\n", l.f.cfg.Name, addrText(l.addr), l.word)
 	}
-	mateRole, mateState := u.mateHeadline(v, mateStateWord)
+	mateRole, mateState := u.mateHeadline(v, mateHelloWord)
 	fmt.Fprintf(&b, "        Other host: %s - %s\n", roleWord(mateRole), mateState)
 	fmt.Fprintf(&b, "                Active time: %d (sec)\n", u.mate.hello.ActiveTime)
 	for _, l := range u.mateIfLines(v) {
@@ -113,13 +113,13 @@ func (u *Unit) ownIfLines() []ifLine {
 
 // mateHeadline is the mate's role and state word (word maps a state the
 // mate announced), "Not Detected" when it is not heard.
-func (u *Unit) mateHeadline(v facts, word func(wire.UnitState) string) (wire.Role, string) {
+func (u *Unit) mateHeadline(v facts, word func(wire.Hello) string) (wire.Role, string) {
 	role, state := otherRole(u.role), "Not Detected"
 	if u.mate.heard {
 		role = u.mate.role
 	}
 	if v.lanFresh || (u.mate.heard && v.dataHeard) {
-		state = word(u.mate.hello.State)
+		state = word(u.mate.hello)
 	}
 	return role, state
 }

@@ -312,3 +312,45 @@ func TestIncidentSyslogs(t *testing.T) {
 		t.Errorf("syslog %q", b.syslog)
 	}
 }
+
+// With failover off, each unit's state as its own and its mate's show
+// commands name it says what it holds: the standby that kept its role is
+// Pseudo-Standby (it holds the standby addresses), the active one that
+// kept serving is Disabled, on both units, in `show failover`, `show
+// failover state` and the status.
+func TestShowFailoverOffStates(t *testing.T) {
+	p, a, b := bootstrap(t)
+	p.run(time.Minute)
+	row := func(host, role, state string) string {
+		return host + " -   " + role + "\n               " + state + " "
+	}
+	setFailover(b, false)
+	p.settle()
+	p.run(10 * time.Second)
+	wantState(t, b, PseudoStandby)
+	if got := b.u.Show("state"); !strings.Contains(got, row("This host ", "Secondary", "Pseudo-Standby")) {
+		t.Errorf("the pseudo-standby's own show failover state:\n%s", got)
+	}
+	if got := a.u.Show("state"); !strings.Contains(got, row("Other host", "Secondary", "Pseudo-Standby")) {
+		t.Errorf("the active's show failover state of a pseudo-standby mate:\n%s", got)
+	}
+	if got := a.u.ShowFailover(); !strings.Contains(got, "        Other host: Secondary - Pseudo-Standby\n") {
+		t.Errorf("the active's show failover of a pseudo-standby mate:\n%s", got)
+	}
+	if got := a.u.Status().Mate.State; got != "Pseudo-Standby" {
+		t.Errorf("the active's status says the mate is %q", got)
+	}
+
+	setFailover(a, false)
+	p.settle()
+	p.run(10 * time.Second)
+	wantState(t, a, Disabled)
+	if got := a.u.Show("state"); !strings.Contains(got, row("This host ", "Primary", "Disabled")) ||
+		!strings.Contains(got, row("Other host", "Secondary", "Pseudo-Standby")) {
+		t.Errorf("the serving unit's show failover state, failover off on both:\n%s", got)
+	}
+	if got := b.u.Show("state"); !strings.Contains(got, row("Other host", "Primary", "Disabled")) ||
+		!strings.Contains(got, row("This host ", "Secondary", "Pseudo-Standby")) {
+		t.Errorf("the pseudo-standby's show failover state, failover off on both:\n%s", got)
+	}
+}

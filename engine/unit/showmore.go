@@ -35,11 +35,11 @@ type failure struct {
 
 // asaStateWord is a state as `show failover state` and `show
 // monitor-interface` name it: ASA calls a ready standby "Standby Ready".
-func asaStateWord(s wire.UnitState) string {
-	if s == wire.UnitStandby {
+func asaStateWord(h wire.Hello) string {
+	if h.State == wire.UnitStandby {
 		return "Standby Ready"
 	}
-	return mateStateWord(s)
+	return mateHelloWord(h)
 }
 
 func ownStateWord(s State) string {
@@ -62,11 +62,9 @@ func (u *Unit) showState() string {
 	}
 	b.WriteString("               State          Last Failure Reason      Date/Time\n")
 	fmt.Fprintf(&b, "This host  -   %s\n", roleWord(u.role))
-	own := ownStateWord(u.state)
-	if !u.participating() {
-		own = "Disabled"
-	}
-	row(own, u.myFailure)
+	// A unit with failover off is Disabled, or Pseudo-Standby when it
+	// kept the standby role: the state itself says which.
+	row(ownStateWord(u.state), u.myFailure)
 	v := u.look()
 	role, state := u.mateHeadline(v, asaStateWord)
 	fmt.Fprintf(&b, "Other host -   %s\n", roleWord(role))

@@ -75,6 +75,17 @@ func (s State) wireState() wire.UnitState {
 	return wire.UnitUnknown
 }
 
+// mateHelloWord is how `show failover` names the state in a mate's hello:
+// failover off travels as Disabled for both a serving unit and a
+// pseudo-standby one, told apart by the HelloServing flag, so a mate that
+// holds only its standby addresses is not shown as one that serves.
+func mateHelloWord(h wire.Hello) string {
+	if h.State == wire.UnitDisabled && h.Flags&wire.HelloServing == 0 {
+		return PseudoStandby.String()
+	}
+	return mateStateWord(h.State)
+}
+
 // mateStateWord is how `show failover` names a state the mate announced.
 // An unknown code from a newer mate is shown as such rather than guessed.
 func mateStateWord(s wire.UnitState) string {

@@ -206,6 +206,28 @@ func TestStandbyCarrierLossNoFailover(t *testing.T) {
 	wantState(t, b, Failed)
 }
 
+// The active's side of a segment where the mate has no link is not shown
+// failed: with the mate's side down there is nothing to compare its test
+// with, so it waits for the mate (a quiet segment fails the test on its
+// own, and the active is not the broken one).
+func TestActiveWaitsBesideMateWithoutLink(t *testing.T) {
+	p, a, b := bootstrap(t)
+	p.run(time.Minute)
+	_ = b.dp.SetCarrier(hwOut, false)
+	l, _ := b.dp.Link(hwOut)
+	b.u.LinkChanged(l)
+	p.net.CutFrom(hwOut, "B") // nothing leaves a link without carrier
+	p.run(2 * time.Minute)
+	wantState(t, a, Active)
+	wantState(t, b, Failed)
+	if out := a.u.ShowFailover(); !strings.Contains(out, "                Interface outside (198.51.100.1): Waiting\n") {
+		t.Errorf("the active's outside beside a mate without link:\n%s\n%q", out, a.syslog)
+	}
+	if a.logged("Testing on interface outside Failed") {
+		t.Errorf("the active failed its outside test beside a mate without link: %q", a.syslog)
+	}
+}
+
 func TestInterfaceTestFindsTheDeadSide(t *testing.T) {
 	p, a, b := bootstrap(t)
 	p.run(time.Minute)
