@@ -20,7 +20,14 @@ import (
 // counted again), the longest silence of each surviving flow, the echo
 // requests lost, and the TCP segments the client and the server
 // retransmitted (RetransSegs of /proc/net/snmp, from the command until the
-// flows were judged).
+// flows were judged), and the same over a window as long without a
+// switchover just before it (the control). Reported: %survived (of the
+// flows alive before a switchover, the share alive after it, pooled over
+// the switchovers), %alive-end (flows alive after the last one), the
+// median and worst of the surviving flows' longest silences, and per
+// switchover the median and worst of the lost echo requests and of the
+// retransmissions (all, and those the receiver did not report as
+// duplicates: the ones whose original was really lost).
 
 // plannedPair is one product's planned switchover.
 type plannedPair struct {
@@ -39,6 +46,8 @@ type plannedTally struct {
 	// retransmissions the receiver did not report as duplicates (D-SACK):
 	// those whose original was lost, in the switchover and control windows
 	real, controlReal []float64
+	// flows started, and those alive after the last switchover
+	started, alive int
 }
 
 func (t *plannedTally) report(b *testing.B) {
@@ -46,6 +55,7 @@ func (t *plannedTally) report(b *testing.B) {
 	if len(t.lost) == 0 {
 		return
 	}
+	b.ReportMetric(100*float64(t.alive)/float64(t.started), "%alive-end")
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(pairMedian(t.takeover), "takeover-ms")
 	b.ReportMetric(pairMedian(t.lost), "lost")
@@ -120,6 +130,9 @@ func benchPlanned(b *testing.B, name string, l *pairLab, flows []*flow, p planne
 		p.settle(active)
 		active = standby
 	}
+	t.started += len(flows)
+	t.alive += len(alive)
+	b.Logf("%s: %d of %d flows alive after %d switchovers", name, len(alive), len(flows), pairRuns())
 }
 
 // failoverdPlanned is `no failover active` on the active unit, through fosh.
