@@ -63,6 +63,13 @@ type Rule struct {
 	Table    int
 }
 
+// FencedLink is one link under Fence, with the MAC its frames leave from
+// once the fence has tripped.
+type FencedLink struct {
+	Name   string
+	MuteAs net.HardwareAddr
+}
+
 // Links reads and changes interfaces and their addresses.
 type Links interface {
 	Links() ([]Link, error)
@@ -80,6 +87,15 @@ type Links interface {
 	// reaches it without pulling the switches' entry for that MAC back
 	// to its own port.
 	MuteMAC(link string, mac, as net.HardwareAddr) error
+	// Fence arms a dead man's switch in the kernel on links, or renews
+	// it: unless Fence is called again within ttl, each link stops
+	// sending ARP and IPv6 neighbour discovery and sends every other frame
+	// from its MuteAs MAC. A serving unit renews it with every hello, so
+	// a box whose daemon was killed stops answering for the system
+	// addresses (and lets the switches move its MAC to the mate) at a
+	// moment the mate can compute, while still forwarding what reaches
+	// it. A ttl of 0 or no links removes it.
+	Fence(ttl time.Duration, links []FencedLink) error
 	// WatchLinks calls fn for every link change until ctx ends. If the
 	// kernel subscription breaks it resubscribes and reports every link
 	// again, so fn sees the current state after any gap.

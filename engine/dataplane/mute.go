@@ -29,13 +29,9 @@ func (n *Netlink) MuteMAC(link string, mac, as net.HardwareAddr) error {
 	if mac != nil && (len(mac) != 6 || len(as) != 6) {
 		return fmt.Errorf("failed to mute MAC %s on %s: want two 6-byte MACs, got %s", mac, link, as)
 	}
-	var opts []nftables.ConnOption
-	if n.ns.IsOpen() {
-		opts = append(opts, nftables.WithNetNSFd(int(n.ns)))
-	}
-	c, err := nftables.New(opts...)
+	c, err := n.nft()
 	if err != nil {
-		return fmt.Errorf("failed to open nftables: %w", err)
+		return err
 	}
 	t := &nftables.Table{Family: nftables.TableFamilyNetdev, Name: MuteTablePrefix + link}
 	// Add, then delete: deleting a table that does not exist would fail

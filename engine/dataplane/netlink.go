@@ -36,6 +36,12 @@ type Netlink struct {
 	h      *netlink.Handle
 	closed bool
 
+	// fenceMu serialises Fence; fenced is the link set of the fence table
+	// as last built ("" = none), so that a renewal only replaces the
+	// set's element.
+	fenceMu sync.Mutex
+	fenced  string
+
 	// watchRcvBuf overrides the subscription's receive buffer, so tests
 	// can make it overflow.
 	watchRcvBuf int

@@ -21,6 +21,12 @@ import (
 // and the unit takes them over a few claimWaits later. A mate that lost
 // its links (power failure) answers nothing: the unit takes over two
 // claimWaits after the hold time.
+//
+// A mate whose hellos said it has a fence (fence.go) stopped answering by
+// itself one hold time after its last hello: the unit asks once, after
+// that moment, waits claimWaitFenced, and takes over if nobody answered.
+// Should anybody answer all the same (the fence failed, or the mate lives
+// and only its hellos are lost), the rules above apply.
 
 // claimWait is how long an ARP request for a system address waits for an
 // answer: an answer takes well under a millisecond on a LAN; 20 ms covers a
@@ -56,8 +62,13 @@ func (u *Unit) claimState(now time.Time) (free bool) {
 	if !c.asked {
 		return true // nothing to ask about
 	}
+	if at, fenced := u.fenceTripped(); fenced && !u.claimHeard {
+		// Every round of this silence was asked after the fence tripped
+		// (startClaim waits for it): one quiet round is enough.
+		return u.claimQuiet >= 1 && !c.sent.Before(at)
+	}
 	if u.claimHeard {
-		earliest := u.mate.lastLAN.Add(u.addrLifetime() * 2 / 3)
+		earliest := u.mate.lastLAN.Add(u.mateAddrLifetime() * 2 / 3)
 		return u.claimQuiet >= claimQuietRoundsHeard && !now.Before(earliest)
 	}
 	return u.claimQuiet >= claimQuietRounds
@@ -75,7 +86,22 @@ func (u *Unit) startClaim(now time.Time) {
 	if u.claimInFlight(now) {
 		return
 	}
-	if c := u.claim; c != nil && c.answered && now.Sub(u.mate.lastLAN) > u.addrLifetime()+2*time.Second && !u.claimWarned {
+	if at, fenced := u.fenceTripped(); fenced && now.Before(at) {
+		// Asked before the mate's fence tripped, its kernel would still
+		// answer: wake up when it has.
+		if !u.claimDefer.Equal(at) {
+			u.claimDefer = at
+			u.o.Clock.AfterFunc(at.Sub(now), func() {
+				u.o.Post(func() {
+					if !u.stopped && u.claimDefer.Equal(at) {
+						u.evaluate()
+					}
+				})
+			})
+		}
+		return
+	}
+	if c := u.claim; c != nil && c.answered && now.Sub(u.mate.lastLAN) > u.mateAddrLifetime()+2*time.Second && !u.claimWarned {
 		// The addresses outlived the lifetime a dead box gives them:
 		// somebody alive holds them. Two boxes must not answer.
 		u.claimWarned = true
@@ -106,7 +132,11 @@ func (u *Unit) startClaim(now time.Time) {
 		return
 	}
 	gen := c.gen
-	u.o.Clock.AfterFunc(claimWait, func() {
+	wait := claimWait
+	if _, fenced := u.fenceTripped(); fenced && !u.claimHeard {
+		wait = claimWaitFenced
+	}
+	u.o.Clock.AfterFunc(wait, func() {
 		u.o.Post(func() {
 			if u.claim == nil || u.claim.gen != gen || u.stopped {
 				return

@@ -40,6 +40,12 @@ func (u *Unit) onTick(gen int) {
 		return
 	}
 	now := u.o.Clock.Now()
+	if !now.Before(u.nextHello) || (u.fenceWanted() && !now.Before(u.nextFence)) {
+		// Renewed before the hello that announces it, so that the
+		// fence trips at the latest one hold time after the mate last
+		// heard us.
+		u.renewFence()
+	}
 	if !now.Before(u.nextHello) {
 		u.sendHello(0)
 	}
@@ -65,6 +71,9 @@ func (u *Unit) sendHello(flags uint8) {
 	}
 	if u.state.serves() {
 		flags |= wire.HelloServing
+		if u.fenceOK {
+			flags |= wire.HelloFenced
+		}
 	}
 	h := &wire.Hello{
 		State:         u.state.wireState(),
@@ -137,6 +146,7 @@ func (u *Unit) handleHello(m *wire.Message, h *wire.Hello) {
 	}
 	u.mate.lastLAN = now
 	u.mate.shutdown = h.Flags&wire.HelloShuttingDown != 0
+	u.armVerdict()
 	if lan := u.lanIf(); lan != nil {
 		lan.heard, lan.lastHeard = true, now
 	}

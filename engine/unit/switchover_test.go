@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"failover/engine/dataplane"
 	"failover/engine/dataplane/dataplanetest"
 	"failover/engine/transport"
 	"failover/engine/wire"
@@ -18,8 +19,16 @@ import (
 // what reaches the switches: MAC changes, mutes and gratuitous ARPs.
 type traceDP struct {
 	*dataplanetest.Fake
-	name string
-	p    *pair
+	name     string
+	p        *pair
+	fenceErr error // every Fence call fails with it (a kernel without nf_tables)
+}
+
+func (d *traceDP) Fence(ttl time.Duration, links []dataplane.FencedLink) error {
+	if d.fenceErr != nil {
+		return d.fenceErr
+	}
+	return d.Fake.Fence(ttl, links)
 }
 
 func (d *traceDP) SetMAC(link string, mac net.HardwareAddr) error {

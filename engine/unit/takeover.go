@@ -22,12 +22,20 @@ const (
 // daemon's box stops answering for them by itself.
 func (u *Unit) addrLifetime() time.Duration {
 	// The kernel counts lifetimes in whole seconds and the engine refreshes
-	// them every second. The lifetime outlasts the hold time by that second,
-	// so a box whose daemon died keeps forwarding until its mate has
-	// declared it lost; the mate then takes the addresses only once nobody
-	// answers ARP for them any more (claim.go), so the two never answer
-	// together and the client loses only the last round of asking.
-	return max(2*time.Second, (u.hold()+time.Second-1).Truncate(time.Second)+time.Second)
+	// them every second at least. Without a fence the lifetime outlasts the
+	// hold time by that second, so a box whose daemon died keeps forwarding
+	// until its mate has declared it lost; the mate then takes the
+	// addresses only once nobody answers ARP for them any more (claim.go),
+	// so the two never answer together and the client loses the last
+	// round of asking. With a fence (fence.go) the box stops answering at
+	// the hold time by itself, and the lifetime is only a backstop.
+	return lifetimeFor(u.hold(), u.fenceOK)
+}
+
+// mateAddrLifetime is the lifetime the lost mate gave its system addresses.
+func (u *Unit) mateAddrLifetime() time.Duration {
+	_, fenced := u.mateFence()
+	return lifetimeFor(u.hold(), fenced)
 }
 
 // heldAddr is the address f carries on this unit in state s; the zero
@@ -73,18 +81,32 @@ func (u *Unit) DesiredAddrs() []dataplane.Addr {
 // announce starts a gratuitous ARP series for the data addresses once the
 // engine holds them.
 func (u *Unit) reconcile(announce bool) {
+	// The fence first: the addresses and MACs a serving unit takes must
+	// never be held by a box without one.
+	u.renewFence()
 	u.applyMACs()
 	u.desired = u.DesiredAddrs()
-	u.nextRefresh = u.o.Clock.Now().Add(u.addrLifetime() / 3)
+	u.nextRefresh = u.o.Clock.Now().Add(min(u.addrLifetime()/3, time.Second))
+	// A unit that stopped serving drops its fence once the kernel no longer
+	// holds the system addresses, so that a box whose daemon is killed
+	// just then has nothing left to answer for.
+	release := func() {
+		if !u.fenceWanted() {
+			u.dropFence()
+		}
+	}
 	if !announce {
-		u.o.Hooks.Reconcile(nil)
+		u.o.Hooks.Reconcile(release)
 		return
 	}
 	// A newer series (another role change) cancels this one, also before
 	// it starts.
 	u.garpGen++
 	gen := u.garpGen
-	u.o.Hooks.Reconcile(func() { u.announce(gen) })
+	u.o.Hooks.Reconcile(func() {
+		release()
+		u.announce(gen)
+	})
 }
 
 // reannounce starts a new gratuitous ARP series for the addresses held.

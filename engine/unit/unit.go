@@ -136,6 +136,16 @@ type Unit struct {
 	claimHeard      bool // the lost mate's box answered in this silence
 	arpWatch        map[string]context.CancelFunc
 
+	// The fence (fence.go).
+	fencePresent bool // the table may be in the kernel (a killed earlier run may have left it)
+	fenceOK      bool // armed and renewed: the hellos say HelloFenced
+	fenceWarned  bool
+	lastFence    time.Time // last renewal
+	nextFence    time.Time
+	verdictTimer clock.Timer
+	verdictGen   int
+	claimDefer   time.Time // a claim round waits for the mate's fence until then
+
 	desired []dataplane.Addr // what the last Reconcile applied
 	stopped bool
 	done    chan struct{}
@@ -302,7 +312,7 @@ func (u *Unit) Apply(c *config.Config) {
 		u.setState(Negotiation, "Unit role changed")
 	}
 	u.syncARPWatch()
-	if !slices.Equal(u.DesiredAddrs(), u.desired) {
+	if !slices.Equal(u.DesiredAddrs(), u.desired) || (u.fencePresent && !u.fenceWanted()) {
 		u.reconcile(false)
 	}
 	u.evaluate()
@@ -402,7 +412,11 @@ func (u *Unit) Stop() {
 	u.switchover = nil
 	u.muteMACs()
 	u.stopped = true
+	u.dropFence()
 	u.stopTimers()
+	if u.verdictTimer != nil {
+		u.verdictTimer.Stop()
+	}
 	for name := range u.listening {
 		if err := u.o.Transport.Unlisten(name); err != nil {
 			u.log.Debug("failed to unlisten", "iface", name, "err", err)

@@ -73,6 +73,13 @@ const HelloAnswersProbes uint8 = 0x02
 // stays standby), and a mate must not take addresses it still holds.
 const HelloServing uint8 = 0x04
 
+// HelloFenced in Hello.Flags says the sender's kernel stops answering for
+// the system addresses by itself (no ARP, no neighbour discovery, its MACs
+// muted) if the sender sends nothing for its hold time (HoldMs) after this
+// hello: the mate of a sender whose daemon was killed need not wait for
+// its addresses to expire.
+const HelloFenced uint8 = 0x08
+
 // IfEntry is one interface in a Hello.
 type IfEntry struct {
 	Name   string

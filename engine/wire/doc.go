@@ -54,8 +54,9 @@
 //	  u32 poll             hello interval in milliseconds
 //	  u32 hold             hold time in milliseconds
 //	  u8  flags            [HelloShuttingDown] = 0x01, [HelloAnswersProbes] =
-//	                       0x02, [HelloServing] = 0x04; other bits are
-//	                       carried unchanged and ignored by this version
+//	                       0x02, [HelloServing] = 0x04, [HelloFenced] =
+//	                       0x08; other bits are carried unchanged and
+//	                       ignored by this version
 //	  u8  count            number of interface entries, then for each:
 //	      name  name        interface name (nameif)
 //	      u8    status      [IfStatus] code

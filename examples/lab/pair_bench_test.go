@@ -28,6 +28,7 @@ package lab
 import (
 	"fmt"
 	mrand "math/rand/v2"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,13 +73,16 @@ func pairTimers(b testing.TB, unit, iface string) string {
 type pairSample struct {
 	takeover, reply, gap time.Duration
 	lost                 int
+	// overlap: ARP answers for the inside system address from the old
+	// active's port after the new active's first one (both answering).
+	overlap int
 }
 
 type pairStats struct{ samples []pairSample }
 
 func (st *pairStats) add(b *testing.B, run int, s pairSample) {
-	b.Logf("run %d: takeover %v, first reply %v, longest silence %v, lost %d",
-		run, s.takeover.Round(time.Millisecond), s.reply.Round(time.Millisecond), s.gap.Round(time.Millisecond), s.lost)
+	b.Logf("run %d: takeover %v, first reply %v, longest silence %v, lost %d, old box answered after the takeover %d times",
+		run, s.takeover.Round(time.Millisecond), s.reply.Round(time.Millisecond), s.gap.Round(time.Millisecond), s.lost, s.overlap)
 	st.samples = append(st.samples, s)
 }
 
@@ -97,18 +101,23 @@ func pairMedian(xs []float64) float64 {
 
 func (st *pairStats) report(b *testing.B) {
 	var tk, rp, lost []float64
+	overlapRuns := 0
 	for _, s := range st.samples {
 		tk = append(tk, s.takeover.Seconds()*1000)
 		rp = append(rp, s.reply.Seconds()*1000)
 		lost = append(lost, float64(s.lost))
+		if s.overlap > 0 {
+			overlapRuns++
+		}
 	}
+	b.ReportMetric(float64(overlapRuns), "runs-both-answered")
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(pairMedian(tk), "takeover-ms")
 	b.ReportMetric(pairMedian(rp), "reply-ms")
 	b.ReportMetric(pairMedian(lost), "lost")
 	b.ReportMetric(float64(len(st.samples)), "runs")
-	b.Logf("medians over %d runs: takeover %.0f ms (min %.0f max %.0f), first reply %.0f ms, lost %.0f (min %.0f max %.0f)",
-		len(st.samples), pairMedian(tk), slices.Min(tk), slices.Max(tk), pairMedian(rp), pairMedian(lost), slices.Min(lost), slices.Max(lost))
+	b.Logf("medians over %d runs: takeover %.0f ms (min %.0f max %.0f), first reply %.0f ms, lost %.0f (min %.0f max %.0f); both answered in %d runs",
+		len(st.samples), pairMedian(tk), slices.Min(tk), slices.Max(tk), pairMedian(rp), pairMedian(lost), slices.Min(lost), slices.Max(lost), overlapRuns)
 }
 
 // waitHolds polls until unit holds addr on inside; it returns the time from since.
@@ -189,13 +198,17 @@ func benchFailoverd(b *testing.B, cfg string, power bool) {
 		for run := 1; run <= pairRuns(); run++ {
 			pairPause()
 			standby := pairOther(active)
+			w := l.watchAnswers(netip.MustParseAddr(pairSystem), nil, insidePort(active), insidePort(standby))
 			start := time.Now()
 			if power {
 				l.powerOff(active, func() error { return labErr(l.lab("kill", active)) })
 			} else {
 				l.mustLab("kill", active)
 			}
-			st.add(b, run, l.measure(ping, start, standby))
+			s := l.measure(ping, start, standby)
+			w.stop()
+			s.overlap = w.overlap(insidePort(active), insidePort(standby), start)
+			st.add(b, run, s)
 			if power {
 				for _, ln := range pairUnitLinks {
 					l.mustLab("restore", active+"-"+ln)
@@ -468,13 +481,17 @@ func benchKeepalived(b *testing.B, v3, power bool) {
 		for run := 1; run <= pairRuns(); run++ {
 			pairPause()
 			standby := pairOther(active)
+			w := l.watchAnswers(netip.MustParseAddr(pairSystem), nil, insidePort(active), insidePort(standby))
 			start := time.Now()
 			if power {
 				l.powerOff(active, func() error { k.kill(active); return nil })
 			} else {
 				k.kill(active)
 			}
-			st.add(b, run, l.measure(ping, start, standby))
+			s := l.measure(ping, start, standby)
+			w.stop()
+			s.overlap = w.overlap(insidePort(active), insidePort(standby), start)
+			st.add(b, run, s)
 			if power {
 				for _, ln := range pairUnitLinks {
 					l.mustLab("restore", active+"-"+ln)

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"time"
 
 	"failover/engine/dataplane"
 )
@@ -35,6 +36,7 @@ type Fake struct {
 	rules       []fakeRule
 	garps       []GARP
 	mutes       map[string][2]net.HardwareAddr // link: muted MAC, sent as
+	fence       fakeFence
 	neigh       map[string][]dataplane.Neighbor
 	arps        []ARPRequest
 	pings       []BroadcastPing
@@ -91,7 +93,7 @@ type fakeWatcher struct {
 
 // fakeMethods are the names FailNext accepts: the dataplane.Dataplane methods.
 var fakeMethods = []string{
-	"Links", "Link", "SetAdminUp", "SetMTU", "SetMAC", "MuteMAC", "Addrs", "AddrReplace", "AddrDel", "WatchLinks",
+	"Links", "Link", "SetAdminUp", "SetMTU", "SetMAC", "MuteMAC", "Fence", "Addrs", "AddrReplace", "AddrDel", "WatchLinks",
 	"OwnedRoutes", "RouteReplace", "RouteDel", "OwnedRules", "RuleAdd", "RuleDel",
 	"GratuitousARP", "Neighbors", "ARPRequest", "BroadcastPing",
 }
@@ -460,6 +462,48 @@ func (f *Fake) MuteMAC(name string, mac, as net.HardwareAddr) error {
 	}
 	f.mutes[name] = [2]net.HardwareAddr{slices.Clone(mac), slices.Clone(as)}
 	return nil
+}
+
+// fakeFence is the last Fence call that armed or removed the fence.
+type fakeFence struct {
+	ttl      time.Duration
+	links    []dataplane.FencedLink
+	renewals int
+}
+
+// Fence records the fence (String does not print it: it changes with every
+// hello). The Fake has no clock, so it never trips.
+func (f *Fake) Fence(ttl time.Duration, links []dataplane.FencedLink) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failLocked("Fence"); err != nil {
+		return err
+	}
+	if ttl <= 0 || len(links) == 0 {
+		f.fence = fakeFence{}
+		return nil
+	}
+	for _, l := range links {
+		if _, err := f.linkLocked(l.Name); err != nil {
+			return err
+		}
+		if len(l.MuteAs) != 6 {
+			return fmt.Errorf("failed to fence link %q as %s: %w", l.Name, l.MuteAs, syscall.EINVAL)
+		}
+	}
+	f.fence.ttl = ttl
+	f.fence.links = slices.Clone(links)
+	f.fence.renewals++
+	return nil
+}
+
+// Fenced returns the fence's ttl and links as last armed or renewed, and
+// how many times it was (re)armed since it was last removed; a zero ttl
+// when there is none.
+func (f *Fake) Fenced() (ttl time.Duration, links []dataplane.FencedLink, renewals int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fence.ttl, slices.Clone(f.fence.links), f.fence.renewals
 }
 
 // Muted returns the MAC link's frames are not sent from, and the one they

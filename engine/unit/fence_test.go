@@ -1,0 +1,192 @@
+package unit
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"failover/engine/config"
+	"failover/engine/dataplane"
+	"failover/engine/wire"
+)
+
+// The active unit arms the fence for one hold time before it holds the
+// system addresses, renews it with every hello and says so in its hellos;
+// a standby has none, and a unit that stops serving or stops drops it.
+func TestFenceFollowsTheActiveRole(t *testing.T) {
+	p, a, b := bootstrap(t)
+	ttl, links, n0 := a.dp.Fenced()
+	if ttl != a.u.hold() {
+		t.Fatalf("active's fence ttl %v, want the hold time %v", ttl, a.u.hold())
+	}
+	if !slices.ContainsFunc(links, func(l dataplane.FencedLink) bool { return l.Name == hwOut }) ||
+		slices.ContainsFunc(links, func(l dataplane.FencedLink) bool { return l.Name == hwFO }) {
+		t.Errorf("fenced links %v: want the data interfaces, not the failover link", links)
+	}
+	if ttl, _, _ := b.dp.Fenced(); ttl != 0 {
+		t.Errorf("standby armed a fence (ttl %v)", ttl)
+	}
+	if b.u.mate.hello.Flags&wire.HelloFenced == 0 {
+		t.Error("the active's hellos do not say HelloFenced")
+	}
+	p.run(5 * a.u.fo.Poll)
+	if _, _, n := a.dp.Fenced(); n < n0+4 {
+		t.Errorf("fence renewed %d times in 5 polls, want once per hello", n-n0)
+	}
+
+	// Planned switchover: the roles and the fence move together.
+	if err := a.u.NoFailoverActive(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.until(time.Minute, func() bool { return b.u.State() == Active && a.u.State() == Standby }); !ok {
+		t.Fatalf("no switchover: A %s, B %s", a.u.State(), b.u.State())
+	}
+	p.run(time.Second)
+	if ttl, _, _ := a.dp.Fenced(); ttl != 0 {
+		t.Errorf("the new standby kept its fence (ttl %v)", ttl)
+	}
+	if ttl, _, _ := b.dp.Fenced(); ttl != b.u.hold() {
+		t.Errorf("the new active's fence ttl %v, want %v", ttl, b.u.hold())
+	}
+	p.stop(b)
+	if ttl, _, _ := b.dp.Fenced(); ttl != 0 {
+		t.Errorf("a stopped unit left its fence (ttl %v)", ttl)
+	}
+}
+
+// A unit whose fence cannot be armed does not claim one: its mate then
+// waits for the addresses as for a box without a fence.
+func TestFenceFailureIsNotAnnounced(t *testing.T) {
+	p, a, b := bootstrap(t)
+	dp := a.u.o.DP.(*traceDP)
+	dp.fenceErr = errors.New("no nf_tables")
+	p.run(2 * a.u.fo.Poll)
+	if b.u.mate.hello.Flags&wire.HelloFenced != 0 {
+		t.Error("hellos say HelloFenced although the fence could not be renewed")
+	}
+	if _, ok := b.u.mateFence(); ok {
+		t.Error("standby counts on a fence the active does not have")
+	}
+	dp.fenceErr = nil
+	p.run(2 * a.u.fo.Poll)
+	if b.u.mate.hello.Flags&wire.HelloFenced == 0 {
+		t.Error("hellos do not say HelloFenced again once the fence could be renewed")
+	}
+}
+
+// kill -9 of the active daemon, links up: the dead box's kernel answers ARP
+// for the system addresses until its fence trips, one hold time after its
+// last renewal. The standby takes over after that moment, never before,
+// and within its one short round of asking. The hold time is no multiple
+// of the unit's tick, so only a wake-up at the hold time itself is on time.
+func TestTakeoverAfterTheFenceTrips(t *testing.T) {
+	p := newPair(t)
+	timers := func(c *config.Config) *config.Config {
+		c.Failover.Poll, c.Failover.Hold = 300*time.Millisecond, time.Second
+		c.Failover.PollMsec, c.Failover.HoldMsec = true, true
+		return c
+	}
+	a := p.add("A", timers(testConfig("primary")))
+	b := p.add("B", timers(testConfig("secondary")))
+	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
+		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
+	}
+	p.run(time.Minute)
+	for _, l := range []string{hwOut, hwIn} {
+		deadline := time.Now().Add(5 * time.Second)
+		for b.dp.ARPWatchers(l) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("standby does not watch ARP on %s", l)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	// The daemon dies: no cleanup, the kernel keeps what it had.
+	a.u.stopped = true
+	a.u.stopTimers()
+	ttl, _, _ := a.dp.Fenced()
+	trips := b.u.mate.lastLAN.Add(ttl) // renewed just before its last hello
+	b.dp.OnSend(func(link string, dst netip.Addr) {
+		if !p.clk.Now().Before(trips) {
+			return // the fence tripped: the kernel no longer answers
+		}
+		if as, _ := a.dp.Addrs(link); slices.ContainsFunc(as, func(x dataplane.Addr) bool { return x.Prefix.Addr() == dst }) {
+			l, _ := a.dp.Link(link)
+			b.dp.InjectARP(link, dst, l.MAC)
+		}
+	})
+	for _, l := range allLinks {
+		p.net.CutFrom(l, "A")
+	}
+	var took time.Time
+	for limit := trips.Add(10 * time.Second); p.clk.Now().Before(limit); {
+		p.clk.Advance(time.Millisecond)
+		p.settle()
+		if b.u.State() == Active {
+			took = p.clk.Now()
+			break
+		}
+	}
+	if took.IsZero() {
+		t.Fatalf("standby never took over; history:\n%s", b.u.ShowHistory())
+	}
+	if took.Before(trips) {
+		t.Fatalf("standby took over %v before the dead box's fence tripped", trips.Sub(took))
+	}
+	// The fence slack and one short round, plus a millisecond of step.
+	if late := took.Sub(trips); late > fenceSlack+claimWaitFenced+2*time.Millisecond {
+		t.Errorf("takeover %v after the fence tripped, want within %v", late, fenceSlack+claimWaitFenced)
+	}
+	if !b.holdsSystem(t) {
+		t.Errorf("new active holds %q", b.addrs(t))
+	}
+	if ttl, _, _ := b.dp.Fenced(); ttl == 0 {
+		t.Error("the new active serves without a fence")
+	}
+}
+
+// An active daemon that stalls past its own fence (its loop stuck for more
+// than the hold time) finds on waking that its mate took over: it must not
+// renew the fence, which would make its box answer beside the new active,
+// before the two have settled who serves.
+func TestStalledActiveDoesNotUnmuteBesideTheNewActive(t *testing.T) {
+	p := newPair(t)
+	timers := func(c *config.Config) *config.Config {
+		c.Failover.Poll, c.Failover.Hold = 300*time.Millisecond, time.Second
+		c.Failover.PollMsec, c.Failover.HoldMsec = true, true
+		return c
+	}
+	a := p.add("A", timers(testConfig("primary")))
+	b := p.add("B", timers(testConfig("secondary")))
+	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
+		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
+	}
+	p.run(10 * time.Second)
+	// A's loop stops: no timers, and its packets wait in its socket.
+	a.u.stopped = true
+	a.u.stopTimers()
+	p.nodes = slices.DeleteFunc(p.nodes, func(n *node) bool { return n == a })
+	_, _, renewed := a.dp.Fenced()
+	if _, ok := p.until(10*time.Second, func() bool { return b.u.State() == Active }); !ok {
+		t.Fatalf("B did not take over from the stalled A: %s", b.u.State())
+	}
+	p.run(100 * time.Millisecond)
+	// A wakes up: first what queued (B's hellos: B serves), then its tick.
+	a.u.stopped = false
+	p.nodes = append(p.nodes, a)
+	p.settle()
+	a.u.startTimers()
+	for range 50 {
+		p.clk.Advance(10 * time.Millisecond)
+		p.settle()
+		_, _, n := a.dp.Fenced()
+		if n > renewed && a.u.State().serves() && b.u.State().serves() {
+			t.Fatalf("A renewed its fence while B serves too: A %s, B %s", a.u.State(), b.u.State())
+		}
+	}
+	if a.u.State().serves() == b.u.State().serves() {
+		t.Errorf("the two did not settle: A %s, B %s", a.u.State(), b.u.State())
+	}
+}
