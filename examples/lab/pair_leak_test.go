@@ -25,6 +25,7 @@ import (
 
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netns"
+	"golang.org/x/net/bpf"
 
 	"failover/engine/conntrack"
 )
@@ -41,15 +42,20 @@ var pairInsideNet = netip.MustParsePrefix("192.0.2.0/28")
 // translated source while ISP1 carries the default route.
 var pairOutsideSystem = netip.MustParseAddr("198.51.100.2")
 
-// leakWatch captures every IPv4 packet on the switch ports of both ISP
+// leakWatch captures the IPv4 packets on the switch ports of both ISP
 // segments (outside and backup) and records those to or from a pair-private
-// address.
+// address. A kernel filter hands over every such packet but only a sample
+// of the others (the flows of the stateful tests are tens of thousands of
+// packets a second, more than the test can read: the kernel would drop
+// packets, leaks among them), so a leak is never lost and the sample
+// shows the capture works.
 type leakWatch struct {
-	conns []*packet.Conn
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	seen  int
-	leaks []string
+	conns    []*packet.Conn
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	seen     int
+	leaks    []string
+	reported int // leaks already reported by checkSoFar
 }
 
 // pairOutsidePorts are the switch ports (in the "sw" namespace, lab.sh
@@ -73,6 +79,9 @@ func (l *pairLab) watchLeaks() *leakWatch {
 				return fmt.Errorf("failed to capture on %s: %w", port, err)
 			}
 			w.conns = append(w.conns, c)
+			if err := c.SetBPF(leakFilter); err != nil {
+				return fmt.Errorf("failed to filter the capture on %s: %w", port, err)
+			}
 		}
 		return nil
 	})
@@ -87,6 +96,37 @@ func (l *pairLab) watchLeaks() *leakWatch {
 	l.tb.Cleanup(func() { w.stop() })
 	return w
 }
+
+// leakSampleMask: one in leakSampleMask+1 packets without a pair-private
+// address reaches the test.
+const leakSampleMask = 0xff
+
+// leakFilter passes whole every IPv4 packet from or to pairPrivate and the
+// first 64 bytes of a random sample of the other IPv4 packets.
+var leakFilter = func() []bpf.RawInstruction {
+	private := binary.BigEndian.Uint32(pairPrivate.Addr().AsSlice())
+	mask := ^uint32(0) << (32 - pairPrivate.Bits())
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: 12, Size: 2}, // EtherType
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 0x0800, SkipTrue: 10},
+		bpf.LoadAbsolute{Off: 14 + 12, Size: 4}, // source address
+		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: mask},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: private, SkipTrue: 8},
+		bpf.LoadAbsolute{Off: 14 + 16, Size: 4}, // destination address
+		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: mask},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: private, SkipTrue: 5},
+		bpf.LoadExtension{Num: bpf.ExtRand},
+		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: leakSampleMask},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 0, SkipTrue: 1},
+		bpf.RetConstant{Val: 64}, // a sampled packet's headers
+		bpf.RetConstant{Val: 0},  // dropped by the filter
+		bpf.RetConstant{Val: 65535},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return prog
+}()
 
 func (w *leakWatch) read(port string, c *packet.Conn) {
 	defer w.wg.Done()
@@ -110,36 +150,66 @@ func (w *leakWatch) read(port string, c *packet.Conn) {
 		src, dst := netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
 		w.mu.Lock()
 		w.seen++
-		if (pairPrivate.Contains(src) || pairPrivate.Contains(dst)) && len(w.leaks) < 20 {
+		if (pairPrivate.Contains(src) || pairPrivate.Contains(dst)) && len(w.leaks)-w.reported < 20 {
 			w.leaks = append(w.leaks, fmt.Sprintf("%s %s: %v -> %v proto %d", time.Now().Format("15:04:05.000"), port, src, dst, ip[9]))
 		}
 		w.mu.Unlock()
 	}
 }
 
-// stop ends the capture and returns how many IPv4 packets it saw and the
-// leaked ones.
-func (w *leakWatch) stop() (seen int, leaks []string) {
+// stop ends the capture.
+func (w *leakWatch) stop() {
 	for _, c := range w.conns {
 		c.Close()
 	}
 	w.conns = nil
 	w.wg.Wait()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.seen, slices.Clone(w.leaks)
+}
+
+// drops is how many packets the kernel dropped from the capture sockets
+// (their buffers full) since the last call: packets the check never saw.
+func (w *leakWatch) drops() uint64 {
+	var n uint64
+	for _, c := range w.conns {
+		if st, err := c.Stats(); err == nil {
+			n += uint64(st.Drops)
+		}
+	}
+	return n
+}
+
+// checkSoFar fails the test if the capture saw an inside address since the
+// last check (when says when, for the message), or saw nothing at all; the
+// capture goes on.
+func (w *leakWatch) checkSoFar(t testing.TB, when string) {
+	t.Helper()
+	w.report(t, when, w.drops())
 }
 
 // check stops the capture and fails the test if it saw an inside address
-// or saw nothing at all.
+// not reported yet, or saw nothing at all.
 func (w *leakWatch) check(t testing.TB) {
-	seen, leaked := w.stop()
-	t.Logf("outside segments: %d IPv4 packets captured", seen)
+	t.Helper()
+	dropped := w.drops()
+	w.stop()
+	w.report(t, "in the end", dropped)
+}
+
+func (w *leakWatch) report(t testing.TB, when string, dropped uint64) {
+	t.Helper()
+	w.mu.Lock()
+	seen, leaked := w.seen, slices.Clone(w.leaks[w.reported:])
+	w.reported = len(w.leaks)
+	w.mu.Unlock()
+	t.Logf("outside segments %s: %d IPv4 packets sampled so far, %d dropped by the kernel since the last check", when, seen, dropped)
 	if seen == 0 {
-		t.Errorf("the capture on the outside segments saw no packet at all: it proves nothing")
+		t.Errorf("the capture on the outside segments saw no packet at all %s: it proves nothing", when)
+	}
+	if dropped > 0 {
+		t.Errorf("the capture on the outside segments lost %d packets %s: a leak may have gone unseen", dropped, when)
 	}
 	if len(leaked) > 0 {
-		t.Errorf("inside addresses left untranslated on the outside segments:%s", joinLines(leaked))
+		t.Errorf("inside addresses left untranslated on the outside segments %s:%s", when, joinLines(leaked))
 	}
 }
 
@@ -206,27 +276,43 @@ func (l *pairLab) dumpUnit(unit string) ([]conntrack.Entry, error) {
 
 // flowKey is the original tuple of a flow from the client.
 func flowKey(f *flow) (proto uint8, orig conntrack.Tuple) {
+	return connKey(f.kind, netip.MustParseAddrPort(f.local))
+}
+
+// connKey is the original tuple of a connection of kind from the client's
+// address local.
+func connKey(kind flowKind, local netip.AddrPort) (proto uint8, orig conntrack.Tuple) {
 	proto = conntrack.ProtoTCP
-	if f.kind >= udpEcho {
+	if kind >= udpEcho {
 		proto = conntrack.ProtoUDP
 	}
-	local := netip.MustParseAddrPort(f.local)
 	return proto, conntrack.Tuple{Src: local.Addr(), Dst: netip.MustParseAddr(pairServer),
-		SrcPort: local.Port(), DstPort: uint16(flowPort0 + int(f.kind))}
+		SrcPort: local.Port(), DstPort: uint16(flowPort0 + int(kind))}
+}
+
+// orig is the original tuple of the short connection (the client's port
+// may be reused towards another server port: the whole tuple tells them
+// apart).
+func (s *shortConn) orig() conntrack.Tuple {
+	_, t := connKey(tcpEcho, s.local)
+	return t
 }
 
 const tcpStateEstablished = 3 // nf_conntrack's TCP_CONNTRACK_ESTABLISHED
 
-// natProblems compares the tables of the active and the standby: each flow
-// has exactly one entry on each, translated to the outside system address
-// with its own port (masquerade keeps a free port: another port means the
-// translation collided and was made again); the standby holds the same
-// inside connections with the same translations as the active, no more,
-// no fewer; a closed connection is ESTABLISHED on neither.
-func (l *pairLab) natProblems(active string, flows []*flow, closed []netip.AddrPort) []string {
+// natProblems checks the connection tables of units, the active first and
+// then, if given, the standby: on each, every flow has exactly one entry,
+// translated to the outside system address with its own port (masquerade
+// keeps a free port: another port means the translation collided and was
+// made again); no two inside connections share a translation; a closed
+// connection is ESTABLISHED on none. With a standby, it holds the same
+// inside connections as the active, with the same translations and TCP
+// states, no more, no fewer (a replica that missed an update or a delete
+// is stale).
+func (l *pairLab) natProblems(units []string, flows []*flow, closed []conntrack.Tuple) []string {
 	var problems []string
 	tables := map[string][]conntrack.Entry{}
-	for _, u := range []string{active, pairOther(active)} {
+	for _, u := range units {
 		es, err := l.dumpUnit(u)
 		if err != nil {
 			return []string{fmt.Sprintf("dump %s: %v", u, err)}
@@ -234,52 +320,70 @@ func (l *pairLab) natProblems(active string, flows []*flow, closed []netip.AddrP
 		tables[u] = es
 	}
 	for u, es := range tables {
-		for _, f := range flows {
-			proto, orig := flowKey(f)
-			var got []conntrack.Entry
-			for _, e := range es {
-				if e.Proto == proto && e.Orig == orig {
-					got = append(got, e)
-				}
-			}
-			want := conntrack.Tuple{Src: orig.Dst, Dst: pairOutsideSystem, SrcPort: orig.DstPort, DstPort: orig.SrcPort}
-			switch {
-			case len(got) != 1:
-				problems = append(problems, fmt.Sprintf("%s: %s %s has %d entries, want 1: %v", u, f.kind, f.local, len(got), got))
-			case !got[0].SrcNAT() || got[0].Reply != want:
-				problems = append(problems, fmt.Sprintf("%s: %s %s translated as %v, want reply %v (source NAT)", u, f.kind, f.local, got[0], want))
-			}
-		}
-		replies := map[string]string{}
-		for _, e := range es {
-			if !pairInsideNet.Contains(e.Orig.Src) {
-				continue
-			}
-			r := fmt.Sprintf("%d %v", e.Proto, e.Reply)
-			if prev, dup := replies[r]; dup {
-				problems = append(problems, fmt.Sprintf("%s: NAT collision: %v and %s share the translation", u, e, prev))
-			}
-			replies[r] = e.String()
-			if e.Proto != conntrack.ProtoTCP || e.TCPState != tcpStateEstablished {
-				continue
-			}
-			for _, c := range closed {
-				if e.Orig.Src == c.Addr() && e.Orig.SrcPort == c.Port() {
-					problems = append(problems, fmt.Sprintf("%s: closed connection %v still ESTABLISHED: %v", u, c, e))
-				}
-			}
+		problems = append(problems, tableProblems(u, es, flows, closed)...)
+	}
+	if len(units) == 2 {
+		problems = append(problems, replicaProblems(tables[units[0]], tables[units[1]])...)
+	}
+	slices.Sort(problems)
+	return problems
+}
+
+// tableProblems checks unit's table es against the flows and the closed
+// connections (see natProblems).
+func tableProblems(unit string, es []conntrack.Entry, flows []*flow, closed []conntrack.Tuple) []string {
+	var problems []string
+	byOrig := map[string][]conntrack.Entry{}
+	for _, e := range es {
+		k := fmt.Sprintf("%d %v", e.Proto, e.Orig)
+		byOrig[k] = append(byOrig[k], e)
+	}
+	for _, f := range flows {
+		proto, orig := flowKey(f)
+		got := byOrig[fmt.Sprintf("%d %v", proto, orig)]
+		want := conntrack.Tuple{Src: orig.Dst, Dst: pairOutsideSystem, SrcPort: orig.DstPort, DstPort: orig.SrcPort}
+		switch {
+		case len(got) != 1:
+			problems = append(problems, fmt.Sprintf("%s: %s %s has %d entries, want 1: %v", unit, f.kind, f.local, len(got), got))
+		case !got[0].SrcNAT() || got[0].Reply != want:
+			problems = append(problems, fmt.Sprintf("%s: %s %s translated as %v, want reply %v (source NAT)", unit, f.kind, f.local, got[0], want))
 		}
 	}
+	isClosed := map[conntrack.Tuple]bool{}
+	for _, c := range closed {
+		isClosed[c] = true
+	}
+	replies := map[string]string{}
+	for _, e := range es {
+		if !pairInsideNet.Contains(e.Orig.Src) {
+			continue
+		}
+		r := fmt.Sprintf("%d %v", e.Proto, e.Reply)
+		if prev, dup := replies[r]; dup {
+			problems = append(problems, fmt.Sprintf("%s: NAT collision: %v and %s share the translation", unit, e, prev))
+		}
+		replies[r] = e.String()
+		if e.Proto == conntrack.ProtoTCP && e.TCPState == tcpStateEstablished && isClosed[e.Orig] {
+			problems = append(problems, fmt.Sprintf("%s: closed connection still ESTABLISHED: %v", unit, e))
+		}
+	}
+	return problems
+}
+
+// replicaProblems compares the inside connections of the active's table
+// and the standby's: the same tuples, translations and TCP states.
+func replicaProblems(active, standby []conntrack.Entry) []string {
 	inside := func(es []conntrack.Entry) map[string]bool {
 		m := map[string]bool{}
 		for _, e := range es {
 			if pairInsideNet.Contains(e.Orig.Src) {
-				m[fmt.Sprintf("proto %d %v reply %v", e.Proto, e.Orig, e.Reply)] = true
+				m[fmt.Sprintf("proto %d %v reply %v tcp state %d", e.Proto, e.Orig, e.Reply, e.TCPState)] = true
 			}
 		}
 		return m
 	}
-	a, s := inside(tables[active]), inside(tables[pairOther(active)])
+	var problems []string
+	a, s := inside(active), inside(standby)
 	for k := range a {
 		if !s[k] {
 			problems = append(problems, fmt.Sprintf("the standby lacks the active's %s", k))
@@ -290,16 +394,15 @@ func (l *pairLab) natProblems(active string, flows []*flow, closed []netip.AddrP
 			problems = append(problems, fmt.Sprintf("the standby holds %s, which the active does not", k))
 		}
 	}
-	slices.Sort(problems)
 	return problems
 }
 
 // waitNATConsistent polls natProblems until there are none (replication
 // takes a moment) or timeout; it returns the last problems.
-func (l *pairLab) waitNATConsistent(active string, flows []*flow, closed []netip.AddrPort, timeout time.Duration) []string {
+func (l *pairLab) waitNATConsistent(units []string, flows []*flow, closed []conntrack.Tuple, timeout time.Duration) []string {
 	deadline := time.Now().Add(timeout)
 	for {
-		p := l.natProblems(active, flows, closed)
+		p := l.natProblems(units, flows, closed)
 		if len(p) == 0 || time.Now().After(deadline) {
 			return p
 		}

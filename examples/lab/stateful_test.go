@@ -54,6 +54,9 @@ const (
 	flowInterval = 20 * time.Millisecond
 )
 
+// Flows of the stateful tests: of each TCP kind, of each UDP kind.
+const statefulTCP, statefulUDP = 100, 20
+
 // flowServer is the server on 203.0.113.10 in the lab's "inet" namespace.
 type flowServer struct {
 	tb     testing.TB
@@ -364,6 +367,7 @@ func startCheckedFlows(t testing.TB, l *pairLab, nTCP, nUDP int) []*flow {
 	if dead := aliveFlows(flows, time.Now(), 5*time.Second); len(dead) > 0 {
 		t.Fatalf("%d flows not working before the failure: %v", len(dead), describe(dead))
 	}
+	t.Logf("%d flows working through the pair", len(flows))
 	return flows
 }
 
@@ -417,11 +421,39 @@ func powerFailureOf(l *pairLab, unit string) func() {
 	}
 }
 
+// statefulReplicated opens statefulTCP connections of each TCP kind and
+// statefulUDP streams of each UDP kind through the pair with the primary
+// active, and waits until the standby holds a replica of every one.
+func statefulReplicated(t *testing.T, l *pairLab) []*flow {
+	t.Helper()
+	flows := statefulSetupN(t, l, statefulTCP, statefulUDP)
+	if p := l.waitNATConsistent([]string{"primary", "secondary"}, flows, nil, 20*time.Second); len(p) > 0 {
+		t.Fatalf("before the failure the connection tables disagree with the flows:%s", joinLines(p))
+	}
+	return flows
+}
+
+// statefulSurvived fails the test for the flows that died in what, and
+// unless the new active (the secondary) holds every flow with its first
+// translation and without a NAT collision.
+func statefulSurvived(t *testing.T, l *pairLab, what string, flows []*flow, dead map[*flow]string) {
+	t.Helper()
+	if len(dead) > 0 {
+		t.Errorf("%d of %d flows died in %s with stateful failover (%s):%s", len(dead), len(flows), what, deadKinds(dead), describe(dead))
+	}
+	if p := l.waitNATConsistent([]string{"secondary"}, flows, nil, 10*time.Second); len(p) > 0 {
+		t.Errorf("after %s the new active's connection table disagrees with the flows:%s", what, joinLines(p))
+	}
+}
+
 // With the sample configuration's stateful link every flow survives a
-// power failure of the active unit.
+// power failure of the active unit, and no inside address leaves
+// untranslated.
 func TestPairStatefulPowerFailure(t *testing.T) {
 	l := newPairLab(t, "")
-	flows := statefulSetup(t, l, 2)
+	leaks := l.watchLeaks()
+	defer leaks.check(t)
+	flows := statefulReplicated(t, l)
 	// The standby learned the client's MAC from the active (neighbour
 	// replication): it never spoke to the client itself.
 	cliMAC := l.mac(l.ns("client"), "inside")
@@ -437,9 +469,7 @@ func TestPairStatefulPowerFailure(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	dead := failOver(t, l, flows, "secondary", powerFailure(l))
-	if len(dead) > 0 {
-		t.Errorf("%d of %d flows died in a power failure with stateful failover:%s", len(dead), len(flows), describe(dead))
-	}
+	statefulSurvived(t, l, "a power failure", flows, dead)
 	if h := l.mustFosh("secondary", "show failover history"); !strings.Contains(h, "Bulk Sync") {
 		t.Errorf("the secondary never went through Bulk Sync:\n%s", h)
 	}
@@ -455,13 +485,61 @@ func TestPairStatefulPowerFailure(t *testing.T) {
 
 // kill -9 of the active daemon with its links up: the dead box's address
 // lifetime expires and its kernel flushes the masqueraded connections;
-// that flush must not reach the new active.
+// that flush must not reach the new active. The flows are judged once the
+// dead box's system addresses are gone and its kernel has flushed them.
 func TestPairStatefulDaemonKill(t *testing.T) {
 	l := newPairLab(t, "")
-	flows, dead := statefulFailover(t, l, 2, func() { l.mustLab("kill", "primary") })
-	if len(dead) > 0 {
-		t.Errorf("%d of %d flows died when the active daemon was killed:%s", len(dead), len(flows), describe(dead))
+	leaks := l.watchLeaks()
+	defer leaks.check(t)
+	flows := statefulReplicated(t, l)
+	dead := failOverUntil(t, flows, "secondary", func() { l.mustLab("kill", "primary") }, func(start time.Time) time.Duration {
+		took := l.waitState("secondary", "Active", start, max(pairHold, pairIfHold)+5*time.Second)
+		gone := l.waitReleased("primary", start, 20*time.Second)
+		t.Logf("the killed primary's system addresses expired %v after the kill", gone)
+		// The kernel flushes them in a worker, a moment after the
+		// address went: without the flush this test proves nothing.
+		deadline := time.Now().Add(5 * time.Second)
+		for n := l.masqueraded("primary"); n > 0; n = l.masqueraded("primary") {
+			if time.Now().After(deadline) {
+				t.Fatalf("the killed primary's kernel still holds %d masqueraded connections %v after its addresses expired: no flush to test", n, time.Since(start)-gone)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("the killed primary's kernel flushed its masqueraded connections %v after the kill", time.Since(start))
+		return took
+	})
+	statefulSurvived(t, l, "a kill -9 of the active daemon", flows, dead)
+}
+
+// masqueraded counts the inside connections unit's kernel translates.
+func (l *pairLab) masqueraded(unit string) int {
+	l.tb.Helper()
+	es, err := l.dumpUnit(unit)
+	if err != nil {
+		l.tb.Fatal(err)
 	}
+	n := 0
+	for _, e := range es {
+		if e.SrcNAT() && pairInsideNet.Contains(e.Orig.Src) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitReleased waits until unit's box holds neither the inside nor the
+// outside system address (with its daemon dead: until their lifetime
+// ends) and returns the time since start.
+func (l *pairLab) waitReleased(unit string, start time.Time, timeout time.Duration) time.Duration {
+	l.tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for l.holds(unit, "inside", pairSystem) || l.holds(unit, "outside", pairOutsideSystem.String()) {
+		if time.Now().After(deadline) {
+			l.tb.Fatalf("%s still holds its system addresses %v after the start", unit, time.Since(start))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
 }
 
 // Without a stateful link (baseline): the flows whose first packet after
