@@ -486,7 +486,7 @@ func TestPairStatefulPowerFailure(t *testing.T) {
 // kill -9 of the active daemon with its links up: the dead box's address
 // lifetime expires and its kernel flushes the masqueraded connections;
 // that flush must not reach the new active. The flows are judged once the
-// dead box's system addresses are gone.
+// dead box's system addresses are gone and its kernel has flushed them.
 func TestPairStatefulDaemonKill(t *testing.T) {
 	l := newPairLab(t, "")
 	leaks := l.watchLeaks()
@@ -496,20 +496,35 @@ func TestPairStatefulDaemonKill(t *testing.T) {
 		took := l.waitState("secondary", "Active", start, max(pairHold, pairIfHold)+5*time.Second)
 		gone := l.waitReleased("primary", start, 20*time.Second)
 		t.Logf("the killed primary's system addresses expired %v after the kill", gone)
+		// The kernel flushes them in a worker, a moment after the
+		// address went: without the flush this test proves nothing.
+		deadline := time.Now().Add(5 * time.Second)
+		for n := l.masqueraded("primary"); n > 0; n = l.masqueraded("primary") {
+			if time.Now().After(deadline) {
+				t.Fatalf("the killed primary's kernel still holds %d masqueraded connections %v after its addresses expired: no flush to test", n, time.Since(start)-gone)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("the killed primary's kernel flushed its masqueraded connections %v after the kill", time.Since(start))
 		return took
 	})
-	es, err := l.dumpUnit("primary")
+	statefulSurvived(t, l, "a kill -9 of the active daemon", flows, dead)
+}
+
+// masqueraded counts the inside connections unit's kernel translates.
+func (l *pairLab) masqueraded(unit string) int {
+	l.tb.Helper()
+	es, err := l.dumpUnit(unit)
 	if err != nil {
-		t.Fatal(err)
+		l.tb.Fatal(err)
 	}
-	kept := 0
+	n := 0
 	for _, e := range es {
 		if e.SrcNAT() && pairInsideNet.Contains(e.Orig.Src) {
-			kept++
+			n++
 		}
 	}
-	t.Logf("the killed primary's kernel holds %d masqueraded connections after its addresses expired", kept)
-	statefulSurvived(t, l, "a kill -9 of the active daemon", flows, dead)
+	return n
 }
 
 // waitReleased waits until unit's box holds neither the inside nor the

@@ -38,6 +38,7 @@ var (
 // truthKernel is what a unit's kernel holds.
 type truthKernel struct {
 	addrs     map[string][]string // device -> "addr/len" (IPv4, global scope)
+	linkUp    map[string]bool     // device -> up with carrier (UP and LOWER_UP)
 	connected []string            // "net/len dev" (proto kernel, carrier up)
 	static    []string            // "dst/len via gw dev" (every other route of the main table)
 }
@@ -50,11 +51,12 @@ type truthShown struct {
 	thisIfs      map[string]string // show failover: interface -> address under This host
 	otherIfs     map[string]string // ... under Other host
 	lastFailover string
-	current      []string // show ip address, Current: "name addr/len"
-	connected    []string // show route C lines: "net/len name"
-	static       []string // show route S lines: "dst/len via gw name"
-	gateway      string   // Gateway of last resort ("" = not set)
-	raw          string   // every output, for the failure message
+	current      []string          // show ip address, Current: "name addr/len"
+	connected    []string          // show route C lines: "net/len name"
+	static       []string          // show route S lines: "dst/len via gw name"
+	gateway      string            // Gateway of last resort ("" = not set)
+	ifaces       map[string]string // show interface: HW -> "line protocol is up|down, IP address A/len|unassigned"
+	raw          string            // every output, for the failure message
 }
 
 // truthView is one unit: whether its daemon runs, what it shows, what its
@@ -69,7 +71,8 @@ type truthView struct {
 func truthKernelOf(addrJSON, routeJSON []byte) (truthKernel, error) {
 	var k truthKernel
 	var links []struct {
-		Ifname   string `json:"ifname"`
+		Ifname   string   `json:"ifname"`
+		Flags    []string `json:"flags"`
 		AddrInfo []struct {
 			Family    string `json:"family"`
 			Local     string `json:"local"`
@@ -80,8 +83,9 @@ func truthKernelOf(addrJSON, routeJSON []byte) (truthKernel, error) {
 	if err := json.Unmarshal(addrJSON, &links); err != nil {
 		return k, fmt.Errorf("failed to parse ip -j addr: %w", err)
 	}
-	k.addrs = map[string][]string{}
+	k.addrs, k.linkUp = map[string][]string{}, map[string]bool{}
 	for _, l := range links {
+		k.linkUp[l.Ifname] = slices.Contains(l.Flags, "UP") && slices.Contains(l.Flags, "LOWER_UP")
 		for _, a := range l.AddrInfo {
 			if a.Family == "inet" && a.Scope == "global" {
 				k.addrs[l.Ifname] = append(k.addrs[l.Ifname], fmt.Sprintf("%s/%d", a.Local, a.Prefixlen))
@@ -129,6 +133,8 @@ var (
 	truthStaticRe  = regexp.MustCompile(`^S\*? +([0-9.]+) ([0-9.]+) \[\d+/\d+\] via ([0-9.]+), (\S+)$`)
 	truthGwRe      = regexp.MustCompile(`(?m)^Gateway of last resort is (\S+) to network 0\.0\.0\.0$`)
 	truthLastRe    = regexp.MustCompile(`(?m)^Last Failover at: (.+)$`)
+	truthIfHeadRe  = regexp.MustCompile(`^interface (\S+) "[^"]*" is [a-z ]+, line protocol is (up|down)$`)
+	truthIfAddrRe  = regexp.MustCompile(`^  IP address (?:([0-9.]+), subnet mask ([0-9.]+)|unassigned)$`)
 )
 
 func truthPrefix(addr, mask string) string {
@@ -146,10 +152,23 @@ func truthState(s string) string {
 	return s
 }
 
-// truthParse reads the four show commands' outputs.
-func truthParse(failover, state, ipAddr, route string) truthShown {
-	s := truthShown{thisIfs: map[string]string{}, otherIfs: map[string]string{}}
-	s.raw = "# show failover\n" + failover + "# show failover state\n" + state + "# show ip address\n" + ipAddr + "# show route\n" + route
+// truthParse reads the five show commands' outputs.
+func truthParse(failover, state, ipAddr, route, iface string) truthShown {
+	s := truthShown{thisIfs: map[string]string{}, otherIfs: map[string]string{}, ifaces: map[string]string{}}
+	s.raw = "# show failover\n" + failover + "# show failover state\n" + state + "# show ip address\n" + ipAddr + "# show route\n" + route + "# show interface\n" + iface
+	hw := ""
+	for _, line := range strings.Split(iface, "\n") {
+		if m := truthIfHeadRe.FindStringSubmatch(line); m != nil {
+			hw = m[1]
+			s.ifaces[hw] = "line protocol is " + m[2]
+		} else if m := truthIfAddrRe.FindStringSubmatch(line); m != nil && hw != "" {
+			a := "unassigned"
+			if m[1] != "" {
+				a = truthPrefix(m[1], m[2])
+			}
+			s.ifaces[hw] += ", IP address " + a
+		}
+	}
 	s.on = strings.HasPrefix(failover, "Failover On\n")
 	if m := truthLastRe.FindStringSubmatch(failover); m != nil {
 		s.lastFailover = m[1]
@@ -303,6 +322,19 @@ func truthCheck(u, mate truthView) []string {
 		add(fmt.Sprintf("show route: Gateway of last resort %q, the kernel's default route is via %q", s.gateway, kgw))
 	}
 
+	for _, dev := range truthIfs {
+		proto, addr := "down", "unassigned"
+		if k.linkUp[dev] {
+			proto = "up"
+		}
+		if len(k.addrs[dev]) == 1 {
+			addr = k.addrs[dev][0]
+		}
+		if want := "line protocol is " + proto + ", IP address " + addr; s.ifaces[dev] != want {
+			add(fmt.Sprintf("show interface %s: %q, the kernel: %q", dev, s.ifaces[dev], want))
+		}
+	}
+
 	// This host.
 	if s.this == "" {
 		add("show failover state has no state for this host")
@@ -371,18 +403,18 @@ func (l *pairLab) truthRead(unit string, running bool) (truthView, error) {
 	if !running {
 		return v, nil
 	}
-	var outs [4]string
-	for i, c := range []string{"show failover", "show failover state", "show ip address", "show route"} {
+	var outs [5]string
+	for i, c := range []string{"show failover", "show failover state", "show ip address", "show route", "show interface"} {
 		if outs[i], err = l.foshRun(unit, c); err != nil {
 			return v, fmt.Errorf("%s on %s: %w\n%s", c, unit, err, outs[i])
 		}
 	}
-	v.shown = truthParse(outs[0], outs[1], outs[2], outs[3])
+	v.shown = truthParse(outs[0], outs[1], outs[2], outs[3], outs[4])
 	return v, nil
 }
 
 // truthSettle waits until the units are in the states want names (per
-// running unit, as show failover state words them) and every show command
+// running unit, as show failover state words them; "*" is any) and every show command
 // of both agrees with the kernels twice in a row, a second apart; it
 // reports what still disagrees after timeout.
 func (l *pairLab) truthSettle(t *testing.T, event string, running map[string]bool, want map[string]string, timeout time.Duration) {
@@ -402,7 +434,7 @@ func (l *pairLab) truthSettle(t *testing.T, event string, running map[string]boo
 		}
 		for i := range views {
 			v := views[i]
-			if w := want[v.unit]; v.running && v.shown.this != w {
+			if w := want[v.unit]; v.running && v.shown.this != w && w != "*" {
 				bad = append(bad, fmt.Sprintf("%s: state %q, the walk expects %q", v.unit, v.shown.this, w))
 			}
 			bad = append(bad, truthCheck(v, views[1-i])...)
@@ -438,7 +470,7 @@ func TestPairShowsTellTheTruth(t *testing.T) {
 		return func() {
 			l.mustLab(args...)
 			switch args[0] {
-			case "kill":
+			case "kill", "stop":
 				running[args[1]] = false
 			case "start":
 				running[args[1]] = true
@@ -463,23 +495,41 @@ func TestPairShowsTellTheTruth(t *testing.T) {
 		return func() { l.mustFosh(unit, lines...) }
 	}
 	conf := func(unit, line string) func() { return fosh(unit, "configure terminal", line) }
+	// An uplink event: wait until both units route by default via gw.
+	uplink := func(how, gw string) func() {
+		return func() {
+			l.mustLab(how, "isp1-upstream")
+			deadline := time.Now().Add(30 * time.Second)
+			for !l.defaultVia("primary", gw) || !l.defaultVia("secondary", gw) {
+				if time.Now().After(deadline) {
+					t.Errorf("%s isp1-upstream: the units do not route via %s after 30 s", how, gw)
+					return
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+	}
 	// Each event, and the states it leaves the primary and the secondary
-	// in ("" for a dead daemon).
+	// in ("" for a dead daemon, "*" for any). An event that changes no state is given
+	// time to have its effects first (hold times, interface tests), so
+	// that the check does not pass on the state before it.
+	slow := pairIfHold + 4*time.Second
 	steps := []struct {
 		event    string
 		do       func()
 		pri, sec string
+		wait     time.Duration
 	}{
-		{"lab up", func() {}, "Active", "Standby"},
-		{"kill primary", lab("kill", "primary"), "", "Active"},
-		{"start primary", lab("start", "primary"), "Standby", "Active"},
-		{"power failure of the active secondary", power("secondary", "cut"), "Active", ""},
-		{"power back on the secondary", power("secondary", "restore"), "Active", "Standby"},
-		{"cut the failover switch", lab("cut", "failover-switch"), "Active", "Standby"},
-		{"restore the failover switch", lab("restore", "failover-switch"), "Active", "Standby"},
-		{"cut the active's failover cable", lab("cut", "primary-failover"), "Active", "Standby"},
-		{"restore the active's failover cable", lab("restore", "primary-failover"), "Active", "Standby"},
-		{"cut the active's inside link", lab("cut", "primary-inside"), "Failed", "Active"},
+		{"lab up", func() {}, "Active", "Standby", 0},
+		{"kill primary", lab("kill", "primary"), "", "Active", 0},
+		{"start primary", lab("start", "primary"), "Standby", "Active", 0},
+		{"power failure of the active secondary", power("secondary", "cut"), "Active", "", 0},
+		{"power back on the secondary", power("secondary", "restore"), "Active", "Standby", 0},
+		{"cut the failover switch", lab("cut", "failover-switch"), "Active", "Standby", slow},
+		{"restore the failover switch", lab("restore", "failover-switch"), "Active", "Standby", slow},
+		{"cut the active's failover cable", lab("cut", "primary-failover"), "Active", "Standby", slow},
+		{"restore the active's failover cable", lab("restore", "primary-failover"), "Active", "Standby", slow},
+		{"cut the active's inside link", lab("cut", "primary-inside"), "Failed", "Active", 0},
 		{"the new active waits on inside beside a mate without link", func() {
 			// Its interface test would fail on the quiet segment; with
 			// the mate's side down there is nothing to compare with.
@@ -487,27 +537,37 @@ func TestPairShowsTellTheTruth(t *testing.T) {
 			if out := l.mustFosh("secondary", "show failover"); !strings.Contains(out, "                Interface inside (192.0.2.1): Waiting\n") {
 				t.Errorf("the active secondary's inside beside a primary without link:\n%s", out)
 			}
-		}, "Failed", "Active"},
-		{"restore the primary's inside link", lab("restore", "primary-inside"), "Standby", "Active"},
-		{"cut the standby's outside link", lab("cut", "primary-outside"), "Failed", "Active"},
-		{"failover reset on the failed standby, link still cut", fosh("primary", "failover reset"), "Failed", "Active"},
-		{"restore the primary's outside link", lab("restore", "primary-outside"), "Standby", "Active"},
-		{"no failover on the standby", conf("primary", "no failover"), "Pseudo-Standby", "Active"},
-		{"failover on the standby again", conf("primary", "failover"), "Standby", "Active"},
-		{"no failover on the active", conf("secondary", "no failover"), "Standby", "Disabled"},
-		{"no failover on both", conf("primary", "no failover"), "Pseudo-Standby", "Disabled"},
-		{"failover on the serving unit", conf("secondary", "failover"), "Pseudo-Standby", "Active"},
-		{"failover on both again", conf("primary", "failover"), "Standby", "Active"},
-		{"failover active on the standby", fosh("primary", "failover active"), "Active", "Standby"},
-		{"no failover active on the active", fosh("primary", "no failover active"), "Standby", "Active"},
-		{"failover reset on both", func() { fosh("primary", "failover reset")(); fosh("secondary", "failover reset")() }, "Standby", "Active"},
-		{"failover reload-standby", fosh("secondary", "failover reload-standby"), "Standby", "Active"},
-		{"write standby", fosh("secondary", "write standby"), "Standby", "Active"},
-		{"kill the standby", lab("kill", "primary"), "", "Active"},
-		{"start the standby", lab("start", "primary"), "Standby", "Active"},
+		}, "Failed", "Active", 0},
+		{"restore the primary's inside link", lab("restore", "primary-inside"), "Standby", "Active", 0},
+		{"cut the standby's outside link", lab("cut", "primary-outside"), "Failed", "Active", 0},
+		{"failover reset on the failed standby, link still cut", fosh("primary", "failover reset"), "Failed", "Active", 2 * time.Second},
+		{"restore the primary's outside link", lab("restore", "primary-outside"), "Standby", "Active", 0},
+		{"no failover on the standby", conf("primary", "no failover"), "Pseudo-Standby", "Active", 0},
+		{"failover on the standby again", conf("primary", "failover"), "Standby", "Active", 0},
+		{"no failover on the active", conf("secondary", "no failover"), "Standby", "Disabled", 0},
+		{"no failover on both", conf("primary", "no failover"), "Pseudo-Standby", "Disabled", 0},
+		{"failover on the serving unit", conf("secondary", "failover"), "Pseudo-Standby", "Active", 0},
+		{"failover on both again", conf("primary", "failover"), "Standby", "Active", 0},
+		{"failover active on the standby", fosh("primary", "failover active"), "Active", "Standby", 0},
+		{"no failover active on the active", fosh("primary", "no failover active"), "Standby", "Active", 0},
+		{"failover reset on both", func() { fosh("primary", "failover reset")(); fosh("secondary", "failover reset")() }, "Standby", "Active", 2 * time.Second},
+		{"failover reload-standby", fosh("secondary", "failover reload-standby"), "Standby", "Active", 3 * time.Second},
+		{"write standby", fosh("secondary", "write standby"), "Standby", "Active", time.Second},
+		{"kill the standby", lab("kill", "primary"), "", "Active", 0},
+		{"start the standby", lab("start", "primary"), "Standby", "Active", 0},
+		{"clean stop of the active", lab("stop", "secondary"), "Active", "", 0},
+		{"start the secondary", lab("start", "secondary"), "Active", "Standby", 0},
+		{"ISP1's upstream fails", uplink("cut", "198.51.100.17"), "Active", "Standby", 0},
+		{"ISP1's upstream is back", uplink("restore", "198.51.100.1"), "Active", "Standby", 0},
+		// The whole outside segment dies: both units' tests fail, and
+		// the first frame either receives (the switch's own ports send
+		// some) passes its test and fails its mate: the roles may swap.
+		{"the outside switch fails", lab("cut", "outside-switch"), "*", "*", slow},
+		{"the outside switch is back", lab("restore", "outside-switch"), "*", "*", slow},
 	}
 	for _, s := range steps {
 		s.do()
+		time.Sleep(s.wait)
 		l.truthSettle(t, s.event, running, map[string]string{"primary": s.pri, "secondary": s.sec}, 25*time.Second)
 	}
 }
@@ -520,7 +580,8 @@ func TestTruthCheckerCatchesLies(t *testing.T) {
 		if kind == "standby" {
 			addr = truthStandby
 		}
-		k := truthKernel{addrs: map[string][]string{"failover": {truthLAN[unit] + "/29"}}}
+		k := truthKernel{addrs: map[string][]string{"failover": {truthLAN[unit] + "/29"}},
+			linkUp: map[string]bool{"failover": true, "outside": true, "backup": true, "inside": true}}
 		for _, dev := range truthIfs[1:] {
 			k.addrs[dev] = []string{addr[dev] + "/28"}
 			p := netip.MustParsePrefix(addr[dev] + "/28").Masked()
@@ -555,7 +616,16 @@ func TestTruthCheckerCatchesLies(t *testing.T) {
 		}
 		rt += "C    192.0.2.16 255.255.255.248 is directly connected, failover\n"
 		rt += "S*   0.0.0.0 0.0.0.0 [1/0] via " + gw + ", outside\n"
-		return truthParse(fo, st, ip, rt)
+		ifs := ""
+		for _, dev := range truthIfs {
+			a, mask := my[dev], "255.255.255.240"
+			if dev == "failover" {
+				a, mask = myLAN, "255.255.255.248"
+			}
+			ifs += "interface " + dev + " \"" + dev + "\" is up, line protocol is up\n  Hardware is Linux, address is 0200.0000.0001\n" +
+				"  IP address " + a + ", subnet mask " + mask + "\n  MTU 1500 bytes, BW unknown\n"
+		}
+		return truthParse(fo, st, ip, rt, ifs)
 	}
 	gw := "198.51.100.1"
 	healthy := func() (truthView, truthView) {
@@ -578,6 +648,8 @@ func TestTruthCheckerCatchesLies(t *testing.T) {
 		{"connected route not in the kernel", func(p, _ *truthView) { p.kernel.connected = p.kernel.connected[1:] }, `show route (connected) lists "198.51.100.0/28 outside"`},
 		{"default route not in the kernel", func(p, _ *truthView) { p.kernel.static = nil }, `Gateway of last resort "198.51.100.1"`},
 		{"default route via the other gateway", func(_, s *truthView) { s.kernel.static = []string{"0.0.0.0/0 via 198.51.100.17 backup"} }, `does not list "0.0.0.0/0 via 198.51.100.17 backup"`},
+		{"interface up without carrier", func(p, _ *truthView) { p.kernel.linkUp["backup"] = false }, `show interface backup: "line protocol is up, IP address 198.51.100.18/28"`},
+		{"interface address not held", func(_, s *truthView) { s.kernel.addrs["outside"] = nil }, `show interface outside: "line protocol is up, IP address 198.51.100.3/28", the kernel: "line protocol is up, IP address unassigned"`},
 		{"mate's state wrong", func(p, _ *truthView) { p.shown.other, p.shown.othF = "Disabled", "Disabled" }, `the other host is "Disabled", the mate says it is "Standby"`},
 		{"own state against the kernel", func(_, s *truthView) { s.shown.this, s.shown.thisF = "Active", "Active" }, `shows this host Active, whose kernel holds "198.51.100.3" on outside`},
 		{"mate's address is ours", func(_, s *truthView) { s.shown.otherIfs["inside"] = "192.0.2.2" }, `other host's interface inside (192.0.2.2)`},
