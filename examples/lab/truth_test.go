@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,8 @@ type truthShown struct {
 	thisIfs      map[string]string // show failover: interface -> address under This host
 	otherIfs     map[string]string // ... under Other host
 	lastFailover string
+	thisActive   int               // show failover: Active time under This host (-1: none)
+	otherActive  int               // ... under Other host
 	cable        string            // show failover: Cable status
 	lanUp        string            // show failover: Failover LAN Interface ... (up|down)
 	current      []string          // show ip address, Current: "name addr/len"
@@ -139,6 +142,7 @@ var (
 	truthStaticRe  = regexp.MustCompile(`^S\*? +([0-9.]+) ([0-9.]+) \[\d+/\d+\] via ([0-9.]+), (\S+)$`)
 	truthGwRe      = regexp.MustCompile(`(?m)^Gateway of last resort is (\S+) to network 0\.0\.0\.0$`)
 	truthLastRe    = regexp.MustCompile(`(?m)^Last Failover at: (.+)$`)
+	truthActiveRe  = regexp.MustCompile(`^                Active time: (\d+) \(sec\)$`)
 	truthCableRe   = regexp.MustCompile(`(?m)^Cable status: (.+)$`)
 	truthLANRe     = regexp.MustCompile(`(?m)^Failover LAN Interface: failover failover \((up|down)\)$`)
 	truthIfHeadRe  = regexp.MustCompile(`^interface (\S+) "[^"]*" is [a-z ]+, line protocol is (up|down)$`)
@@ -162,7 +166,7 @@ func truthState(s string) string {
 
 // truthParse reads the five show commands' outputs.
 func truthParse(failover, state, ipAddr, route, iface string) truthShown {
-	s := truthShown{thisIfs: map[string]string{}, otherIfs: map[string]string{}, ifaces: map[string]string{}}
+	s := truthShown{thisIfs: map[string]string{}, otherIfs: map[string]string{}, ifaces: map[string]string{}, thisActive: -1, otherActive: -1}
 	s.raw = "# show failover\n" + failover + "# show failover state\n" + state + "# show ip address\n" + ipAddr + "# show route\n" + route + "# show interface\n" + iface
 	hw := ""
 	for _, line := range strings.Split(iface, "\n") {
@@ -197,6 +201,14 @@ func truthParse(failover, state, ipAddr, route, iface string) truthShown {
 				s.othF = truthState(m[2])
 			}
 			continue
+		}
+		if m := truthActiveRe.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			if host == "This" {
+				s.thisActive = n
+			} else {
+				s.otherActive = n
+			}
 		}
 		if m := truthIfRe.FindStringSubmatch(line); m != nil {
 			switch host {
@@ -418,6 +430,10 @@ func truthCheck(u, mate truthView) []string {
 			if got, held := s.otherIfs[dev], truthHeld(mate.kernel, dev); got != held {
 				add(fmt.Sprintf("show failover: the other host's interface %s (%s), the mate's kernel holds %q", dev, got, held))
 			}
+		}
+		// The two readings are a moment apart: a second or two.
+		if d := s.otherActive - mate.shown.thisActive; mate.shown.on && (d > 2 || d < -2) {
+			add(fmt.Sprintf("show failover: the other host's Active time %d s, the mate says %d s", s.otherActive, mate.shown.thisActive))
 		}
 		if mate.shown.on && s.lastFailover != mate.shown.lastFailover {
 			add(fmt.Sprintf("Last Failover at %q here, %q on the mate", s.lastFailover, mate.shown.lastFailover))
@@ -710,6 +726,7 @@ func TestTruthCheckerCatchesLies(t *testing.T) {
 		{"prompt of the other role", func(_, s *truthView) { s.shown.prompt = "fw/sec/act> " }, `the prompt is "fw/sec/act> " for a unit in state "Standby"`},
 		{"cable normal without the mate's link", func(_, s *truthView) { s.kernel.linkUp["failover"] = false }, `primary: show failover: Cable status "Normal", but the mate's daemon runs: true, its failover link is up: false`},
 		{"LAN link up without carrier", func(p, _ *truthView) { p.kernel.linkUp["failover"] = false }, `Failover LAN Interface (up), the kernel's link is down`},
+		{"mate's active time stale", func(p, _ *truthView) { p.shown.otherActive = 0 }, `the other host's Active time 0 s, the mate says 4 s`},
 		{"mate's state wrong", func(p, _ *truthView) { p.shown.other, p.shown.othF = "Disabled", "Disabled" }, `the other host is "Disabled", the mate says it is "Standby"`},
 		{"own state against the kernel", func(_, s *truthView) { s.shown.this, s.shown.thisF = "Active", "Active" }, `shows this host Active, whose kernel holds "198.51.100.3" on outside`},
 		{"mate's address is ours", func(_, s *truthView) { s.shown.otherIfs["inside"] = "192.0.2.2" }, `other host's interface inside (192.0.2.2)`},
