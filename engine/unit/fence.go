@@ -33,8 +33,11 @@ const fenceSlack = 5 * time.Millisecond
 const claimWaitFenced = 10 * time.Millisecond
 
 // fenceWanted says whether this unit's box must stop by itself if the
-// daemon dies: it holds the system addresses as a unit of a pair.
-func (u *Unit) fenceWanted() bool { return u.state.serves() && u.talking && !u.stopped }
+// daemon dies: it holds the system addresses as a unit of a pair. Not
+// before the first configuration was evaluated: a unit starts out
+// Disabled, and renewing a fence its killed previous run left would make
+// its box answer again beside the active mate.
+func (u *Unit) fenceWanted() bool { return u.started && u.state.serves() && u.talking && !u.stopped }
 
 // fenceLinks are the data interfaces and the MAC each sends from once the
 // fence has tripped (the one a unit that hands over mutes to).

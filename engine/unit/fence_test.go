@@ -190,3 +190,27 @@ func TestStalledActiveDoesNotUnmuteBesideTheNewActive(t *testing.T) {
 		t.Errorf("the two did not settle: A %s, B %s", a.u.State(), b.u.State())
 	}
 }
+
+// A daemon killed while active leaves its fence behind, tripped: the box
+// would send no ARP, and its frames would leave from the mute MAC. A unit
+// that starts again as standby removes it.
+func TestLeftoverFenceRemovedAtStart(t *testing.T) {
+	p, a, b := bootstrap(t)
+	// B's box as a killed active left it.
+	if err := b.dp.Fence(3*time.Second, []dataplane.FencedLink{{Name: hwOut, MuteAs: negotiationMAC(b.u.ifs[1].ownMAC)}}); err != nil {
+		t.Fatal(err)
+	}
+	p.kill(b)
+	p.nodes = append(p.nodes, b) // so that the restarted B gets the same box
+	b2 := p.add("B", testConfig("secondary"))
+	if b2.dp != b.dp {
+		t.Fatal("the restarted B runs on another box")
+	}
+	if _, ok := p.until(time.Minute, func() bool { return b2.u.State() == Standby }); !ok {
+		t.Fatalf("restarted B is %s, want Standby", b2.u.State())
+	}
+	if ttl, _, _ := b2.dp.Fenced(); ttl != 0 {
+		t.Errorf("the restarted standby kept the fence its killed run left (ttl %v)", ttl)
+	}
+	wantState(t, a, Active)
+}

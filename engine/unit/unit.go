@@ -137,6 +137,7 @@ type Unit struct {
 	arpWatch        map[string]context.CancelFunc
 
 	// The fence (fence.go).
+	started      bool // the first configuration was applied and evaluated
 	fencePresent bool // the table may be in the kernel (a killed earlier run may have left it)
 	fenceOK      bool // armed and renewed: the hellos say HelloFenced
 	fenceWarned  bool
@@ -215,6 +216,9 @@ func New(o Options) *Unit {
 		arpWatch:  map[string]context.CancelFunc{},
 		state:     Disabled,
 		done:      make(chan struct{}),
+		// A run killed while active left its fence, tripped: until it is
+		// removed this box sends no ARP and its frames leave muted.
+		fencePresent: true,
 	}
 	u.fo = u.cfg.Failover
 	u.stateSince = o.Clock.Now()
@@ -316,6 +320,7 @@ func (u *Unit) Apply(c *config.Config) {
 		u.reconcile(false)
 	}
 	u.evaluate()
+	u.started = true
 }
 
 // participating says whether this unit takes part in a pair now: failover

@@ -18,7 +18,10 @@ import (
 // primary-backup.sh from the keepalived sync group's notify_master,
 // notify_backup and notify_fault). Same lab, same flows (the same
 // generator), a new lab per run. Rows: power failure of the active unit,
-// and kill -9 of its daemons (keepalived and conntrackd, links up).
+// kill -9 of its daemons (keepalived and conntrackd, links up), and
+// planned: pairRuns() switchovers in one lab by stopping keepalived on the
+// master (SIGTERM; see keepalivedPlanned), measured as BenchmarkPairStateful's
+// on/planned row.
 //
 // NAT: the lab's masquerade picks the outgoing interface's primary
 // address, which on a keepalived box is its own address (198.51.100.4 or
@@ -32,6 +35,17 @@ import (
 //
 //	go test -run XXX -bench BenchmarkPairConntrackd -benchtime 3x -timeout 40m ./examples/lab/
 func BenchmarkPairConntrackd(b *testing.B) {
+	b.Run("snat-vip/planned", func(b *testing.B) {
+		var t plannedTally
+		eachLab(b, func(tb testing.TB) {
+			k := newPairConntrackd(tb, true)
+			k.l.waitHolds("primary", time.Now(), 20*time.Second)
+			flows := startCheckedFlows(tb, k.l, statefulBenchTCP, statefulBenchUDP)
+			benchPlanned(b, "snat-vip/planned", k.l, flows, keepalivedPlanned(k), &t)
+			b.Logf("conntrackd commits: primary: %s; secondary: %s", conntrackdCommitted(k.l, "primary"), conntrackdCommitted(k.l, "secondary"))
+		})
+		t.report(b)
+	})
 	for _, m := range []struct {
 		name string
 		snat bool
@@ -39,22 +53,22 @@ func BenchmarkPairConntrackd(b *testing.B) {
 	}{{"snat-vip/power", true, false}, {"snat-vip/kill", true, true}, {"masquerade/power", false, false}} {
 		b.Run(m.name, func(b *testing.B) {
 			var t flowTally
-			for range b.N {
-				k := newPairConntrackd(b, m.snat)
+			eachLab(b, func(tb testing.TB) {
+				k := newPairConntrackd(tb, m.snat)
 				l := k.l
 				l.waitHolds("primary", time.Now(), 20*time.Second)
-				flows := startCheckedFlows(b, l, statefulBenchTCP, statefulBenchUDP)
+				flows := startCheckedFlows(tb, l, statefulBenchTCP, statefulBenchUDP)
 				fail := func() { l.powerOff("primary", func() error { k.kill("primary"); return nil }) }
 				if m.kill {
 					fail = func() { k.kill("primary") }
 				}
-				dead := failOverUntil(b, flows, "secondary", fail, func(start time.Time) time.Duration {
+				dead := failOverUntil(tb, flows, "secondary", fail, func(start time.Time) time.Duration {
 					return l.waitHolds("secondary", start, 30*time.Second)
 				})
 				t.add(b, m.name, flows, dead)
 				b.Logf("secondary's conntrackd: %s", conntrackdCommitted(l, "secondary"))
 				b.Logf("secondary's table: %s", serverFirstEntries(l, "secondary"))
-			}
+			})
 			t.report(b)
 		})
 	}
@@ -65,7 +79,7 @@ const conntrackdDoc = "/usr/share/doc/conntrackd/examples/sync"
 
 // newPairConntrackd is a keepalived pair with conntrackd started in each
 // unit before keepalived, and the notify script wired in.
-func newPairConntrackd(b *testing.B, snatVIP bool) *pairKeepalived {
+func newPairConntrackd(b testing.TB, snatVIP bool) *pairKeepalived {
 	for _, c := range []string{"conntrackd", "conntrack"} {
 		if _, err := exec.LookPath(c); err != nil {
 			b.Skipf("%s not installed (apt-get install -y conntrackd conntrack)", c)

@@ -282,33 +282,51 @@ func BenchmarkPairPlanned(b *testing.B) {
 // tcpRetrans is the TCP segments retransmitted so far by the client and
 // the server (RetransSegs of /proc/net/snmp in their namespaces).
 func (l *pairLab) tcpRetrans() int {
+	return l.snmpCounter("client", "Tcp:", "RetransSegs") + l.snmpCounter("inet", "Tcp:", "RetransSegs")
+}
+
+// snmpCounter is one counter of /proc/net/snmp or /proc/net/netstat in one
+// of the lab's namespaces: proto is the line's label ("Tcp:", "Udp:",
+// "TcpExt:"), name the column.
+func (l *pairLab) snmpCounter(ns, proto, name string) int {
 	l.tb.Helper()
-	n := 0
-	for _, ns := range []string{"client", "inet"} {
-		out, err := exec.Command("ip", "netns", "exec", l.ns(ns), "cat", "/proc/net/snmp").CombinedOutput()
-		if err != nil {
-			l.tb.Fatalf("read /proc/net/snmp in %s: %v: %s", ns, err, out)
-		}
-		var names []string
-		for _, line := range strings.Split(string(out), "\n") {
-			f := strings.Fields(line)
-			if len(f) == 0 || f[0] != "Tcp:" {
-				continue
-			}
-			if names == nil {
-				names = f
-				continue
-			}
-			if i := slices.Index(names, "RetransSegs"); i > 0 && i < len(f) {
-				v, err := strconv.Atoi(f[i])
-				if err != nil {
-					l.tb.Fatalf("RetransSegs in %s: %v", ns, err)
-				}
-				n += v
-			}
-		}
+	v, ok := l.netCounters(ns)[proto+name]
+	if !ok {
+		l.tb.Fatalf("no %s %s in /proc/net/snmp of %s", proto, name, ns)
 	}
-	return n
+	return v
+}
+
+// netCounters is every counter of /proc/net/snmp and /proc/net/netstat in
+// one of the lab's namespaces, by label and column ("Tcp:RetransSegs").
+func (l *pairLab) netCounters(ns string) map[string]int {
+	l.tb.Helper()
+	out, err := exec.Command("ip", "netns", "exec", l.ns(ns), "cat", "/proc/net/snmp", "/proc/net/netstat").CombinedOutput()
+	if err != nil {
+		l.tb.Fatalf("read /proc/net/snmp in %s: %v: %s", ns, err, out)
+	}
+	m := map[string]int{}
+	names := map[string][]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if names[f[0]] == nil {
+			names[f[0]] = f
+			continue
+		}
+		for i, n := range names[f[0]] {
+			if i == 0 || i >= len(f) {
+				continue
+			}
+			if v, err := strconv.Atoi(f[i]); err == nil {
+				m[f[0]+n] = v
+			}
+		}
+		delete(names, f[0]) // a header and its values, per label
+	}
+	return m
 }
 
 // ---------------------------------------------------------------- keepalived
@@ -337,7 +355,7 @@ func newPairKeepalived(b *testing.B, v3 bool) *pairKeepalived {
 // newPairKeepalivedWith is newPairKeepalived with before run in each unit
 // once its own addresses are set, before keepalived starts there; it
 // returns the sync group's notify_* lines for that unit.
-func newPairKeepalivedWith(b *testing.B, v3 bool, before func(l *pairLab, u string) string) *pairKeepalived {
+func newPairKeepalivedWith(b testing.TB, v3 bool, before func(l *pairLab, u string) string) *pairKeepalived {
 	if _, err := exec.LookPath("keepalived"); err != nil {
 		b.Skip("keepalived not installed (apt-get install -y keepalived)")
 	}

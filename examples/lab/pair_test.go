@@ -846,6 +846,11 @@ func TestPairDaemonKillAndRestart(t *testing.T) {
 	restart := time.Now()
 	l.mustLab("start", "primary")
 	l.waitState("primary", "Standby", restart, 20*time.Second)
+	// The killed run's fence, tripped, would keep the standby's box from
+	// sending ARP at all: the restarted daemon removed it.
+	if out, err := exec.Command("ip", "netns", "exec", l.ns("pri"), "nft", "list", "tables").CombinedOutput(); err != nil || strings.Contains(string(out), "failoverd_fence") {
+		t.Errorf("the restarted standby's box keeps a fence (%v):\n%s", err, out)
+	}
 	if !l.syncedVia("primary") {
 		t.Errorf("restarted primary did not go Sync Config -> Standby:\n%s", l.mustFosh("primary", "show failover history"))
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -18,7 +19,10 @@ const statefulBenchTCP, statefulBenchUDP = 100, 20
 // power failure or a kill -9 of the active, with connection replication on
 // (the sample configuration) and off (baseline). Reported: the share of
 // flows that survived, and the median and worst of each surviving flow's
-// longest silence (its gap through the failover).
+// longest silence (its gap through the failover). The on/planned row is
+// pairRuns() planned switchovers in one lab (`no failover active` on the
+// active unit), with the lost echo requests of a 10 ms ping and the TCP
+// segments retransmitted (stateful_planned_bench_test.go).
 func BenchmarkPairStateful(b *testing.B) {
 	noLink := func(b *testing.B) string {
 		raw, err := os.ReadFile(filepath.Join(pairRoot(b), "examples", "primary.cfg"))
@@ -27,6 +31,15 @@ func BenchmarkPairStateful(b *testing.B) {
 		}
 		return strings.Replace(string(raw), "\nfailover link failover\n", "\n", 1)
 	}
+	b.Run("on/planned", func(b *testing.B) {
+		var t plannedTally
+		eachLab(b, func(tb testing.TB) {
+			l := newPairLabPrefixed(tb, "", pairPrefix("sb"))
+			flows := statefulSetupN(tb, l, statefulBenchTCP, statefulBenchUDP)
+			benchPlanned(b, "on/planned", l, flows, failoverdPlanned(l), &t)
+		})
+		t.report(b)
+	})
 	for _, m := range []struct {
 		name     string
 		stateful bool
@@ -34,21 +47,59 @@ func BenchmarkPairStateful(b *testing.B) {
 	}{{"on/power", true, false}, {"on/kill", true, true}, {"off/power", false, false}} {
 		b.Run(m.name, func(b *testing.B) {
 			var t flowTally
-			for range b.N {
+			eachLab(b, func(tb testing.TB) {
 				cfg := ""
 				if !m.stateful {
 					cfg = noLink(b)
 				}
-				l := newPairLabPrefixed(b, cfg, pairPrefix("fb"))
-				flows := statefulSetupN(b, l, statefulBenchTCP, statefulBenchUDP)
+				l := newPairLabPrefixed(tb, cfg, pairPrefix("fb"))
+				flows := statefulSetupN(tb, l, statefulBenchTCP, statefulBenchUDP)
 				fail := powerFailure(l)
 				if m.kill {
 					fail = func() { l.mustLab("kill", "primary") }
 				}
-				t.add(b, m.name, flows, failOver(b, l, flows, "secondary", fail))
-			}
+				t.add(b, m.name, flows, failOver(tb, l, flows, "secondary", fail))
+			})
 			t.report(b)
 		})
+	}
+}
+
+// eachLab runs f b.N times, each with a testing.TB whose Cleanup functions
+// (a lab's teardown, its servers and flows) run when that run ends, also
+// when it fails, instead of when the whole benchmark does: the labs of
+// earlier runs would otherwise keep their daemons and flows running, and
+// loading the machine, under the later runs.
+func eachLab(b *testing.B, f func(tb testing.TB)) {
+	for range b.N {
+		func() {
+			r := &labRun{TB: b}
+			defer r.done()
+			f(r)
+		}()
+	}
+}
+
+type labRun struct {
+	testing.TB
+	mu  sync.Mutex
+	fns []func()
+}
+
+func (r *labRun) Cleanup(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fns = append(r.fns, f)
+}
+
+// done runs the cleanups, last registered first (as testing does).
+func (r *labRun) done() {
+	r.mu.Lock()
+	fns := r.fns
+	r.fns = nil
+	r.mu.Unlock()
+	for i := len(fns) - 1; i >= 0; i-- {
+		fns[i]()
 	}
 }
 
