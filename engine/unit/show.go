@@ -47,7 +47,7 @@ func (u *Unit) ShowFailover() string {
 	}
 	mateRole, mateState := u.mateHeadline(v, mateHelloWord)
 	fmt.Fprintf(&b, "        Other host: %s - %s\n", roleWord(mateRole), mateState)
-	fmt.Fprintf(&b, "                Active time: %d (sec)\n", u.mate.hello.ActiveTime)
+	fmt.Fprintf(&b, "                Active time: %d (sec)\n", int64(u.mateActiveTime(v)/time.Second))
 	for _, l := range u.mateIfLines(v) {
 		fmt.Fprintf(&b, "                Interface %s (%s): %s\n", l.f.cfg.Name, addrText(l.addr), l.word)
 	}
@@ -122,6 +122,18 @@ func (u *Unit) mateHeadline(v facts, word func(wire.Hello) string) (wire.Role, s
 		state = word(u.mate.hello)
 	}
 	return role, state
+}
+
+// mateActiveTime is the mate's active time: what its last hello said,
+// counted on since then while it was active and is still heard (only the
+// LAN link, which carries the hellos, may have failed: it goes on
+// serving). A mate heard nowhere stopped where its last hello left it.
+func (u *Unit) mateActiveTime(v facts) time.Duration {
+	d := time.Duration(u.mate.hello.ActiveTime) * time.Second
+	if u.mate.hello.State == wire.UnitActive && (v.lanFresh || (u.mate.heard && v.dataHeard)) {
+		d += u.o.Clock.Now().Sub(u.mate.lastLAN)
+	}
+	return d
 }
 
 // mateIfLines are the mate's interfaces, as it announced them while its

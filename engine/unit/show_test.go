@@ -214,6 +214,30 @@ func TestShowFailoverLANOnlyFailed(t *testing.T) {
 	}
 }
 
+// With only the LAN link failed the mate goes on serving: its Active time
+// as the standby shows it keeps counting with the active's own, though the
+// hellos that carry it have stopped.
+func TestShowFailoverMateActiveTimeCounts(t *testing.T) {
+	p, a, b := bootstrap(t)
+	p.run(time.Minute)
+	p.net.Cut(hwFO)
+	p.run(3 * time.Minute)
+	wantState(t, a, Active)
+	activeRe := regexp.MustCompile(`(?m)^        (This|Other) host: .*\n                Active time: (\d+) \(sec\)$`)
+	seconds := func(out, host string) string {
+		for _, m := range activeRe.FindAllStringSubmatch(out, -1) {
+			if m[1] == host {
+				return m[2]
+			}
+		}
+		return ""
+	}
+	own, seen := seconds(a.u.ShowFailover(), "This"), seconds(b.u.ShowFailover(), "Other")
+	if own == "" || own != seen {
+		t.Errorf("the active's own Active time %q, the standby shows %q for it", own, seen)
+	}
+}
+
 // Both units show the same Last Failover at: the time travels in the
 // hellos, so the unit that stepped down (and one that starts later) shows
 // the failover the other unit made.

@@ -16,11 +16,15 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"failover/engine/api"
 )
 
 // truthIfs are the unit interfaces of the lab; their nameif is their HW
@@ -51,11 +55,16 @@ type truthShown struct {
 	thisIfs      map[string]string // show failover: interface -> address under This host
 	otherIfs     map[string]string // ... under Other host
 	lastFailover string
+	thisActive   int               // show failover: Active time under This host (-1: none)
+	otherActive  int               // ... under Other host
+	cable        string            // show failover: Cable status
+	lanUp        string            // show failover: Failover LAN Interface ... (up|down)
 	current      []string          // show ip address, Current: "name addr/len"
 	connected    []string          // show route C lines: "net/len name"
 	static       []string          // show route S lines: "dst/len via gw name"
 	gateway      string            // Gateway of last resort ("" = not set)
 	ifaces       map[string]string // show interface: HW -> "line protocol is up|down, IP address A/len|unassigned"
+	prompt       string            // the session's prompt ("fw/pri/act> ")
 	raw          string            // every output, for the failure message
 }
 
@@ -133,6 +142,9 @@ var (
 	truthStaticRe  = regexp.MustCompile(`^S\*? +([0-9.]+) ([0-9.]+) \[\d+/\d+\] via ([0-9.]+), (\S+)$`)
 	truthGwRe      = regexp.MustCompile(`(?m)^Gateway of last resort is (\S+) to network 0\.0\.0\.0$`)
 	truthLastRe    = regexp.MustCompile(`(?m)^Last Failover at: (.+)$`)
+	truthActiveRe  = regexp.MustCompile(`^                Active time: (\d+) \(sec\)$`)
+	truthCableRe   = regexp.MustCompile(`(?m)^Cable status: (.+)$`)
+	truthLANRe     = regexp.MustCompile(`(?m)^Failover LAN Interface: failover failover \((up|down)\)$`)
 	truthIfHeadRe  = regexp.MustCompile(`^interface (\S+) "[^"]*" is [a-z ]+, line protocol is (up|down)$`)
 	truthIfAddrRe  = regexp.MustCompile(`^  IP address (?:([0-9.]+), subnet mask ([0-9.]+)|unassigned)$`)
 )
@@ -154,7 +166,7 @@ func truthState(s string) string {
 
 // truthParse reads the five show commands' outputs.
 func truthParse(failover, state, ipAddr, route, iface string) truthShown {
-	s := truthShown{thisIfs: map[string]string{}, otherIfs: map[string]string{}, ifaces: map[string]string{}}
+	s := truthShown{thisIfs: map[string]string{}, otherIfs: map[string]string{}, ifaces: map[string]string{}, thisActive: -1, otherActive: -1}
 	s.raw = "# show failover\n" + failover + "# show failover state\n" + state + "# show ip address\n" + ipAddr + "# show route\n" + route + "# show interface\n" + iface
 	hw := ""
 	for _, line := range strings.Split(iface, "\n") {
@@ -173,6 +185,12 @@ func truthParse(failover, state, ipAddr, route, iface string) truthShown {
 	if m := truthLastRe.FindStringSubmatch(failover); m != nil {
 		s.lastFailover = m[1]
 	}
+	if m := truthCableRe.FindStringSubmatch(failover); m != nil {
+		s.cable = m[1]
+	}
+	if m := truthLANRe.FindStringSubmatch(failover); m != nil {
+		s.lanUp = m[1]
+	}
 	host := ""
 	for _, line := range strings.Split(failover, "\n") {
 		if m := truthHostRe.FindStringSubmatch(line); m != nil {
@@ -183,6 +201,14 @@ func truthParse(failover, state, ipAddr, route, iface string) truthShown {
 				s.othF = truthState(m[2])
 			}
 			continue
+		}
+		if m := truthActiveRe.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			if host == "This" {
+				s.thisActive = n
+			} else {
+				s.otherActive = n
+			}
 		}
 		if m := truthIfRe.FindStringSubmatch(line); m != nil {
 			switch host {
@@ -335,6 +361,15 @@ func truthCheck(u, mate truthView) []string {
 		}
 	}
 
+	// The prompt's tags: the role, and act while the unit serves.
+	tag := map[string]string{"primary": "/pri/", "secondary": "/sec/"}[u.unit] + "stby>"
+	if truthRoleAddrs(s.this) == "system" {
+		tag = strings.TrimSuffix(tag, "stby>") + "act>"
+	}
+	if !strings.Contains(s.prompt, tag) {
+		add(fmt.Sprintf("the prompt is %q for a unit in state %q", s.prompt, s.this))
+	}
+
 	// This host.
 	if s.this == "" {
 		add("show failover state has no state for this host")
@@ -348,6 +383,24 @@ func truthCheck(u, mate truthView) []string {
 			if got, held := s.thisIfs[dev], truthHeld(k, dev); got != held && !(got == "0.0.0.0" && held == "") {
 				add(fmt.Sprintf("show failover: this host's interface %s (%s), the kernel holds %q", dev, got, held))
 			}
+		}
+	}
+
+	// The failover LAN link: our side is down exactly when our kernel's
+	// link is; with our side up, Normal only with the mate alive.
+	if s.on {
+		lan := "down"
+		if k.linkUp["failover"] {
+			lan = "up"
+		}
+		if s.lanUp != lan {
+			add(fmt.Sprintf("show failover: Failover LAN Interface (%s), the kernel's link is %s", s.lanUp, lan))
+		}
+		if (s.cable == "My side not connected") != (lan == "down") {
+			add(fmt.Sprintf("show failover: Cable status %q with our failover link %s", s.cable, lan))
+		}
+		if s.cable == "Normal" && (!mate.running || !mate.kernel.linkUp["failover"]) {
+			add(fmt.Sprintf("show failover: Cable status %q, but the mate's daemon runs: %v, its failover link is up: %v", s.cable, mate.running, mate.kernel.linkUp["failover"]))
 		}
 	}
 
@@ -377,6 +430,10 @@ func truthCheck(u, mate truthView) []string {
 			if got, held := s.otherIfs[dev], truthHeld(mate.kernel, dev); got != held {
 				add(fmt.Sprintf("show failover: the other host's interface %s (%s), the mate's kernel holds %q", dev, got, held))
 			}
+		}
+		// The two readings are a moment apart: a second or two.
+		if d := s.otherActive - mate.shown.thisActive; mate.shown.on && (d > 2 || d < -2) {
+			add(fmt.Sprintf("show failover: the other host's Active time %d s, the mate says %d s", s.otherActive, mate.shown.thisActive))
 		}
 		if mate.shown.on && s.lastFailover != mate.shown.lastFailover {
 			add(fmt.Sprintf("Last Failover at %q here, %q on the mate", s.lastFailover, mate.shown.lastFailover))
@@ -410,6 +467,17 @@ func (l *pairLab) truthRead(unit string, running bool) (truthView, error) {
 		}
 	}
 	v.shown = truthParse(outs[0], outs[1], outs[2], outs[3], outs[4])
+	c, err := api.Dial(filepath.Join(l.dir, "lab", unit+".sock"), false)
+	if err != nil {
+		return v, err
+	}
+	defer c.Close()
+	rep, err := c.Do(api.Request{Op: api.OpPrompt})
+	if err != nil {
+		return v, fmt.Errorf("failed to read the prompt of %s: %w", unit, err)
+	}
+	v.shown.prompt = rep.Prompt
+	v.shown.raw += "# prompt\n" + rep.Prompt + "\n"
 	return v, nil
 }
 
@@ -601,7 +669,7 @@ func TestTruthCheckerCatchesLies(t *testing.T) {
 			}
 			return s
 		}
-		fo := "Failover On\nCable status: Normal\nLast Failover at: 13:15:26 UTC Nov 30 2026\n" +
+		fo := "Failover On\nCable status: Normal\nFailover LAN Interface: failover failover (up)\nLast Failover at: 13:15:26 UTC Nov 30 2026\n" +
 			"        This host: " + role[unit] + " - " + this + "\n                Active time: 4 (sec)\n" + ifl(my, myLAN) +
 			"        Other host: " + role[mateUnit] + " - " + other + "\n                Active time: 4 (sec)\n" + ifl(mate, mateLAN) + "\n"
 		st := "               State          Last Failure Reason      Date/Time\n" +
@@ -625,7 +693,12 @@ func TestTruthCheckerCatchesLies(t *testing.T) {
 			ifs += "interface " + dev + " \"" + dev + "\" is up, line protocol is up\n  Hardware is Linux, address is 0200.0000.0001\n" +
 				"  IP address " + a + ", subnet mask " + mask + "\n  MTU 1500 bytes, BW unknown\n"
 		}
-		return truthParse(fo, st, ip, rt, ifs)
+		v := truthParse(fo, st, ip, rt, ifs)
+		v.prompt = "fw/" + unit[:3] + "/stby> "
+		if this == "Active" {
+			v.prompt = "fw/" + unit[:3] + "/act> "
+		}
+		return v
 	}
 	gw := "198.51.100.1"
 	healthy := func() (truthView, truthView) {
@@ -650,6 +723,10 @@ func TestTruthCheckerCatchesLies(t *testing.T) {
 		{"default route via the other gateway", func(_, s *truthView) { s.kernel.static = []string{"0.0.0.0/0 via 198.51.100.17 backup"} }, `does not list "0.0.0.0/0 via 198.51.100.17 backup"`},
 		{"interface up without carrier", func(p, _ *truthView) { p.kernel.linkUp["backup"] = false }, `show interface backup: "line protocol is up, IP address 198.51.100.18/28"`},
 		{"interface address not held", func(_, s *truthView) { s.kernel.addrs["outside"] = nil }, `show interface outside: "line protocol is up, IP address 198.51.100.3/28", the kernel: "line protocol is up, IP address unassigned"`},
+		{"prompt of the other role", func(_, s *truthView) { s.shown.prompt = "fw/sec/act> " }, `the prompt is "fw/sec/act> " for a unit in state "Standby"`},
+		{"cable normal without the mate's link", func(_, s *truthView) { s.kernel.linkUp["failover"] = false }, `primary: show failover: Cable status "Normal", but the mate's daemon runs: true, its failover link is up: false`},
+		{"LAN link up without carrier", func(p, _ *truthView) { p.kernel.linkUp["failover"] = false }, `Failover LAN Interface (up), the kernel's link is down`},
+		{"mate's active time stale", func(p, _ *truthView) { p.shown.otherActive = 0 }, `the other host's Active time 0 s, the mate says 4 s`},
 		{"mate's state wrong", func(p, _ *truthView) { p.shown.other, p.shown.othF = "Disabled", "Disabled" }, `the other host is "Disabled", the mate says it is "Standby"`},
 		{"own state against the kernel", func(_, s *truthView) { s.shown.this, s.shown.thisF = "Active", "Active" }, `shows this host Active, whose kernel holds "198.51.100.3" on outside`},
 		{"mate's address is ours", func(_, s *truthView) { s.shown.otherIfs["inside"] = "192.0.2.2" }, `other host's interface inside (192.0.2.2)`},
