@@ -68,13 +68,26 @@ func (u *Unit) renewFence() {
 		return
 	}
 	u.nextFence = now.Add(u.fo.Poll)
+	// The fence trips one hold time after the last hello at the latest,
+	// whenever it is renewed: the mate counts from the last hello it
+	// heard, and a renewal between hellos must not push the moment later.
+	ttl := u.hello0.Add(u.hold()).Sub(now)
+	if u.hello0.IsZero() || ttl > u.hold() {
+		ttl = u.hold()
+	}
+	if ttl <= 0 {
+		// No hello for a hold time: the mate may have declared us lost,
+		// and renewing would make this box answer beside it. The next
+		// hello renews it.
+		return
+	}
 	links := u.fenceLinks()
 	if len(links) == 0 {
 		u.dropFence()
 		return
 	}
 	u.fencePresent = true
-	if err := u.o.DP.Fence(u.hold(), links); err != nil {
+	if err := u.o.DP.Fence(ttl, links); err != nil {
 		if u.fenceOK || !u.fenceWarned {
 			u.log.Warn("failed to renew the fence: a killed daemon's box will answer until its addresses expire", "err", err)
 			u.fenceWarned = true
@@ -85,7 +98,7 @@ func (u *Unit) renewFence() {
 		return
 	}
 	if !u.fenceOK {
-		u.log.Debug("fence armed", "ttl", u.hold())
+		u.log.Debug("fence armed", "ttl", ttl)
 	}
 	u.fenceOK, u.lastFence = true, now
 }

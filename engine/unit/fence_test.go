@@ -47,8 +47,8 @@ func TestFenceFollowsTheActiveRole(t *testing.T) {
 	if ttl, _, _ := a.dp.Fenced(); ttl != 0 {
 		t.Errorf("the new standby kept its fence (ttl %v)", ttl)
 	}
-	if ttl, _, _ := b.dp.Fenced(); ttl != b.u.hold() {
-		t.Errorf("the new active's fence ttl %v, want %v", ttl, b.u.hold())
+	if ttl, _, _ := b.dp.Fenced(); ttl <= b.u.hold()-b.u.fo.Poll || ttl > b.u.hold() {
+		t.Errorf("the new active's fence ttl %v, want within a poll of %v", ttl, b.u.hold())
 	}
 	p.stop(b)
 	if ttl, _, _ := b.dp.Fenced(); ttl != 0 {
@@ -213,4 +213,38 @@ func TestLeftoverFenceRemovedAtStart(t *testing.T) {
 		t.Errorf("the restarted standby kept the fence its killed run left (ttl %v)", ttl)
 	}
 	wantState(t, a, Active)
+}
+
+// Whenever the active renews its fence (with a hello, or with the
+// periodic refresh of its addresses between hellos), the fence trips no
+// later than one hold time after the last hello its mate heard: the mate
+// counts from that hello.
+func TestFenceNeverOutlastsTheLastHello(t *testing.T) {
+	p := newPair(t)
+	timers := func(c *config.Config) *config.Config {
+		c.Failover.Poll, c.Failover.Hold = 300*time.Millisecond, time.Second
+		c.Failover.PollMsec, c.Failover.HoldMsec = true, true
+		return c
+	}
+	a := p.add("A", timers(testConfig("primary")))
+	b := p.add("B", timers(testConfig("secondary")))
+	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
+		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
+	}
+	dp := a.u.o.DP.(*traceDP)
+	checked := 0
+	for range 2000 { // 20 s in 10 ms steps: refreshes fall between hellos
+		p.clk.Advance(10 * time.Millisecond)
+		p.settle()
+		if dp.fenceEnd.IsZero() || !b.u.mate.heard {
+			continue
+		}
+		checked++
+		if limit := b.u.mate.lastLAN.Add(a.u.hold()); dp.fenceEnd.After(limit) {
+			t.Fatalf("A's fence trips %v after its last hello + hold time", dp.fenceEnd.Sub(limit))
+		}
+	}
+	if checked == 0 {
+		t.Fatal("A never had a fence")
+	}
 }

@@ -40,10 +40,15 @@ func (u *Unit) onTick(gen int) {
 		return
 	}
 	now := u.o.Clock.Now()
-	if !now.Before(u.nextHello) || (u.fenceWanted() && !now.Before(u.nextFence)) {
+	if !now.Before(u.nextHello) {
 		// Renewed before the hello that announces it, so that the
 		// fence trips at the latest one hold time after the mate last
-		// heard us.
+		// heard us (also when the hello cannot go out: the mate then
+		// hears us on the data interfaces, and the fence must not trip
+		// on a live unit).
+		u.hello0 = now
+		u.renewFence()
+	} else if u.fenceWanted() && !now.Before(u.nextFence) {
 		u.renewFence()
 	}
 	if !now.Before(u.nextHello) {
