@@ -33,11 +33,14 @@ const fenceSlack = 5 * time.Millisecond
 const claimWaitFenced = 10 * time.Millisecond
 
 // fenceWanted says whether this unit's box must stop by itself if the
-// daemon dies: it holds the system addresses as a unit of a pair. Not
-// before the first configuration was evaluated: a unit starts out
-// Disabled, and renewing a fence its killed previous run left would make
+// daemon dies: it is a unit of a pair. The standby keeps a fence too,
+// although only the active's matters to the mate: building the table
+// registers a hook per interface, which takes the kernel tens of
+// milliseconds, and a takeover must only renew it. Not before the first
+// configuration was evaluated: renewing a fence its killed previous run
+// left, before the engine removed that run's system addresses, would make
 // its box answer again beside the active mate.
-func (u *Unit) fenceWanted() bool { return u.started && u.state.serves() && u.talking && !u.stopped }
+func (u *Unit) fenceWanted() bool { return u.started && u.talking && !u.stopped }
 
 // fenceLinks are the data interfaces and the MAC each sends from once the
 // fence has tripped (the one a unit that hands over mutes to).
@@ -60,7 +63,7 @@ func (u *Unit) renewFence() {
 		return
 	}
 	now := u.o.Clock.Now()
-	if u.fenceOK && now.Sub(u.lastFence) >= u.hold() && u.mate.heard && !u.mate.shutdown &&
+	if u.state.serves() && u.fenceOK && now.Sub(u.lastFence) >= u.hold() && u.mate.heard && !u.mate.shutdown &&
 		now.Sub(u.mate.lastLAN) < u.hold() && u.mate.hello.Flags&wire.HelloServing != 0 {
 		// This daemon stalled past its own fence and the mate, which heard
 		// nothing, took over: renewing now would make this box answer
