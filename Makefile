@@ -88,7 +88,8 @@ lab-down:
 
 # Benchmarks run in the netns lab (root): uplink switch times and unit
 # failover against keepalived (and keepalived + conntrackd for connection
-# state). Results and commands are in BENCHMARKS.md.
+# state: failures and planned switchovers), and the CPU connection
+# replication costs. Results and commands are in BENCHMARKS.md.
 bench: build bench-deps
 	$(GO) test -run XXX -bench . -benchtime 1x -count 10 ./engine/statesync/
 	$(GO) test -run XXX -bench . -benchtime 1x -count 3 ./engine/

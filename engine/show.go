@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,7 +124,7 @@ func (e *Engine) showIPAddress() string {
 	}
 	b.WriteString("Current IP Addresses:\n")
 	for _, f := range e.cfg.NamedInterfaces() {
-		if a := e.currentAddr(f); a.IsValid() {
+		for _, a := range e.kernelAddrs(f) {
 			fmt.Fprintf(&b, "        ip address %s %s %s\n", f.Name, a.Addr(), grammar.MaskString(a.Bits()))
 		}
 	}
@@ -136,23 +137,43 @@ func (e *Engine) currentAddr(f *config.Interface) netipPrefix {
 	return e.heldAddr(f.HW)
 }
 
-// heldAddr is the address of ours the kernel holds on link hw: one the
-// engine wants there and the kernel really has (loop only).
-func (e *Engine) heldAddr(hw string) netipPrefix {
-	if e.dp == nil {
-		return netipPrefix{}
+// kernelAddrs are the addresses the kernel holds on f's link in f's
+// configured subnet (system, standby, the LAN link's own), the one the
+// unit wants there first: all of them, wanted or not, since an address
+// the kernel still holds is answered for (the system address a killed
+// daemon left on a box that now negotiates, say) and the operator must
+// see it (loop only).
+func (e *Engine) kernelAddrs(f *config.Interface) []netipPrefix {
+	if e.dp == nil || !f.Addr.IsValid() {
+		return nil
 	}
-	have, err := e.dp.Addrs(hw)
+	have, err := e.dp.Addrs(f.HW)
 	if err != nil {
-		return netipPrefix{}
+		return nil
+	}
+	subnet := f.Addr.Masked()
+	var out []netipPrefix
+	for _, h := range have {
+		if h.Prefix.Bits() == subnet.Bits() && subnet.Contains(h.Prefix.Addr()) {
+			out = append(out, h.Prefix)
+		}
 	}
 	for _, a := range e.desiredAddrs() {
-		if a.Link != hw {
-			continue
+		if i := slices.Index(out, a.Prefix); a.Link == f.HW && i > 0 {
+			out[0], out[i] = out[i], out[0]
 		}
-		for _, h := range have {
-			if h.Prefix == a.Prefix {
-				return a.Prefix
+	}
+	return out
+}
+
+// heldAddr is the address the kernel holds on link hw, of those
+// kernelAddrs lists: the one the unit wants there, else whichever it
+// holds (loop only).
+func (e *Engine) heldAddr(hw string) netipPrefix {
+	for _, f := range e.cfg.Interfaces {
+		if f.HW == hw {
+			if as := e.kernelAddrs(f); len(as) > 0 {
+				return as[0]
 			}
 		}
 	}

@@ -54,6 +54,8 @@ type truthShown struct {
 	thisF, othF  string            // states from show failover's host lines (when on)
 	thisIfs      map[string]string // show failover: interface -> address under This host
 	otherIfs     map[string]string // ... under Other host
+	thisWords    map[string]string // show failover: interface -> status word under This host
+	otherWords   map[string]string // ... under Other host
 	lastFailover string
 	thisActive   int               // show failover: Active time under This host (-1: none)
 	otherActive  int               // ... under Other host
@@ -136,7 +138,7 @@ func truthKernelOf(addrJSON, routeJSON []byte) (truthKernel, error) {
 
 var (
 	truthHostRe    = regexp.MustCompile(`(?m)^        (This|Other) host: (?:Primary|Secondary) - (.+)$`)
-	truthIfRe      = regexp.MustCompile(`^                Interface (\S+) \(([0-9.]+)\): `)
+	truthIfRe      = regexp.MustCompile(`^                Interface (\S+) \(([0-9.]+)\): (.+)$`)
 	truthCurrentRe = regexp.MustCompile(`^        ip address (\S+) ([0-9.]+) ([0-9.]+)$`)
 	truthConnRe    = regexp.MustCompile(`^C +([0-9.]+) ([0-9.]+) is directly connected, (\S+)$`)
 	truthStaticRe  = regexp.MustCompile(`^S\*? +([0-9.]+) ([0-9.]+) \[\d+/\d+\] via ([0-9.]+), (\S+)$`)
@@ -166,7 +168,8 @@ func truthState(s string) string {
 
 // truthParse reads the five show commands' outputs.
 func truthParse(failover, state, ipAddr, route, iface string) truthShown {
-	s := truthShown{thisIfs: map[string]string{}, otherIfs: map[string]string{}, ifaces: map[string]string{}, thisActive: -1, otherActive: -1}
+	s := truthShown{thisIfs: map[string]string{}, otherIfs: map[string]string{}, thisWords: map[string]string{}, otherWords: map[string]string{},
+		ifaces: map[string]string{}, thisActive: -1, otherActive: -1}
 	s.raw = "# show failover\n" + failover + "# show failover state\n" + state + "# show ip address\n" + ipAddr + "# show route\n" + route + "# show interface\n" + iface
 	hw := ""
 	for _, line := range strings.Split(iface, "\n") {
@@ -214,8 +217,10 @@ func truthParse(failover, state, ipAddr, route, iface string) truthShown {
 			switch host {
 			case "This":
 				s.thisIfs[m[1]] = m[2]
+				s.thisWords[m[1]] = m[3]
 			case "Other":
 				s.otherIfs[m[1]] = m[2]
+				s.otherWords[m[1]] = m[3]
 			}
 		}
 		if line == "" {
@@ -316,6 +321,16 @@ func truthSetDiff(what string, shown, kernel []string) []string {
 	return bad
 }
 
+// truthLinkWord says what is wrong with an interface's status word in
+// show failover given whether its kernel link is up with carrier: "No
+// Link" (or "Link Down") exactly when it is not.
+func truthLinkWord(word string, up bool) string {
+	if down := word == "No Link" || word == "Link Down"; down == up {
+		return fmt.Sprintf(" is %q, the kernel's link is up: %v", word, up)
+	}
+	return ""
+}
+
 // truthCheck returns every place where u's show commands disagree with
 // the kernels (its own and its mate's) or with the mate's own account.
 func truthCheck(u, mate truthView) []string {
@@ -383,6 +398,9 @@ func truthCheck(u, mate truthView) []string {
 			if got, held := s.thisIfs[dev], truthHeld(k, dev); got != held && !(got == "0.0.0.0" && held == "") {
 				add(fmt.Sprintf("show failover: this host's interface %s (%s), the kernel holds %q", dev, got, held))
 			}
+			if bad := truthLinkWord(s.thisWords[dev], k.linkUp[dev]); bad != "" {
+				add("show failover: this host's interface " + dev + bad)
+			}
 		}
 	}
 
@@ -429,6 +447,10 @@ func truthCheck(u, mate truthView) []string {
 		for _, dev := range truthIfs {
 			if got, held := s.otherIfs[dev], truthHeld(mate.kernel, dev); got != held {
 				add(fmt.Sprintf("show failover: the other host's interface %s (%s), the mate's kernel holds %q", dev, got, held))
+			}
+			// The mate's words travel in its hellos: judged while they do.
+			if bad := truthLinkWord(s.otherWords[dev], mate.kernel.linkUp[dev]); s.cable == "Normal" && bad != "" {
+				add("show failover: the other host's interface " + dev + bad)
 			}
 		}
 		// The two readings are a moment apart: a second or two.
@@ -727,6 +749,8 @@ func TestTruthCheckerCatchesLies(t *testing.T) {
 		{"cable normal without the mate's link", func(_, s *truthView) { s.kernel.linkUp["failover"] = false }, `primary: show failover: Cable status "Normal", but the mate's daemon runs: true, its failover link is up: false`},
 		{"LAN link up without carrier", func(p, _ *truthView) { p.kernel.linkUp["failover"] = false }, `Failover LAN Interface (up), the kernel's link is down`},
 		{"mate's active time stale", func(p, _ *truthView) { p.shown.otherActive = 0 }, `the other host's Active time 0 s, the mate says 4 s`},
+		{"no link shown with carrier", func(_, s *truthView) { s.shown.thisWords["inside"] = "No Link" }, `secondary: show failover: this host's interface inside is "No Link", the kernel's link is up: true`},
+		{"mate's link down not shown", func(_, s *truthView) { s.kernel.linkUp["backup"] = false }, `primary: show failover: the other host's interface backup is "Normal", the kernel's link is up: false`},
 		{"mate's state wrong", func(p, _ *truthView) { p.shown.other, p.shown.othF = "Disabled", "Disabled" }, `the other host is "Disabled", the mate says it is "Standby"`},
 		{"own state against the kernel", func(_, s *truthView) { s.shown.this, s.shown.thisF = "Active", "Active" }, `shows this host Active, whose kernel holds "198.51.100.3" on outside`},
 		{"mate's address is ours", func(_, s *truthView) { s.shown.otherIfs["inside"] = "192.0.2.2" }, `other host's interface inside (192.0.2.2)`},
