@@ -136,6 +136,7 @@ func (u *Unit) startClaim(now time.Time) {
 	if _, fenced := u.fenceTripped(); fenced && !u.claimHeard {
 		wait = claimWaitFenced
 	}
+	u.log.Debug("asking who has the system addresses", "silence", now.Sub(u.mate.lastLAN), "wait", wait)
 	u.o.Clock.AfterFunc(wait, func() {
 		u.o.Post(func() {
 			if u.claim == nil || u.claim.gen != gen || u.stopped {

@@ -33,11 +33,14 @@ const fenceSlack = 5 * time.Millisecond
 const claimWaitFenced = 10 * time.Millisecond
 
 // fenceWanted says whether this unit's box must stop by itself if the
-// daemon dies: it holds the system addresses as a unit of a pair. Not
-// before the first configuration was evaluated: a unit starts out
-// Disabled, and renewing a fence its killed previous run left would make
+// daemon dies: it is a unit of a pair. The standby keeps a fence too,
+// although only the active's matters to the mate: building the table
+// registers a hook per interface, which takes the kernel tens of
+// milliseconds, and a takeover must only renew it. Not before the first
+// configuration was evaluated: renewing a fence its killed previous run
+// left, before the engine removed that run's system addresses, would make
 // its box answer again beside the active mate.
-func (u *Unit) fenceWanted() bool { return u.started && u.state.serves() && u.talking && !u.stopped }
+func (u *Unit) fenceWanted() bool { return u.started && u.talking && !u.stopped }
 
 // fenceLinks are the data interfaces and the MAC each sends from once the
 // fence has tripped (the one a unit that hands over mutes to).
@@ -60,7 +63,7 @@ func (u *Unit) renewFence() {
 		return
 	}
 	now := u.o.Clock.Now()
-	if u.fenceOK && now.Sub(u.lastFence) >= u.hold() && u.mate.heard && !u.mate.shutdown &&
+	if u.state.serves() && u.fenceOK && now.Sub(u.lastFence) >= u.hold() && u.mate.heard && !u.mate.shutdown &&
 		now.Sub(u.mate.lastLAN) < u.hold() && u.mate.hello.Flags&wire.HelloServing != 0 {
 		// This daemon stalled past its own fence and the mate, which heard
 		// nothing, took over: renewing now would make this box answer
@@ -68,13 +71,26 @@ func (u *Unit) renewFence() {
 		return
 	}
 	u.nextFence = now.Add(u.fo.Poll)
+	// The fence trips one hold time after the last hello at the latest,
+	// whenever it is renewed: the mate counts from the last hello it
+	// heard, and a renewal between hellos must not push the moment later.
+	ttl := u.hello0.Add(u.hold()).Sub(now)
+	if u.hello0.IsZero() || ttl > u.hold() {
+		ttl = u.hold()
+	}
+	if ttl <= 0 {
+		// No hello for a hold time: the mate may have declared us lost,
+		// and renewing would make this box answer beside it. The next
+		// hello renews it.
+		return
+	}
 	links := u.fenceLinks()
 	if len(links) == 0 {
 		u.dropFence()
 		return
 	}
 	u.fencePresent = true
-	if err := u.o.DP.Fence(u.hold(), links); err != nil {
+	if err := u.o.DP.Fence(ttl, links); err != nil {
 		if u.fenceOK || !u.fenceWarned {
 			u.log.Warn("failed to renew the fence: a killed daemon's box will answer until its addresses expire", "err", err)
 			u.fenceWarned = true
@@ -85,7 +101,7 @@ func (u *Unit) renewFence() {
 		return
 	}
 	if !u.fenceOK {
-		u.log.Debug("fence armed", "ttl", u.hold())
+		u.log.Debug("fence armed", "ttl", ttl)
 	}
 	u.fenceOK, u.lastFence = true, now
 }

@@ -12,9 +12,9 @@ import (
 	"failover/engine/wire"
 )
 
-// The active unit arms the fence for one hold time before it holds the
-// system addresses, renews it with every hello and says so in its hellos;
-// a standby has none, and a unit that stops serving or stops drops it.
+// Both units of a pair keep a fence, renewed with every hello for one hold
+// time (so that a takeover only renews it); only the active's hellos say
+// HelloFenced, and a unit that stops drops it.
 func TestFenceFollowsTheActiveRole(t *testing.T) {
 	p, a, b := bootstrap(t)
 	ttl, links, n0 := a.dp.Fenced()
@@ -25,11 +25,14 @@ func TestFenceFollowsTheActiveRole(t *testing.T) {
 		slices.ContainsFunc(links, func(l dataplane.FencedLink) bool { return l.Name == hwFO }) {
 		t.Errorf("fenced links %v: want the data interfaces, not the failover link", links)
 	}
-	if ttl, _, _ := b.dp.Fenced(); ttl != 0 {
-		t.Errorf("standby armed a fence (ttl %v)", ttl)
+	if ttl, _, _ := b.dp.Fenced(); ttl <= 0 {
+		t.Errorf("the standby has no fence to renew at a takeover")
 	}
 	if b.u.mate.hello.Flags&wire.HelloFenced == 0 {
 		t.Error("the active's hellos do not say HelloFenced")
+	}
+	if a.u.mate.hello.Flags&wire.HelloFenced != 0 {
+		t.Error("the standby's hellos say HelloFenced: its mate would count on a fence for addresses it does not hold")
 	}
 	p.run(5 * a.u.fo.Poll)
 	if _, _, n := a.dp.Fenced(); n < n0+4 {
@@ -44,11 +47,11 @@ func TestFenceFollowsTheActiveRole(t *testing.T) {
 		t.Fatalf("no switchover: A %s, B %s", a.u.State(), b.u.State())
 	}
 	p.run(time.Second)
-	if ttl, _, _ := a.dp.Fenced(); ttl != 0 {
-		t.Errorf("the new standby kept its fence (ttl %v)", ttl)
+	if b.u.mate.hello.Flags&wire.HelloFenced != 0 || a.u.mate.hello.Flags&wire.HelloFenced == 0 {
+		t.Error("HelloFenced did not move with the active role")
 	}
-	if ttl, _, _ := b.dp.Fenced(); ttl != b.u.hold() {
-		t.Errorf("the new active's fence ttl %v, want %v", ttl, b.u.hold())
+	if ttl, _, _ := b.dp.Fenced(); ttl <= b.u.hold()-b.u.fo.Poll || ttl > b.u.hold() {
+		t.Errorf("the new active's fence ttl %v, want within a poll of %v", ttl, b.u.hold())
 	}
 	p.stop(b)
 	if ttl, _, _ := b.dp.Fenced(); ttl != 0 {
@@ -193,7 +196,8 @@ func TestStalledActiveDoesNotUnmuteBesideTheNewActive(t *testing.T) {
 
 // A daemon killed while active leaves its fence behind, tripped: the box
 // would send no ARP, and its frames would leave from the mute MAC. A unit
-// that starts again as standby removes it.
+// that starts again as standby renews it once the engine has removed the
+// killed run's addresses.
 func TestLeftoverFenceRemovedAtStart(t *testing.T) {
 	p, a, b := bootstrap(t)
 	// B's box as a killed active left it.
@@ -209,8 +213,84 @@ func TestLeftoverFenceRemovedAtStart(t *testing.T) {
 	if _, ok := p.until(time.Minute, func() bool { return b2.u.State() == Standby }); !ok {
 		t.Fatalf("restarted B is %s, want Standby", b2.u.State())
 	}
-	if ttl, _, _ := b2.dp.Fenced(); ttl != 0 {
-		t.Errorf("the restarted standby kept the fence its killed run left (ttl %v)", ttl)
+	if end := b2.u.o.DP.(*traceDP).fenceEnd; !end.After(p.clk.Now()) {
+		t.Errorf("the restarted standby's fence is tripped (ended %v), its box sends no ARP", end)
 	}
 	wantState(t, a, Active)
+}
+
+// Whenever the active renews its fence (with a hello, or with the
+// periodic refresh of its addresses between hellos), the fence trips no
+// later than one hold time after the last hello its mate heard: the mate
+// counts from that hello.
+func TestFenceNeverOutlastsTheLastHello(t *testing.T) {
+	p := newPair(t)
+	timers := func(c *config.Config) *config.Config {
+		c.Failover.Poll, c.Failover.Hold = 300*time.Millisecond, time.Second
+		c.Failover.PollMsec, c.Failover.HoldMsec = true, true
+		return c
+	}
+	a := p.add("A", timers(testConfig("primary")))
+	b := p.add("B", timers(testConfig("secondary")))
+	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
+		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
+	}
+	dp := a.u.o.DP.(*traceDP)
+	checked := 0
+	for range 2000 { // 20 s in 10 ms steps: refreshes fall between hellos
+		p.clk.Advance(10 * time.Millisecond)
+		p.settle()
+		if dp.fenceEnd.IsZero() || !b.u.mate.heard {
+			continue
+		}
+		checked++
+		if limit := b.u.mate.lastLAN.Add(a.u.hold()); dp.fenceEnd.After(limit) {
+			t.Fatalf("A's fence trips %v after its last hello + hold time", dp.fenceEnd.Sub(limit))
+		}
+	}
+	if checked == 0 {
+		t.Fatal("A never had a fence")
+	}
+}
+
+// A live unit's fence never trips, however its hellos are timed: planned
+// switchovers in quick succession send hellos at every state change, which
+// postpone the periodic one.
+func TestFenceNeverTripsOnALiveUnit(t *testing.T) {
+	p := newPair(t)
+	timers := func(c *config.Config) *config.Config {
+		c.Failover.Poll, c.Failover.Hold = 300*time.Millisecond, time.Second
+		c.Failover.PollMsec, c.Failover.HoldMsec = true, true
+		return c
+	}
+	a := p.add("A", timers(testConfig("primary")))
+	b := p.add("B", timers(testConfig("secondary")))
+	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
+		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
+	}
+	p.run(5 * time.Second)
+	switches := 0
+	for step := range 3000 { // 30 s in 10 ms steps
+		if step%25 == 0 { // a switchover every 250 ms
+			for _, n := range []*node{a, b} {
+				if n.u.State() == Active && n.u.mate.hello.State == wire.UnitStandby {
+					if err := n.u.NoFailoverActive(); err == nil {
+						switches++
+					}
+					break
+				}
+			}
+		}
+		p.clk.Advance(10 * time.Millisecond)
+		p.settle()
+		for _, n := range []*node{a, b} {
+			if end := n.u.o.DP.(*traceDP).fenceEnd; !end.After(p.clk.Now()) {
+				t.Fatalf("after %d switchovers %s's fence tripped although its daemon runs (%s, ended %v ago)",
+					switches, n.name, n.u.State(), p.clk.Now().Sub(end))
+			}
+		}
+	}
+	if switches < 20 {
+		t.Fatalf("only %d switchovers: the test did not exercise them", switches)
+	}
 }

@@ -40,14 +40,10 @@ func (u *Unit) onTick(gen int) {
 		return
 	}
 	now := u.o.Clock.Now()
-	if !now.Before(u.nextHello) || (u.fenceWanted() && !now.Before(u.nextFence)) {
-		// Renewed before the hello that announces it, so that the
-		// fence trips at the latest one hold time after the mate last
-		// heard us.
-		u.renewFence()
-	}
 	if !now.Before(u.nextHello) {
 		u.sendHello(0)
+	} else if u.fenceWanted() && !now.Before(u.nextFence) {
+		u.renewFence()
 	}
 	if !now.Before(u.nextIfHello) {
 		u.sendIfHellos()
@@ -65,6 +61,16 @@ func (u *Unit) onTick(gen int) {
 
 // sendHello announces our state on the LAN link.
 func (u *Unit) sendHello(flags uint8) {
+	// The fence is renewed before the hello that announces it, so that it
+	// trips at the latest one hold time after the mate last heard us; also
+	// when the hello cannot go out (the mate then hears us on the data
+	// interfaces, and the fence must not trip on a live unit). Hellos
+	// that follow each other closely (state changes) renew it once.
+	now := u.o.Clock.Now()
+	u.hello0 = now
+	if !u.fenceOK || now.Sub(u.lastFence) >= u.fo.Poll/4 {
+		u.renewFence()
+	}
 	lan := u.lanIf()
 	if lan == nil || !u.listening[lan.cfg.HW] {
 		return

@@ -22,13 +22,22 @@ type traceDP struct {
 	name     string
 	p        *pair
 	fenceErr error // every Fence call fails with it (a kernel without nf_tables)
+	// fenceEnd is when the fence trips as last armed (zero: none).
+	fenceEnd time.Time
 }
 
 func (d *traceDP) Fence(ttl time.Duration, links []dataplane.FencedLink) error {
 	if d.fenceErr != nil {
 		return d.fenceErr
 	}
-	return d.Fake.Fence(ttl, links)
+	err := d.Fake.Fence(ttl, links)
+	if err == nil {
+		d.fenceEnd = time.Time{}
+		if ttl > 0 && len(links) > 0 {
+			d.fenceEnd = d.p.clk.Now().Add(ttl)
+		}
+	}
+	return err
 }
 
 func (d *traceDP) SetMAC(link string, mac net.HardwareAddr) error {

@@ -87,9 +87,8 @@ func (u *Unit) reconcile(announce bool) {
 	u.applyMACs()
 	u.desired = u.DesiredAddrs()
 	u.nextRefresh = u.o.Clock.Now().Add(min(u.addrLifetime()/3, time.Second))
-	// A unit that stopped serving drops its fence once the kernel no longer
-	// holds the system addresses, so that a box whose daemon is killed
-	// just then has nothing left to answer for.
+	// A unit that left the pair drops its fence once the kernel no longer
+	// holds the system addresses.
 	release := func() {
 		if !u.fenceWanted() {
 			u.dropFence()

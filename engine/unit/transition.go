@@ -54,7 +54,9 @@ func (u *Unit) setState(to State, reason string) {
 	}
 	u.preemptAt = time.Time{}
 	if u.claim != nil && to == Active {
-		u.log.Info("nobody answers for the system addresses: taking them", "asked since", now.Sub(u.mate.lastLAN))
+		_, fenced := u.mateFence()
+		u.log.Info("nobody answers for the system addresses: taking them", "silence", now.Sub(u.mate.lastLAN),
+			"mate fenced", fenced, "quiet rounds", u.claimQuiet, "answered before", u.claimHeard)
 	}
 	u.claim, u.claimWarned, u.claimWaitLogged = nil, false, false
 

@@ -236,3 +236,82 @@ func (w *answerWatch) after(port string, t time.Time) []string {
 	}
 	return out
 }
+
+// helloWatch records when the unit behind a switch port of the failover
+// segment sent its hellos, so that a benchmark can tell how long after the
+// last one (plus the hold time) traffic came back.
+type helloWatch struct {
+	conn  *packet.Conn
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (l *pairLab) watchHellos(port string) *helloWatch {
+	l.tb.Helper()
+	w := &helloWatch{}
+	err := pairInNS(l.ns("sw"), func() error {
+		ifi, err := net.InterfaceByName(port)
+		if err != nil {
+			return err
+		}
+		c, err := packet.Listen(ifi, packet.Raw, 0x0003, nil) // ETH_P_ALL: see watchAnswers
+		if err != nil {
+			return fmt.Errorf("failed to capture on %s: %w", port, err)
+		}
+		w.conn = c
+		return c.SetBPF(fromPortOnly)
+	})
+	if err != nil {
+		l.tb.Fatal(err)
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		buf := make([]byte, 65536)
+		for {
+			n, _, err := w.conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			// Ethernet, IPv4 (no options in the lab), UDP to the failover
+			// port, envelope "FO", version, type 1 (Hello).
+			if n < 14+20+8+4 || binary.BigEndian.Uint16(buf[12:14]) != 0x0800 {
+				continue
+			}
+			p := buf[14:n]
+			if p[9] != 17 || p[0]&0x0f != 5 {
+				continue
+			}
+			udp := p[20:]
+			if binary.BigEndian.Uint16(udp[2:4]) != 10105 || udp[8] != 'F' || udp[9] != 'O' || udp[11] != 1 {
+				continue
+			}
+			w.mu.Lock()
+			w.times = append(w.times, time.Now())
+			w.mu.Unlock()
+		}
+	}()
+	l.tb.Cleanup(w.stop)
+	return w
+}
+
+func (w *helloWatch) stop() {
+	if w.conn != nil {
+		w.conn.Close()
+	}
+	w.wg.Wait()
+}
+
+// lastBefore is the last hello seen before t; zero if none.
+func (w *helloWatch) lastBefore(t time.Time) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var last time.Time
+	for _, h := range w.times {
+		if h.Before(t) {
+			last = h
+		}
+	}
+	return last
+}
