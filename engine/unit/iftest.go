@@ -82,6 +82,13 @@ func (u *Unit) updateIfs() {
 			if rx := u.rxPackets(f); rx > f.rx0 {
 				u.testPassed(f, now)
 				concluded = true
+			} else if f.failedBoth && u.mateIfStatus(f) == wire.IfNormal {
+				// Our test failed while the mate's side failed too (a
+				// dead segment); the mate's side works again, so ours
+				// may as well: it is tested again before it counts as
+				// the broken one (whichever side hears the segment
+				// first must not fail the other).
+				u.startTest(f, now)
 			}
 		case f.testing:
 			rx := u.rxPackets(f)
@@ -91,6 +98,7 @@ func (u *Unit) updateIfs() {
 				concluded = true
 			case !now.Before(f.testEnd):
 				f.testing, f.failed, f.rx0 = false, true, rx
+				f.failedBoth = u.mateIfStatus(f) != wire.IfNormal
 				u.syslog(1, 105009, "Testing on interface "+f.cfg.Name+" Failed.")
 				u.noteIfTest(f, false)
 				concluded = true
@@ -98,12 +106,7 @@ func (u *Unit) updateIfs() {
 				u.stimulate(f, now)
 			}
 		case !now.Before(f.nextTest):
-			d := u.testStage()
-			f.testing, f.passed = true, false
-			f.testEnd = now.Add(testStages * d)
-			f.nextTest = now.Add(stageARP * d)
-			f.rx0 = u.rxPackets(f)
-			u.syslog(1, 105008, "Testing interface "+f.cfg.Name+".")
+			u.startTest(f, now)
 		}
 	}
 	if concluded {
@@ -116,12 +119,29 @@ func (u *Unit) updateIfs() {
 // mateLinkDown says whether the mate announced its side of f without
 // link (no carrier, or shut down).
 func (u *Unit) mateLinkDown(f *ifc) bool {
+	st := u.mateIfStatus(f)
+	return st == wire.IfNoLink || st == wire.IfLinkDown
+}
+
+// startTest begins the test of f: network activity first, then the
+// requests of the later stages.
+func (u *Unit) startTest(f *ifc, now time.Time) {
+	d := u.testStage()
+	f.testing, f.failed, f.passed = true, false, false
+	f.testEnd = now.Add(testStages * d)
+	f.nextTest = now.Add(stageARP * d)
+	f.rx0 = u.rxPackets(f)
+	u.syslog(1, 105008, "Testing interface "+f.cfg.Name+".")
+}
+
+// mateIfStatus is the status the mate announced for its side of f.
+func (u *Unit) mateIfStatus(f *ifc) wire.IfStatus {
 	for _, e := range u.mate.hello.Interfaces {
 		if e.Name == f.cfg.Name {
-			return e.Status == wire.IfNoLink || e.Status == wire.IfLinkDown
+			return e.Status
 		}
 	}
-	return false
+	return wire.IfUnknown
 }
 
 func (u *Unit) testPassed(f *ifc, now time.Time) {

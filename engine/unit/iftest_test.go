@@ -291,3 +291,38 @@ func TestBroadcastAddr(t *testing.T) {
 		t.Error("broadcast of an invalid prefix")
 	}
 }
+
+// A dead segment comes back: the standby's side happens to receive first
+// and passes. The active's side, whose test failed while the mate's did
+// too, is tested again before it counts as the broken one: it passes on
+// its first packet and the roles stay. One that still receives nothing
+// by the end of that test is failed, and the pair fails over.
+func TestInterfaceTestSegmentBackRetests(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		aHears   bool
+		wantA, b State
+	}{
+		{"both sides back", true, Active, Standby},
+		{"only the standby's side back", false, Failed, Active},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, a, b := bootstrap(t)
+			p.run(time.Minute)
+			newSegment(t, p, a, nil)
+			newSegment(t, p, b, nil)
+			cutInside(t, p, a, b)
+			wantState(t, a, Active)
+			wantState(t, b, Standby)
+			_ = b.dp.AddRxPackets(hwIn, 1)
+			p.run(2 * time.Second)
+			wantState(t, a, Active) // tested again first
+			if c.aHears {
+				_ = a.dp.AddRxPackets(hwIn, 1)
+			}
+			p.run(time.Minute)
+			wantState(t, a, c.wantA)
+			wantState(t, b, c.b)
+		})
+	}
+}

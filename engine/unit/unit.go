@@ -169,9 +169,12 @@ type ifc struct {
 	testEnd   time.Time
 	rx0       uint64
 	failed    bool
-	passed    bool // last test passed while the mate is still not heard here
-	nextTest  time.Time
-	monStatus wire.IfStatus // last status reported by 105003/105004
+	// failedBoth: our test failed while the mate's side of the segment
+	// was not Normal either.
+	failedBoth bool
+	passed     bool // last test passed while the mate is still not heard here
+	nextTest   time.Time
+	monStatus  wire.IfStatus // last status reported by 105003/105004
 }
 
 // mateInfo is what we know of the other unit.

@@ -139,6 +139,11 @@ build_namespaces() {
 
 build_switch() {
 	local br
+	# A switch sends nothing of its own: without this, each port (a veth
+	# of this namespace) runs IPv6 and sends router solicitations to the
+	# unit it faces, which passes the unit's interface test on a dead
+	# segment (a bridge forwards IPv6 all the same).
+	sysctl_ns "$NS_SW" net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	for br in br-outside br-backup br-inside br-failover; do
 		ip -n "$NS_SW" link add "$br" type bridge stp_state 0 forward_delay 0 mcast_snooping 0
 		ip -n "$NS_SW" link set "$br" up
