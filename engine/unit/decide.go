@@ -141,6 +141,17 @@ func decide(s State, f facts) decision {
 			}
 			return to(Disabled, rsConfig)
 		case Disabled:
+			if f.switchover == swTook {
+				// We just took over (`failover active` on a
+				// pseudo-standby unit): the old active says Active
+				// until it has our ack, which is no mate serving
+				// beside us. Once it has let go, announce again, as
+				// an active unit does after a planned takeover.
+				if f.lanFresh && !f.mateServing {
+					d.acts |= actTookDone | actAnnounce
+				}
+				return d
+			}
 			// Both serve (after a restart, or a healed LAN link): the one
 			// with failover off yields to an active mate; between two with
 			// failover off the secondary yields (with one role, the higher

@@ -48,6 +48,8 @@ func TestDecide(t *testing.T) {
 		{"off: negotiating beside a serving mate", Negotiation, all(off, mate(wire.UnitActive, true)), PseudoStandby, rsConfig, 0},
 		{"off: negotiating alone serves", Negotiation, all(off, silent), Disabled, rsConfig, 0},
 		{"off: serving yields to an active mate", Disabled, all(off, mate(wire.UnitActive, true)), PseudoStandby, rsMateServes, 0},
+		{"off: just took over, the old active still says Active", Disabled, all(off, mate(wire.UnitActive, true), func(f *facts) { f.switchover = swTook }), Disabled, "", 0},
+		{"off: took over, the old active let go", Disabled, all(off, func(f *facts) { f.switchover = swTook }), Disabled, "", actTookDone | actAnnounce},
 		{"off: serving secondary yields to a serving mate", Disabled, all(off, secondary, mate(wire.UnitDisabled, true)), PseudoStandby, rsMateServes, 0},
 		{"off: serving primary stays beside a serving secondary", Disabled, all(off, mate(wire.UnitDisabled, true)), Disabled, "", 0},
 		{"off: same role, higher boot id yields", Disabled, all(off, mate(wire.UnitDisabled, true), func(f *facts) { f.conflict, f.conflictLogged, f.bootHigher = true, true, true }), PseudoStandby, rsMateServes, 0},

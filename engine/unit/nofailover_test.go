@@ -220,3 +220,27 @@ func TestTakeoverWaitsForTheDeadBoxsAddresses(t *testing.T) {
 		t.Errorf("new active holds %q", b.addrs(t))
 	}
 }
+
+// `failover active` on a pseudo-standby unit makes it serve and the active
+// mate step down, once: the new server does not yield back to the old
+// active's last hellos (sent before it had the ack), so the roles do not
+// swap twice.
+func TestFailoverActiveOnPseudoStandby(t *testing.T) {
+	p, a, b := bootstrap(t)
+	p.run(time.Minute)
+	setFailover(b, false)
+	p.settle()
+	wantState(t, b, PseudoStandby)
+	if err := b.u.FailoverActive(); err != nil {
+		t.Fatal(err)
+	}
+	p.runChecked(time.Minute, "failover active on the pseudo-standby")
+	wantState(t, b, Disabled)
+	wantState(t, a, Standby)
+	if h := b.u.ShowHistory(); strings.Count(h, "Pseudo-Standby") != 2 {
+		t.Errorf("the secondary's roles swapped more than once:\n%s", h)
+	}
+	if !b.holdsSystem(t) || a.holdsSystem(t) {
+		t.Errorf("after failover active on the pseudo-standby: A holds %q, B %q", a.addrs(t), b.addrs(t))
+	}
+}
