@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"reflect"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -316,7 +318,12 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case f := <-e.ops:
 			e.turns++
+			t0 := time.Now()
 			f()
+			if d := time.Since(t0); d > 10*time.Millisecond {
+				// Every turn delays the hellos and timers behind it.
+				e.log.Debug("slow event loop turn", "took", d, "fn", runtime.FuncForPC(reflect.ValueOf(f).Pointer()).Name())
+			}
 		case <-refresh:
 			// Address lifetimes of system addresses are refreshed here, and
 			// any kernel drift (an address removed by hand) is repaired.

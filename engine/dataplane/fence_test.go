@@ -86,6 +86,18 @@ func TestNetlinkFence(t *testing.T) {
 	if !resolves() {
 		t.Error("fo0 did not answer ARP after the fence was renewed")
 	}
+	// A renewal sets the timeout anew, longer or shorter.
+	for _, r := range []struct {
+		d   time.Duration
+		nft string
+	}{{7 * time.Second, "timeout 7s"}, {1200 * time.Millisecond, "timeout 1s200ms"}} {
+		if err := tn.dp.Fence(r.d, links); err != nil {
+			t.Fatal(err)
+		}
+		if out, _ := run("ip", "netns", "exec", tn.name, "nft", "list", "set", "netdev", FenceTable, fenceSet); !strings.Contains(out, r.nft) {
+			t.Errorf("renewed for %v, the set says:\n%s", r.d, out)
+		}
+	}
 	// Somebody flushed the ruleset: the next renewal builds it again.
 	must("ip", "netns", "exec", tn.name, "nft", "flush", "ruleset")
 	if err := tn.dp.Fence(ttl, links); err != nil {

@@ -158,17 +158,63 @@ func (n *Netlink) sendFrame(link, what string, build func(h *netlink.Handle, kl 
 	if err != nil {
 		return fmt.Errorf("failed to send %s on %q: %w", what, link, err)
 	}
+	idx := kl.Attrs().Index
+	for try := 0; ; try++ {
+		conn, err := n.sendConn(idx)
+		if err != nil {
+			return fmt.Errorf("failed to open packet socket on %q: %w", link, err)
+		}
+		if _, err = conn.WriteTo(frame, &packet.Addr{HardwareAddr: ethBroadcast}); err == nil {
+			return nil
+		}
+		// The link may have gone and come back: a new socket, once.
+		n.dropSendConn(idx, conn)
+		if try > 0 {
+			return fmt.Errorf("failed to send %s on %q: %w", what, link, err)
+		}
+	}
+}
+
+// sendConn is the send-only packet socket of link index, opened once and
+// kept: opening and closing one costs the kernel a network-wide
+// synchronisation (~10 ms), and a takeover sends a frame per interface.
+func (n *Netlink) sendConn(index int) (*packet.Conn, error) {
+	n.sendMu.Lock()
+	defer n.sendMu.Unlock()
+	if c := n.sendConns[index]; c != nil {
+		return c, nil
+	}
 	// The socket's own protocol only filters what it receives
 	// (nothing): a raw socket sends any frame.
-	conn, err := n.inNS(func() (*packet.Conn, error) { return listenSendOnly(kl.Attrs().Index) })
+	c, err := n.inNS(func() (*packet.Conn, error) { return listenSendOnly(index) })
 	if err != nil {
-		return fmt.Errorf("failed to open packet socket on %q: %w", link, err)
+		return nil, err
 	}
-	defer conn.Close()
-	if _, err := conn.WriteTo(frame, &packet.Addr{HardwareAddr: ethBroadcast}); err != nil {
-		return fmt.Errorf("failed to send %s on %q: %w", what, link, err)
+	if n.sendConns == nil {
+		n.sendConns = map[int]*packet.Conn{}
 	}
-	return nil
+	n.sendConns[index] = c
+	return c, nil
+}
+
+// dropSendConn closes c, link index's socket, unless it was replaced.
+func (n *Netlink) dropSendConn(index int, c *packet.Conn) {
+	n.sendMu.Lock()
+	defer n.sendMu.Unlock()
+	if n.sendConns[index] == c {
+		delete(n.sendConns, index)
+	}
+	_ = c.Close()
+}
+
+// closeSendConns closes the kept packet sockets.
+func (n *Netlink) closeSendConns() {
+	n.sendMu.Lock()
+	defer n.sendMu.Unlock()
+	for i, c := range n.sendConns {
+		_ = c.Close()
+		delete(n.sendConns, i)
+	}
 }
 
 // ethHeader returns a minimum-size broadcast frame from mac with its

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -39,8 +40,13 @@ type Netlink struct {
 	// fenceMu serialises Fence; fenced is the link set of the fence table
 	// as last built ("" = none), so that a renewal only replaces the
 	// set's element.
-	fenceMu sync.Mutex
-	fenced  string
+	// sendConns are the send-only packet sockets by link index (sendConn).
+	sendMu    sync.Mutex
+	sendConns map[int]*packet.Conn
+
+	fenceMu      sync.Mutex
+	fenced       string
+	fenceUpdates bool // adding the element again renews its timeout
 
 	// watchRcvBuf overrides the subscription's receive buffer, so tests
 	// can make it overflow.
@@ -83,6 +89,7 @@ func (n *Netlink) Close() error {
 		return nil
 	}
 	n.closed = true
+	n.closeSendConns()
 	n.h.Close()
 	if n.ns.IsOpen() {
 		if err := n.ns.Close(); err != nil {

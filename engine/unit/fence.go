@@ -30,7 +30,7 @@ const fenceSlack = 5 * time.Millisecond
 // claimWaitFenced is how long the one ARP round after a fenced mate's
 // fence tripped waits for an answer: a live box's kernel answers in well
 // under a millisecond on a LAN.
-const claimWaitFenced = 10 * time.Millisecond
+const claimWaitFenced = 8 * time.Millisecond
 
 // fenceWanted says whether this unit's box must stop by itself if the
 // daemon dies: it is a unit of a pair. The standby keeps a fence too,
