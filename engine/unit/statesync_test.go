@@ -135,17 +135,7 @@ func TestBulkSyncGivesUp(t *testing.T) {
 // is, until it does, so show failover does not call it ready while a
 // switchover back would be refused.
 func TestSteppedDownUnitBulkSyncsFirst(t *testing.T) {
-	p := newPair(t)
-	p.stateful = true
-	a := p.add("A", testConfig("primary"))
-	b := p.add("B", testConfig("secondary"))
-	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == BulkSync }); !ok {
-		t.Fatalf("states %s/%s, want Active/Bulk Sync", a.u.State(), b.u.State())
-	}
-	b.ss.synced = true
-	if _, ok := p.until(time.Minute, func() bool { return b.u.State() == Standby }); !ok {
-		t.Fatalf("B is %s", b.u.State())
-	}
+	p, a, b := statefulPair(t)
 	a.ss.synced = false // A's table as a standby is still to come
 	if err := a.u.NoFailoverActive(); err != nil {
 		t.Fatal(err)
