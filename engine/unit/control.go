@@ -37,11 +37,27 @@ func (u *Unit) serveState() State {
 }
 
 func (u *Unit) yieldState() State {
-	if u.participating() {
-		return Standby
+	switch {
+	case !u.participating():
+		return PseudoStandby
+	case u.o.StateSync != nil && u.fo.Link != "" && u.mateReplicates():
+		// Connections are replicated: the table comes to us whole
+		// first, as to a joining unit, and Bulk Sync says so (a planned
+		// switchover back is refused until then).
+		return BulkSync
 	}
-	return PseudoStandby
+	return Standby
 }
+
+// mateReplicates says whether the mate sends us its connection table: an
+// active mate does; one that serves with failover off does not, so a
+// standby beside it never holds the table from it.
+func (u *Unit) mateReplicates() bool { return u.mate.hello.State == wire.UnitActive }
+
+// tableReady says whether this unit may take over in a planned
+// switchover as far as connections go: it holds the whole table, or the
+// mate it takes over from sends none.
+func (u *Unit) tableReady() bool { return u.stateComplete() || !u.mateReplicates() }
 
 // NoFailoverActive makes this serving unit standby: the mate takes the
 // addresses first, and we give them up when it says it is ready.
@@ -81,7 +97,7 @@ func (u *Unit) FailoverActive() error {
 		if v.conflict {
 			return errors.New("failed to switch over: mate has the same unit role")
 		}
-		if !u.stateComplete() {
+		if !u.tableReady() {
 			return errors.New("failed to switch over: this unit does not hold the whole connection table yet")
 		}
 		u.askActive(rsConfig)
@@ -172,7 +188,7 @@ func (u *Unit) handleControl(c *wire.Control) {
 			u.log.Warn("refusing to become active: own interfaces failed")
 			return
 		}
-		if !u.stateComplete() {
+		if !u.tableReady() {
 			// The old active keeps serving and gives up after the hold
 			// time: nothing is lost.
 			u.log.Warn("refusing to become active: the connection table is not complete yet")
@@ -201,6 +217,7 @@ func (u *Unit) handleControl(c *wire.Control) {
 		if s := u.switchover; s != nil && s.kind == swGiving && s.token == c.Token && u.state.serves() {
 			u.switchover = nil
 			u.setState(u.yieldState(), s.reason)
+			u.evaluate() // Bulk Sync ends at once if the table is in
 		}
 	case wire.OpReset:
 		u.clearFailures()

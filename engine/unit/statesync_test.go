@@ -129,3 +129,25 @@ func TestBulkSyncGivesUp(t *testing.T) {
 		t.Errorf("Bulk Sync ended after %v (ok %v), want about %v", took, ok, bulkSyncLimit(b.u.hold()))
 	}
 }
+
+// A unit that steps down in a planned switchover does not hold the
+// connection table as a standby yet: it is in Bulk Sync, as a joining unit
+// is, until it does, so show failover does not call it ready while a
+// switchover back would be refused.
+func TestSteppedDownUnitBulkSyncsFirst(t *testing.T) {
+	p, a, b := statefulPair(t)
+	a.ss.synced = false // A's table as a standby is still to come
+	if err := a.u.NoFailoverActive(); err != nil {
+		t.Fatal(err)
+	}
+	p.run(5 * time.Second)
+	wantState(t, b, Active)
+	wantState(t, a, BulkSync)
+	if out := b.u.ShowFailover(); !strings.Contains(out, "Other host: Primary - Bulk Sync") {
+		t.Errorf("the new active's show failover:\n%s", out)
+	}
+	a.ss.synced = true
+	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Standby }); !ok {
+		t.Fatalf("A did not become Standby once synced: %s", a.u.State())
+	}
+}

@@ -293,3 +293,35 @@ func TestPlannedSwitchoverWaitsForState(t *testing.T) {
 	wantState(t, a, Standby)
 	wantState(t, b, Active)
 }
+
+// A unit serving with failover off replicates no connections, so its
+// standby mate never holds the whole table from it: a planned switchover
+// to the standby is not refused for that (it would be refused for ever),
+// and the unit that steps down beside a mate serving with failover off
+// goes straight to Standby (no table will come from it).
+func TestSwitchoverWithAServerWithFailoverOff(t *testing.T) {
+	p, a, b := statefulPair(t)
+	setFailover(a, false)
+	p.settle()
+	p.run(5 * time.Second)
+	wantState(t, a, Disabled)
+	b.ss.synced = false // nothing comes from a unit with failover off
+	if err := a.u.NoFailoverActive(); err != nil {
+		t.Fatal(err)
+	}
+	p.settle()
+	p.run(5 * time.Second)
+	wantState(t, a, PseudoStandby)
+	wantState(t, b, Active)
+
+	// And back: the pseudo-standby asks the active mate, which replicates,
+	// so the pseudo-standby must hold the table first.
+	a.ss.synced = true
+	if err := a.u.FailoverActive(); err != nil {
+		t.Fatal(err)
+	}
+	p.settle()
+	p.run(5 * time.Second)
+	wantState(t, a, Disabled)
+	wantState(t, b, Standby)
+}

@@ -634,6 +634,8 @@ func TestPairShowsTellTheTruth(t *testing.T) {
 		{"restore the primary's outside link", lab("restore", "primary-outside"), "Standby", "Active", 0},
 		{"no failover on the standby", conf("primary", "no failover"), "Pseudo-Standby", "Active", 0},
 		{"failover active on the pseudo-standby", fosh("primary", "failover active"), "Disabled", "Standby", 0},
+		{"no failover active on the unit serving with failover off", fosh("primary", "no failover active"), "Pseudo-Standby", "Active", 0},
+		{"failover active on the pseudo-standby again", fosh("primary", "failover active"), "Disabled", "Standby", 0},
 		{"failover on the serving unit beside a standby", conf("primary", "failover"), "Active", "Standby", 0},
 		{"no failover active on the active", fosh("primary", "no failover active"), "Standby", "Active", 0},
 		{"no failover on the active", conf("secondary", "no failover"), "Standby", "Disabled", 0},
