@@ -64,6 +64,10 @@ func NewUDP(port int, log *slog.Logger) *UDP {
 // put the address on the interface. The zero local binds the wildcard
 // address on the device, which keeps working while the engine moves system
 // and standby addresses on a data interface, and also receives broadcasts.
+// udpRcvBuf is the receive buffer asked for each socket (the kernel
+// doubles it for its own bookkeeping).
+const udpRcvBuf = 4 << 20
+
 func (u *UDP) Listen(ifname string, local netip.Addr) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -94,6 +98,15 @@ func (u *UDP) Listen(ifname string, local netip.Addr) error {
 			if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1); serr != nil {
 				serr = fmt.Errorf("failed to set SO_BROADCAST: %w", serr)
 				return
+			}
+			// The stateful link carries bursts (a bulk synchronisation,
+			// thousands of new connections a second) that a loaded standby
+			// drains slower than the active sends; every datagram the
+			// default buffer (~200 kB) drops costs a gap, a nak and a
+			// resend. Forced past rmem_max when the daemon may (it
+			// normally runs with CAP_NET_ADMIN), else as large as allowed.
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, udpRcvBuf) != nil {
+				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, udpRcvBuf)
 			}
 			if serr = setTTLOptions(int(fd), network == "udp6"); serr != nil {
 				return

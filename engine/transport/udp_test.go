@@ -333,3 +333,27 @@ func TestUDPOnLinkTTL(t *testing.T) {
 		}
 	}
 }
+
+// The failover sockets get a receive buffer large enough for the stateful
+// link's bursts, not the kernel's default (~200 kB).
+func TestUDPReceiveBuffer(t *testing.T) {
+	p := newNetnsPair(t)
+	a := NewUDP(wire.Port, slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { a.Close() })
+	inNetns(t, p.nsA, func() error { return a.Listen(p.vethA1, netip.MustParseAddr("192.0.2.1")) })
+	a.mu.Lock()
+	c := a.conns[p.vethA1]
+	a.mu.Unlock()
+	rc, err := c.conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int
+	var serr error
+	if err := rc.Control(func(fd uintptr) { size, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) }); err != nil || serr != nil {
+		t.Fatal(err, serr)
+	}
+	if size < udpRcvBuf {
+		t.Errorf("receive buffer %d bytes, want at least %d", size, udpRcvBuf)
+	}
+}
