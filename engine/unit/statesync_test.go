@@ -146,6 +146,13 @@ func TestSteppedDownUnitBulkSyncsFirst(t *testing.T) {
 	if out := b.u.ShowFailover(); !strings.Contains(out, "Other host: Primary - Bulk Sync") {
 		t.Errorf("the new active's show failover:\n%s", out)
 	}
+	// A switchover back is refused at once, with a reason, rather than
+	// accepted and silently refused by the mate.
+	if err := b.u.NoFailoverActive(); err == nil || !strings.Contains(err.Error(), "no standby unit is ready") {
+		t.Errorf("no failover active beside a mate in Bulk Sync: %v", err)
+	}
+	p.settle()
+	wantState(t, b, Active)
 	a.ss.synced = true
 	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Standby }); !ok {
 		t.Fatalf("A did not become Standby once synced: %s", a.u.State())
