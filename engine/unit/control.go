@@ -181,17 +181,24 @@ func (u *Unit) handleControl(c *wire.Control) {
 			u.handOver("Other unit wants me Standby")
 		}
 	case wire.OpBecomeActive:
+		refuse := func(op wire.Op) {
+			u.log.Warn("refusing to become active: " + refusalWhy(op))
+			u.sendLAN(&wire.Control{Op: op, Token: c.Token})
+		}
+		if u.state.serves() {
+			return // already took over: an old request
+		}
 		if u.state != Standby && u.state != SyncConfig && u.state != BulkSync && u.state != PseudoStandby {
+			refuse(wire.OpRefusedState)
 			return
 		}
 		if u.policyExceeded(u.failedCount()) {
-			u.log.Warn("refusing to become active: own interfaces failed")
+			refuse(wire.OpRefusedFailed)
 			return
 		}
 		if !u.tableReady() {
-			// The old active keeps serving and gives up after the hold
-			// time: nothing is lost.
-			u.log.Warn("refusing to become active: the connection table is not complete yet")
+			// The old active keeps serving: nothing is lost.
+			refuse(wire.OpRefusedIncomplete)
 			return
 		}
 		reason := "Other unit wants me Active"
@@ -213,6 +220,12 @@ func (u *Unit) handleControl(c *wire.Control) {
 				u.sendLAN(&wire.Control{Op: wire.OpAckReady, Token: token})
 			}
 		})
+	case wire.OpRefusedFailed, wire.OpRefusedIncomplete, wire.OpRefusedState:
+		if s := u.switchover; s != nil && s.kind == swGiving && s.token == c.Token && u.state.serves() {
+			u.log.Warn("planned switchover refused by the mate", "why", refusalWhy(c.Op))
+			u.o.Hooks.Console("Switchover refused by mate: " + refusalWhy(c.Op))
+			u.switchoverAbort()
+		}
 	case wire.OpAckReady:
 		if s := u.switchover; s != nil && s.kind == swGiving && s.token == c.Token && u.state.serves() {
 			u.switchover = nil
@@ -233,6 +246,19 @@ func (u *Unit) handleControl(c *wire.Control) {
 			u.o.Hooks.WriteMemory()
 		}
 	}
+}
+
+// refusalWhy says in words why a mate refused to become active.
+func refusalWhy(op wire.Op) string {
+	switch op {
+	case wire.OpRefusedFailed:
+		return "its own interfaces failed"
+	case wire.OpRefusedIncomplete:
+		return "it does not hold the whole connection table yet"
+	case wire.OpRefusedState:
+		return "it is not a standby unit"
+	}
+	return "unknown reason"
 }
 
 // execReq is a `failover exec mate` waiting for its output.

@@ -55,6 +55,13 @@ const (
 	// OpReloadStandby (`failover reload-standby` on the active unit) makes
 	// the standby start over: negotiate, take a full configuration copy.
 	OpReloadStandby Op = 8
+	// The refusals answer OpBecomeActive (same Token) when the sender
+	// cannot take over now, so that the unit handing over stops at once
+	// and can tell its operator why, instead of giving up after the hold
+	// time in silence.
+	OpRefusedFailed     Op = 9  // its own interfaces failed
+	OpRefusedIncomplete Op = 10 // it does not hold the whole connection table yet
+	OpRefusedState      Op = 11 // it is not a standby unit
 )
 
 // HelloShuttingDown in Hello.Flags announces a clean shutdown, so the mate

@@ -76,7 +76,9 @@
 //
 //	Control (7): u8 op ([Op]: 1 become active, 2 become standby,
 //	             3 ack ready, 4 failover reset, 5 write memory,
-//	             6 probe, 7 probe reply, 8 reload standby),
+//	             6 probe, 7 probe reply, 8 reload standby, 9-11 refused
+//	             to become active: own interfaces failed, connection
+//	             table incomplete, not a standby),
 //	             u32 token (chosen by the requester, echoed in the ack
 //	             or probe reply)
 //
