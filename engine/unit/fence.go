@@ -63,7 +63,7 @@ func (u *Unit) renewFence() {
 		return
 	}
 	now := u.o.Clock.Now()
-	if u.state.serves() && u.fenceOK && now.Sub(u.lastFence) >= u.hold() && u.mate.heard && !u.mate.shutdown &&
+	if u.state.serves() && u.fenceOK && !now.Before(u.fenceEnd) && u.mate.heard && !u.mate.shutdown &&
 		now.Sub(u.mate.lastLAN) < u.hold() && u.mate.hello.Flags&wire.HelloServing != 0 {
 		// This daemon stalled past its own fence and the mate, which heard
 		// nothing, took over: renewing now would make this box answer
@@ -103,7 +103,7 @@ func (u *Unit) renewFence() {
 	if !u.fenceOK {
 		u.log.Debug("fence armed", "ttl", ttl)
 	}
-	u.fenceOK, u.lastFence = true, now
+	u.fenceOK, u.lastFence, u.fenceEnd = true, now, now.Add(ttl)
 }
 
 // dropFence removes the fence, or a leftover of a killed earlier run.

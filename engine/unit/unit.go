@@ -142,6 +142,7 @@ type Unit struct {
 	fenceOK      bool // armed and renewed: the hellos say HelloFenced
 	fenceWarned  bool
 	lastFence    time.Time // last renewal
+	fenceEnd     time.Time // when the fence trips unless renewed
 	hello0       time.Time // when the last hello was due: the fence trips a hold time later
 	nextFence    time.Time
 	verdictTimer clock.Timer
