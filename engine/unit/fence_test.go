@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"failover/engine/config"
 	"failover/engine/dataplane"
 	"failover/engine/wire"
 )
@@ -85,27 +84,9 @@ func TestFenceFailureIsNotAnnounced(t *testing.T) {
 // and within its one short round of asking. The hold time is no multiple
 // of the unit's tick, so only a wake-up at the hold time itself is on time.
 func TestTakeoverAfterTheFenceTrips(t *testing.T) {
-	p := newPair(t)
-	timers := func(c *config.Config) *config.Config {
-		c.Failover.Poll, c.Failover.Hold = 300*time.Millisecond, time.Second
-		c.Failover.PollMsec, c.Failover.HoldMsec = true, true
-		return c
-	}
-	a := p.add("A", timers(testConfig("primary")))
-	b := p.add("B", timers(testConfig("secondary")))
-	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
-		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
-	}
+	p, a, b := bootstrapWith(t, fastTimers)
 	p.run(time.Minute)
-	for _, l := range []string{hwOut, hwIn} {
-		deadline := time.Now().Add(5 * time.Second)
-		for b.dp.ARPWatchers(l) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("standby does not watch ARP on %s", l)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	waitARPWatch(t, b)
 	// The daemon dies: no cleanup, the kernel keeps what it had.
 	a.u.stopped = true
 	a.u.stopTimers()
@@ -155,17 +136,7 @@ func TestTakeoverAfterTheFenceTrips(t *testing.T) {
 // renew the fence, which would make its box answer beside the new active,
 // before the two have settled who serves.
 func TestStalledActiveDoesNotUnmuteBesideTheNewActive(t *testing.T) {
-	p := newPair(t)
-	timers := func(c *config.Config) *config.Config {
-		c.Failover.Poll, c.Failover.Hold = 300*time.Millisecond, time.Second
-		c.Failover.PollMsec, c.Failover.HoldMsec = true, true
-		return c
-	}
-	a := p.add("A", timers(testConfig("primary")))
-	b := p.add("B", timers(testConfig("secondary")))
-	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
-		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
-	}
+	p, a, b := bootstrapWith(t, fastTimers)
 	p.run(10 * time.Second)
 	// A's loop stops: no timers, and its packets wait in its socket.
 	a.u.stopped = true
@@ -224,17 +195,7 @@ func TestLeftoverFenceRemovedAtStart(t *testing.T) {
 // later than one hold time after the last hello its mate heard: the mate
 // counts from that hello.
 func TestFenceNeverOutlastsTheLastHello(t *testing.T) {
-	p := newPair(t)
-	timers := func(c *config.Config) *config.Config {
-		c.Failover.Poll, c.Failover.Hold = 300*time.Millisecond, time.Second
-		c.Failover.PollMsec, c.Failover.HoldMsec = true, true
-		return c
-	}
-	a := p.add("A", timers(testConfig("primary")))
-	b := p.add("B", timers(testConfig("secondary")))
-	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
-		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
-	}
+	p, a, b := bootstrapWith(t, fastTimers)
 	dp := a.u.o.DP.(*traceDP)
 	checked := 0
 	for range 2000 { // 20 s in 10 ms steps: refreshes fall between hellos
@@ -257,17 +218,7 @@ func TestFenceNeverOutlastsTheLastHello(t *testing.T) {
 // switchovers in quick succession send hellos at every state change, which
 // postpone the periodic one.
 func TestFenceNeverTripsOnALiveUnit(t *testing.T) {
-	p := newPair(t)
-	timers := func(c *config.Config) *config.Config {
-		c.Failover.Poll, c.Failover.Hold = 300*time.Millisecond, time.Second
-		c.Failover.PollMsec, c.Failover.HoldMsec = true, true
-		return c
-	}
-	a := p.add("A", timers(testConfig("primary")))
-	b := p.add("B", timers(testConfig("secondary")))
-	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
-		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
-	}
+	p, a, b := bootstrapWith(t, fastTimers)
 	p.run(5 * time.Second)
 	switches := 0
 	for step := range 3000 { // 30 s in 10 ms steps

@@ -261,13 +261,44 @@ func (n *node) logged(id string) bool {
 // to settle as active/standby.
 func bootstrap(t *testing.T) (*pair, *node, *node) {
 	t.Helper()
+	return bootstrapWith(t, func(*config.Config) {})
+}
+
+// bootstrapWith is bootstrap with both configurations changed by edit.
+func bootstrapWith(t *testing.T, edit func(*config.Config)) (*pair, *node, *node) {
+	t.Helper()
 	p := newPair(t)
-	a := p.add("A", testConfig("primary"))
-	b := p.add("B", testConfig("secondary"))
+	ca, cb := testConfig("primary"), testConfig("secondary")
+	edit(ca)
+	edit(cb)
+	a := p.add("A", ca)
+	b := p.add("B", cb)
 	if _, ok := p.until(time.Minute, func() bool { return a.u.State() == Active && b.u.State() == Standby }); !ok {
 		t.Fatalf("no active/standby pair: A %s, B %s", a.u.State(), b.u.State())
 	}
 	return p, a, b
+}
+
+// fastTimers sets unit timers of 300 ms / 1 s, a hold time that is no
+// multiple of the unit's tick.
+func fastTimers(c *config.Config) {
+	c.Failover.Poll, c.Failover.Hold = 300*time.Millisecond, time.Second
+	c.Failover.PollMsec, c.Failover.HoldMsec = true, true
+}
+
+// waitARPWatch waits until n watches ARP on the data links: the watchers
+// are goroutines, so they get real time to start.
+func waitARPWatch(t *testing.T, n *node) {
+	t.Helper()
+	for _, l := range []string{hwOut, hwIn} {
+		deadline := time.Now().Add(5 * time.Second)
+		for n.dp.ARPWatchers(l) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s does not watch ARP on %s", n.name, l)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 }
 
 func wantState(t *testing.T, n *node, s State) {

@@ -174,16 +174,7 @@ func TestFailoverWithoutRoleKeepsAddresses(t *testing.T) {
 func TestTakeoverWaitsForTheDeadBoxsAddresses(t *testing.T) {
 	p, a, b := bootstrap(t)
 	p.run(time.Minute)
-	for _, l := range []string{hwOut, hwIn} {
-		// The watchers are goroutines: give them real time to start.
-		deadline := time.Now().Add(5 * time.Second)
-		for b.dp.ARPWatchers(l) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("standby does not watch ARP on %s", l)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	waitARPWatch(t, b)
 	// A's kernel answers for what it holds; its daemon says nothing more.
 	b.dp.OnSend(func(link string, dst netip.Addr) {
 		if as, _ := a.dp.Addrs(link); slices.ContainsFunc(as, func(x dataplane.Addr) bool { return x.Prefix.Addr() == dst }) {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/bpf"
+
+	"failover/engine/wire"
 )
 
 // fromPortOnly is a socket filter that keeps the frames a switch port
@@ -30,6 +32,39 @@ var fromPortOnly = func() []bpf.RawInstruction {
 	}
 	return raw
 }()
+
+// captureSwitchPorts opens a capture of every frame on each named port of
+// the switch namespace, filtered by filter. ETH_P_ALL: a bridge port hands
+// its frames to the bridge before sockets of one protocol see them; only
+// "all" taps come first.
+func (l *pairLab) captureSwitchPorts(ports []string, filter []bpf.RawInstruction) ([]*packet.Conn, error) {
+	const ethPAll = 0x0003
+	var conns []*packet.Conn
+	err := pairInNS(l.ns("sw"), func() error {
+		for _, port := range ports {
+			ifi, err := net.InterfaceByName(port)
+			if err != nil {
+				return err
+			}
+			c, err := packet.Listen(ifi, packet.Raw, ethPAll, nil)
+			if err != nil {
+				return fmt.Errorf("failed to capture on %s: %w", port, err)
+			}
+			conns = append(conns, c)
+			if err := c.SetBPF(filter); err != nil {
+				return fmt.Errorf("failed to filter the capture on %s: %w", port, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, c := range conns {
+			c.Close()
+		}
+		return nil, err
+	}
+	return conns, nil
+}
 
 // answerWatch records, on switch ports of the lab, the frames by which the
 // box behind a port answers for an address: ARP packets naming it as
@@ -56,7 +91,6 @@ type answerFrame struct {
 // answers ARP only when asked: the client's own kernel asks rarely).
 func (l *pairLab) watchAnswers(ip netip.Addr, mac net.HardwareAddr, ports ...string) *answerWatch {
 	l.tb.Helper()
-	const ethPAll = 0x0003 // a bridge port's frames reach only "all" taps first
 	w := &answerWatch{ip: ip, mac: mac, seen: map[string][]answerFrame{}, quit: make(chan struct{})}
 	var req []byte
 	err := pairInNS(l.ns("client"), func() error {
@@ -75,24 +109,7 @@ func (l *pairLab) watchAnswers(ip netip.Addr, mac net.HardwareAddr, ports ...str
 	if err != nil {
 		l.tb.Fatal(err)
 	}
-	err = pairInNS(l.ns("sw"), func() error {
-		for _, port := range ports {
-			ifi, err := net.InterfaceByName(port)
-			if err != nil {
-				return err
-			}
-			c, err := packet.Listen(ifi, packet.Raw, ethPAll, nil)
-			if err != nil {
-				return fmt.Errorf("failed to capture on %s: %w", port, err)
-			}
-			w.conns = append(w.conns, c)
-			if err := c.SetBPF(fromPortOnly); err != nil {
-				return fmt.Errorf("failed to filter the capture on %s: %w", port, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if w.conns, err = l.captureSwitchPorts(ports, fromPortOnly); err != nil {
 		w.stop()
 		l.tb.Fatal(err)
 	}
@@ -249,22 +266,11 @@ type helloWatch struct {
 
 func (l *pairLab) watchHellos(port string) *helloWatch {
 	l.tb.Helper()
-	w := &helloWatch{}
-	err := pairInNS(l.ns("sw"), func() error {
-		ifi, err := net.InterfaceByName(port)
-		if err != nil {
-			return err
-		}
-		c, err := packet.Listen(ifi, packet.Raw, 0x0003, nil) // ETH_P_ALL: see watchAnswers
-		if err != nil {
-			return fmt.Errorf("failed to capture on %s: %w", port, err)
-		}
-		w.conn = c
-		return c.SetBPF(fromPortOnly)
-	})
+	conns, err := l.captureSwitchPorts([]string{port}, fromPortOnly)
 	if err != nil {
 		l.tb.Fatal(err)
 	}
+	w := &helloWatch{conn: conns[0]}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -275,7 +281,7 @@ func (l *pairLab) watchHellos(port string) *helloWatch {
 				return
 			}
 			// Ethernet, IPv4 (no options in the lab), UDP to the failover
-			// port, envelope "FO", version, type 1 (Hello).
+			// port, envelope "FO", version, type Hello.
 			if n < 14+20+8+4 || binary.BigEndian.Uint16(buf[12:14]) != 0x0800 {
 				continue
 			}
@@ -284,7 +290,7 @@ func (l *pairLab) watchHellos(port string) *helloWatch {
 				continue
 			}
 			udp := p[20:]
-			if binary.BigEndian.Uint16(udp[2:4]) != 10105 || udp[8] != 'F' || udp[9] != 'O' || udp[11] != 1 {
+			if binary.BigEndian.Uint16(udp[2:4]) != wire.Port || udp[8] != 'F' || udp[9] != 'O' || wire.Type(udp[11]) != wire.TypeHello {
 				continue
 			}
 			w.mu.Lock()

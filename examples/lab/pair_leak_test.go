@@ -64,29 +64,9 @@ var pairOutsidePorts = []string{"isp1", "pri-outside", "sec-outside", "isp2", "p
 
 func (l *pairLab) watchLeaks() *leakWatch {
 	l.tb.Helper()
-	// ETH_P_ALL: a bridge port hands its frames to the bridge before
-	// sockets of one protocol see them; only "all" taps come first.
-	const ethPAll = 0x0003
 	w := &leakWatch{}
-	err := pairInNS(l.ns("sw"), func() error {
-		for _, port := range pairOutsidePorts {
-			ifi, err := net.InterfaceByName(port)
-			if err != nil {
-				return err
-			}
-			c, err := packet.Listen(ifi, packet.Raw, ethPAll, nil)
-			if err != nil {
-				return fmt.Errorf("failed to capture on %s: %w", port, err)
-			}
-			w.conns = append(w.conns, c)
-			if err := c.SetBPF(leakFilter); err != nil {
-				return fmt.Errorf("failed to filter the capture on %s: %w", port, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		w.stop()
+	var err error
+	if w.conns, err = l.captureSwitchPorts(pairOutsidePorts, leakFilter); err != nil {
 		l.tb.Fatal(err)
 	}
 	for i, c := range w.conns {
